@@ -1,0 +1,25 @@
+"""The portal's admin site: open to superusers and to active members of a partner.
+
+Members do not need Django's `is_staff` flag or model permissions: what they may do comes from
+their role in each partner (kivaportal.partners.roles), checked by PartnerScopedAdmin.
+"""
+
+from django.contrib import admin
+from django.contrib.admin.apps import AdminConfig
+from django.utils.translation import gettext_lazy as _
+
+from kivaportal.partners.selectors import user_roles
+
+
+class PortalAdminSite(admin.AdminSite):
+    site_header = _("Kiva partner portal")
+    site_title = _("Kiva partner portal")
+    index_title = _("Administration")
+
+    def has_permission(self, request):
+        user = request.user
+        return user.is_active and (user.is_superuser or bool(user_roles(user)))
+
+
+class PortalAdminConfig(AdminConfig):
+    default_site = "kivaportal.admin_site.PortalAdminSite"

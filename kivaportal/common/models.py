@@ -1,0 +1,53 @@
+"""Abstract bases shared by the domain apps: who created and last changed a record, and the
+partner a record belongs to (the unit of access control)."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from kivaportal.common.scoping import PartnerScopedQuerySet
+
+
+class Tracked(models.Model):
+    """Who created a record and when, and who last changed it and when.
+
+    Services set `created_by` / `updated_by`; the full change history is kept by
+    django-simple-history on each concrete model.
+    """
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("last changed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        abstract = True
+
+
+class PartnerOwned(Tracked):
+    """A record that belongs to one partner organisation; every query is scoped by it."""
+
+    partner = models.ForeignKey(
+        "partners.Partner", verbose_name=_("partner"), on_delete=models.PROTECT
+    )
+
+    objects = PartnerScopedQuerySet.as_manager()
+
+    partner_path = "partner"
+
+    class Meta:
+        abstract = True

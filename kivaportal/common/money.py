@@ -1,0 +1,35 @@
+"""Money is Decimal with the currency's precision; never float.
+
+Kiva takes amounts in the loan's local currency. Most currencies have two minor digits; the
+ones below differ (ISO 4217). A currency missing here is assumed to have two.
+"""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+CURRENCY_DECIMALS: dict[str, int] = {
+    # No minor unit.
+    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0,
+    "RWF": 0, "UGX": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+    # Three minor digits.
+    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+}  # fmt: skip
+
+# Max digits and stored decimals for every money column: room for 3-decimal currencies and
+# for large amounts in currencies such as UGX or PYG.
+MONEY_MAX_DIGITS = 16
+MONEY_DECIMAL_PLACES = 3
+
+
+def currency_decimals(currency: str) -> int:
+    return CURRENCY_DECIMALS.get((currency or "").upper(), 2)
+
+
+def has_currency_precision(amount: Decimal, currency: str) -> bool:
+    """True when `amount` carries no more decimals than `currency` allows."""
+    quantum = Decimal(1).scaleb(-currency_decimals(currency))
+    return amount == amount.quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def quantize(amount: Decimal, currency: str) -> Decimal:
+    quantum = Decimal(1).scaleb(-currency_decimals(currency))
+    return amount.quantize(quantum, rounding=ROUND_HALF_UP)

@@ -1,0 +1,35 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from kivaportal.review.models import Reviewable
+
+
+class Journal(Reviewable):
+    """A borrower update (journal) for a loan; Kiva answers with a link staff open to publish."""
+
+    loan = models.ForeignKey(
+        "lending.Loan", verbose_name=_("loan"), on_delete=models.PROTECT, related_name="journals"
+    )
+    borrower = models.ForeignKey(
+        "lending.Borrower",
+        verbose_name=_("borrower"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        help_text=_("Sent as the client id for three-column partners."),
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("body"))
+    photo = models.ImageField(_("photo"), upload_to="journals/%Y/%m/", blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("journal")
+        verbose_name_plural = _("journals")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["partner", "state"])]
+
+    def __str__(self):
+        return self.subject

@@ -1,0 +1,107 @@
+from django.contrib import admin
+from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
+
+from kivaportal.common.admin import TRACKING, PartnerScopedAdmin, ScopedTabularInline
+from kivaportal.common.admin_display import findings_html
+from kivaportal.lending.checks import loan_findings
+from kivaportal.lending.models import Borrower, Loan, LoanBorrower, ScheduleLine
+
+
+@admin.register(Borrower)
+class BorrowerAdmin(PartnerScopedAdmin):
+    list_display = (
+        "mis_client_id",
+        "first_name",
+        "last_name",
+        "gender",
+        "city",
+        "partner",
+        "is_active",
+    )
+    list_filter = (("partner", admin.RelatedOnlyFieldListFilter), "gender", "is_active")
+    search_fields = ("mis_client_id", "first_name", "last_name")
+    list_select_related = ("partner",)
+    readonly_fields = TRACKING
+
+
+class LoanBorrowerInline(ScopedTabularInline):
+    model = LoanBorrower
+    extra = 0
+    fields = ("position", "borrower", "amount", "mis_loan_id", "not_pictured")
+    autocomplete_fields = ("borrower",)
+
+
+class ScheduleLineInline(ScopedTabularInline):
+    model = ScheduleLine
+    extra = 0
+    fields = ("due_date", "principal", "interest")
+
+
+@admin.register(Loan)
+class LoanAdmin(PartnerScopedAdmin):
+    list_display = (
+        "mis_loan_id",
+        "partner",
+        "loan_type",
+        "group_name",
+        "borrower_count",
+        "amount",
+        "currency",
+        "disbursal_date",
+        "state",
+        "created_by",
+        "created_at",
+    )
+    list_filter = (
+        ("partner", admin.RelatedOnlyFieldListFilter),
+        "state",
+        "loan_type",
+        "disbursal_date",
+        "created_at",
+    )
+    search_fields = (
+        "mis_loan_id",
+        "group_name",
+        "loan_borrowers__borrower__mis_client_id",
+        "loan_borrowers__borrower__last_name",
+        "loan_borrowers__borrower__first_name",
+    )
+    list_select_related = ("partner", "created_by")
+    date_hierarchy = "created_at"
+    inlines = (LoanBorrowerInline, ScheduleLineInline)
+    readonly_fields = ("state", "version", "checks", *TRACKING)
+    fieldsets = (
+        (None, {"fields": ("partner", "mis_loan_id", "loan_type", "state", "version", "checks")}),
+        (_("Group"), {"fields": ("group_name", "group_client_id")}),
+        (
+            _("Loan"),
+            {
+                "fields": (
+                    "amount",
+                    "currency",
+                    "disbursal_date",
+                    "activity",
+                    "theme",
+                    "description_language",
+                    "location",
+                    "client_waiver_signed",
+                )
+            },
+        ),
+        (_("Profile"), {"fields": ("description", "loan_use", "photo")}),
+        (_("Tracking"), {"fields": TRACKING, "classes": ("collapse",)}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_borrower_count=Count("loan_borrowers"))
+
+    @admin.display(description=_("borrowers"), ordering="_borrower_count")
+    def borrower_count(self, obj):
+        return obj._borrower_count
+
+    @admin.display(description=_("checks"))
+    def checks(self, obj):
+        if obj.pk is None:
+            return "-"
+        return findings_html(loan_findings(obj))

@@ -1,0 +1,204 @@
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from kivaportal.common.models import PartnerOwned
+from kivaportal.common.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
+from kivaportal.common.scoping import PartnerScopedQuerySet
+from kivaportal.partners.models import currency_code
+from kivaportal.review.models import Reviewable
+
+
+def money_field(verbose_name, **kwargs):
+    return models.DecimalField(
+        verbose_name,
+        max_digits=MONEY_MAX_DIGITS,
+        decimal_places=MONEY_DECIMAL_PLACES,
+        **kwargs,
+    )
+
+
+class Gender(models.TextChoices):
+    # Kiva's samples show lower-case "female" and "male"; its full list is not documented.
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+
+
+class Borrower(PartnerOwned):
+    """A client of the partner, as the MIS knows them."""
+
+    mis_client_id = models.CharField(_("MIS client id"), max_length=64)
+    first_name = models.CharField(_("first name"), max_length=100)
+    last_name = models.CharField(_("last name"), max_length=100)
+    gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices)
+    birth_date = models.DateField(_("date of birth"), null=True, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    city = models.CharField(_("town or village"), max_length=120, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("borrower")
+        verbose_name_plural = _("borrowers")
+        ordering = ["last_name", "first_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "mis_client_id"], name="borrower_unique_mis_client_id"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.first_name} {self.last_name} ({self.mis_client_id})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class LoanType(models.TextChoices):
+    INDIVIDUAL = "individual", _("Individual")
+    GROUP = "group", _("Group")
+
+
+class Loan(Reviewable):
+    """A loan to be posted to Kiva as a draft: one borrower (individual) or several (group)."""
+
+    mis_loan_id = models.CharField(_("MIS loan id"), max_length=64)
+    loan_type = models.CharField(
+        _("loan type"), max_length=12, choices=LoanType.choices, default=LoanType.INDIVIDUAL
+    )
+    group_name = models.CharField(_("group name"), max_length=200, blank=True)
+    group_client_id = models.CharField(
+        _("group MIS client id"),
+        max_length=64,
+        blank=True,
+        help_text=_("Group loans only: the group's client id in the MIS."),
+    )
+    amount = money_field(_("amount"), validators=[MinValueValidator(Decimal("0"))])
+    currency = models.CharField(_("currency"), max_length=3, validators=[currency_code])
+    disbursal_date = models.DateField(_("disbursal date"), null=True, blank=True)
+    activity = models.ForeignKey(
+        "reference.Activity",
+        verbose_name=_("activity"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+    )
+    theme = models.ForeignKey(
+        "reference.Theme", verbose_name=_("theme"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    description_language = models.ForeignKey(
+        "reference.Locale",
+        verbose_name=_("description language"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+    )
+    location = models.ForeignKey(
+        "reference.Location",
+        verbose_name=_("location"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+    )
+    description = models.TextField(_("description"), blank=True)
+    loan_use = models.TextField(_("loan use"), blank=True)
+    photo = models.ImageField(_("photo"), upload_to="loans/%Y/%m/", blank=True)
+    client_waiver_signed = models.BooleanField(_("client waiver signed"), default=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("loan")
+        verbose_name_plural = _("loans")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "mis_loan_id"], name="loan_unique_mis_id")
+        ]
+        indexes = [models.Index(fields=["partner", "state"])]
+
+    def __str__(self):
+        return self.mis_loan_id
+
+    @property
+    def is_group(self) -> bool:
+        return self.loan_type == LoanType.GROUP
+
+    def clean(self):
+        # A loan may only use its own partner's reference data; the same rule the checks apply.
+        from kivaportal.lending.checks import reference_errors
+
+        errors = reference_errors(self)
+        if errors:
+            raise ValidationError({f.field: f.message for f in errors})
+
+
+class LoanBorrower(models.Model):
+    """One borrower in a loan (Kiva's `entreps` item), with their share of the amount."""
+
+    loan = models.ForeignKey(
+        Loan, verbose_name=_("loan"), on_delete=models.CASCADE, related_name="loan_borrowers"
+    )
+    borrower = models.ForeignKey(
+        Borrower, verbose_name=_("borrower"), on_delete=models.PROTECT, related_name="loan_shares"
+    )
+    amount = money_field(_("share of the amount"), validators=[MinValueValidator(Decimal("0"))])
+    mis_loan_id = models.CharField(
+        _("MIS loan id for this borrower"),
+        max_length=64,
+        blank=True,
+        help_text=_("Leave empty to use the loan's MIS id."),
+    )
+    not_pictured = models.BooleanField(
+        _("not pictured"), default=False, help_text=_("Group loans only.")
+    )
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    objects = PartnerScopedQuerySet.as_manager()
+    history = HistoricalRecords()
+    partner_path = "loan__partner"
+
+    class Meta:
+        verbose_name = _("borrower in loan")
+        verbose_name_plural = _("borrowers in loan")
+        ordering = ["loan", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["loan", "borrower"], name="loan_borrower_once")
+        ]
+
+    def __str__(self):
+        return f"{self.borrower} in {self.loan}"
+
+    @property
+    def effective_mis_loan_id(self) -> str:
+        return self.mis_loan_id or self.loan.mis_loan_id
+
+
+class ScheduleLine(models.Model):
+    """One instalment of the repayment schedule: due date, principal and interest."""
+
+    loan = models.ForeignKey(
+        Loan, verbose_name=_("loan"), on_delete=models.CASCADE, related_name="schedule"
+    )
+    due_date = models.DateField(_("due date"))
+    principal = money_field(_("principal"), validators=[MinValueValidator(Decimal("0"))])
+    interest = money_field(
+        _("interest"), default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))]
+    )
+
+    objects = PartnerScopedQuerySet.as_manager()
+    history = HistoricalRecords()
+    partner_path = "loan__partner"
+
+    class Meta:
+        verbose_name = _("schedule line")
+        verbose_name_plural = _("repayment schedule")
+        ordering = ["loan", "due_date", "id"]
+
+    def __str__(self):
+        return f"{self.due_date}: {self.principal} + {self.interest}"

@@ -1,0 +1,91 @@
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from kivaportal.common.models import PartnerOwned
+from kivaportal.lending.models import money_field
+from kivaportal.review.models import Reviewable
+
+
+class Repayment(PartnerOwned):
+    """A repayment transaction as the MIS recorded it.
+
+    Kiva is not told of single transactions: the month's report sums them per loan, by the
+    partner's amount rule (amount paid in the period, or cumulative principal repaid).
+    """
+
+    loan = models.ForeignKey(
+        "lending.Loan",
+        verbose_name=_("loan"),
+        on_delete=models.PROTECT,
+        related_name="repayments",
+    )
+    borrower = models.ForeignKey(
+        "lending.Borrower",
+        verbose_name=_("borrower"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        help_text=_("For group loans reported per borrower (three-column partners)."),
+    )
+    mis_repayment_id = models.CharField(
+        _("MIS transaction id"),
+        max_length=64,
+        help_text=_("The MIS's own id, so importing the same file twice changes nothing."),
+    )
+    date = models.DateField(_("date"))
+    amount = money_field(_("amount"), validators=[MinValueValidator(Decimal("0"))])
+    principal = money_field(
+        _("principal part"), null=True, blank=True, validators=[MinValueValidator(Decimal("0"))]
+    )
+    interest = money_field(
+        _("interest part"), null=True, blank=True, validators=[MinValueValidator(Decimal("0"))]
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("repayment")
+        verbose_name_plural = _("repayments")
+        ordering = ["-date", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "mis_repayment_id"], name="repayment_unique_mis_id"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["partner", "date"]),
+            models.Index(fields=["loan", "date"]),
+        ]
+
+    def __str__(self):
+        return f"{self.mis_repayment_id}: {self.amount} on {self.date}"
+
+
+class RepaymentReport(Reviewable):
+    """What one partner reports to Kiva for one month; reviewed and sent as one unit.
+
+    Its lines are derived from the repayment transactions dated in the month (see
+    `repayments.selectors.report_lines`); what was actually sent is frozen in the outbox.
+    """
+
+    month = models.DateField(_("month"), help_text=_("The first day of the reported month."))
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("repayment report")
+        verbose_name_plural = _("repayment reports")
+        ordering = ["-month"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "month"], name="one_report_per_month"),
+            models.CheckConstraint(
+                condition=models.Q(month__day=1), name="report_month_is_first_day"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.partner} {self.month:%Y-%m}"

@@ -1,0 +1,197 @@
+"""factory-boy factories for the domain models. Every name is invented."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+
+from kivaportal.journals.models import Journal
+from kivaportal.lending.models import Borrower, Gender, Loan, LoanBorrower, LoanType, ScheduleLine
+from kivaportal.partners.models import Membership, Partner
+from kivaportal.partners.roles import Role
+from kivaportal.reference.models import Activity, Locale, Location, Theme
+from kivaportal.repayments.models import Repayment, RepaymentReport
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    password = factory.PostGenerationMethodCall("set_password", "secret-pass-123")
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class PartnerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Partner
+
+    name = factory.Sequence(lambda n: f"Microfinanzas Ejemplo {n}")
+    kiva_partner_id = factory.Sequence(lambda n: str(1000 + n))
+    country = "PE"
+    default_currency = "PEN"
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    partner = factory.SubFactory(PartnerFactory)
+    role = Role.PREPARER
+
+
+def member(partner, role=Role.PREPARER, **user_kwargs):
+    """A user with one active membership in `partner`."""
+    user = UserFactory(**user_kwargs)
+    MembershipFactory(user=user, partner=partner, role=role)
+    return user
+
+
+class ActivityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Activity
+
+    partner = factory.SubFactory(PartnerFactory)
+    kiva_id = factory.Sequence(lambda n: 100 + n)
+    name = factory.Sequence(lambda n: f"Activity {n}")
+
+
+class ThemeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Theme
+
+    partner = factory.SubFactory(PartnerFactory)
+    kiva_id = factory.Sequence(lambda n: 1 + n)
+    name = factory.Sequence(lambda n: f"Theme {n}")
+
+
+class LocaleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Locale
+
+    partner = factory.SubFactory(PartnerFactory)
+    currency = "PEN"
+    language_code = "es"
+    language_name = "Español"
+    language_id = factory.Sequence(lambda n: 2 + n)
+
+
+class LocationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Location
+
+    partner = factory.SubFactory(PartnerFactory)
+    country = "Peru"
+    location = factory.Sequence(lambda n: f"Pueblo {n}")
+    full_name = factory.LazyAttribute(lambda o: f"{o.location}: {o.country}")
+
+
+class BorrowerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Borrower
+
+    partner = factory.SubFactory(PartnerFactory)
+    mis_client_id = factory.Sequence(lambda n: f"C{n:05d}")
+    first_name = "Rosa"
+    last_name = factory.Sequence(lambda n: f"Quispe{n}")
+    gender = Gender.FEMALE
+
+
+class LoanFactory(factory.django.DjangoModelFactory):
+    """A complete individual loan: one borrower, a schedule that adds up, reference data."""
+
+    class Meta:
+        model = Loan
+        skip_postgeneration_save = True
+
+    partner = factory.SubFactory(PartnerFactory)
+    mis_loan_id = factory.Sequence(lambda n: f"L{n:06d}")
+    loan_type = LoanType.INDIVIDUAL
+    amount = Decimal("1200.00")
+    currency = "PEN"
+    disbursal_date = date(2026, 1, 10)
+    activity = factory.SubFactory(ActivityFactory, partner=factory.SelfAttribute("..partner"))
+    description_language = factory.SubFactory(
+        LocaleFactory, partner=factory.SelfAttribute("..partner")
+    )
+    location = factory.SubFactory(LocationFactory, partner=factory.SelfAttribute("..partner"))
+    description = "Rosa sells vegetables in the market of her town."
+    loan_use = "To buy seeds and a cart."
+    photo = factory.django.ImageField(width=40, height=30, color="green")
+    client_waiver_signed = True
+
+    @factory.post_generation
+    def borrowers(loan, create, extracted, **kwargs):
+        """`borrowers=[b1, b2]` for a group; by default one new borrower takes the full amount."""
+        if not create:
+            return
+        people = extracted if extracted is not None else [BorrowerFactory(partner=loan.partner)]
+        if not people:
+            return
+        share = (loan.amount / len(people)).quantize(Decimal("0.01"))
+        for position, person in enumerate(people):
+            last = position == len(people) - 1
+            LoanBorrower.objects.create(
+                loan=loan,
+                borrower=person,
+                amount=loan.amount - share * (len(people) - 1) if last else share,
+                position=position,
+            )
+
+    @factory.post_generation
+    def instalments(loan, create, extracted, **kwargs):
+        """`instalments=N` monthly lines (default 4) whose principal adds up to the amount."""
+        if not create:
+            return
+        count = 4 if extracted is None else extracted
+        if not count:
+            return
+        principal = (loan.amount / count).quantize(Decimal("0.01"))
+        for k in range(count):
+            last = k == count - 1
+            ScheduleLine.objects.create(
+                loan=loan,
+                due_date=loan.disbursal_date + timedelta(days=30 * (k + 1)),
+                principal=loan.amount - principal * (count - 1) if last else principal,
+                interest=Decimal("30.00"),
+            )
+
+
+class RepaymentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Repayment
+
+    loan = factory.SubFactory(LoanFactory)
+    partner = factory.SelfAttribute("loan.partner")
+    mis_repayment_id = factory.Sequence(lambda n: f"P{n:07d}")
+    date = date(2026, 2, 10)
+    amount = Decimal("330.00")
+    principal = Decimal("300.00")
+    interest = Decimal("30.00")
+
+
+class RepaymentReportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RepaymentReport
+
+    partner = factory.SubFactory(PartnerFactory)
+    month = date(2026, 2, 1)
+
+
+class JournalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Journal
+
+    loan = factory.SubFactory(LoanFactory)
+    partner = factory.SelfAttribute("loan.partner")
+    subject = "Rosa's stall is growing"
+    body = "With the loan Rosa bought a cart and now sells in two markets."
