@@ -61,3 +61,15 @@ def repayment_findings(repayment: Repayment) -> list[Finding]:
             )
         )
     return findings
+
+
+def report_findings(report, lines=None) -> list[Finding]:
+    """Anomalies of a month's report, found with a fixed number of queries.
+
+    Blocking: a future month, a cumulative amount that cannot be computed. Warnings: an empty
+    report, a cumulative amount lower than the month before, a loan repaying more than it owes,
+    loans due to repay but missing, likely duplicate transactions, loans Kiva does not know.
+    """
+    from kivaportal.repayments.selectors import report_anomalies
+
+    return report_anomalies(report, lines)

@@ -12,11 +12,15 @@ from datetime import date
 from decimal import Decimal
 
 from django.db.models import Count, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from kivaportal.common.checks import Finding, Severity
 from kivaportal.common.money import quantize
-from kivaportal.lending.models import Borrower, Loan, LoanBorrower
+from kivaportal.lending.models import Borrower, Loan, LoanBorrower, ScheduleLine
 from kivaportal.partners.models import RepaymentAmountRule
 from kivaportal.repayments.models import Repayment, RepaymentReport
+from kivaportal.review.states import RecordState
 
 
 @dataclass(frozen=True)
@@ -101,3 +105,107 @@ def report_lines(report: RepaymentReport) -> list[ReportLine]:
             )
         )
     return lines
+
+
+def report_anomalies(report: RepaymentReport, lines: list[ReportLine] | None = None):
+    """The checks of a month's report (see `repayments.checks.report_findings`)."""
+    lines = report_lines(report) if lines is None else lines
+    start, end = report.month, month_end(report.month)
+    findings = []
+
+    def add(severity, field, message, code):
+        findings.append(Finding(severity, field, message, code))
+
+    if start > timezone.localdate():
+        add(Severity.ERROR, "month", _("The month has not started yet."), "future_month")
+    if not lines:
+        add(Severity.WARNING, "lines", _("No repayments are dated in this month."), "empty")
+    for line in lines:
+        if line.principal_unknown:
+            add(
+                Severity.ERROR,
+                f"lines[{line.mis_loan_id}]",
+                _(
+                    "Loan %(loan)s: some repayments have no principal part, so the cumulative "
+                    "principal cannot be computed."
+                )
+                % {"loan": line.mis_loan_id},
+                "principal_unknown",
+            )
+
+    loan_ids = {line.loan_pk for line in lines}
+    loans = {
+        loan["id"]: loan
+        for loan in Loan.objects.filter(id__in=loan_ids).values(
+            "id", "mis_loan_id", "amount", "state"
+        )
+    }
+    repaid = dict(
+        Repayment.objects.filter(loan_id__in=loan_ids, date__lte=end)
+        .values("loan_id")
+        .annotate(paid=Sum("principal"))
+        .values_list("loan_id", "paid")
+    )
+    for loan_id, loan in sorted(loans.items(), key=lambda item: item[1]["mis_loan_id"]):
+        if repaid.get(loan_id) and repaid[loan_id] > loan["amount"]:
+            add(
+                Severity.WARNING,
+                f"lines[{loan['mis_loan_id']}]",
+                _(
+                    "Loan %(loan)s has repaid %(paid)s of principal, more than its amount "
+                    "%(amount)s."
+                )
+                % {"loan": loan["mis_loan_id"], "paid": repaid[loan_id], "amount": loan["amount"]},
+                "overpaid",
+            )
+        if loan["state"] != RecordState.SENT:
+            add(
+                Severity.WARNING,
+                f"lines[{loan['mis_loan_id']}]",
+                _("Loan %(loan)s has not been sent to Kiva; Kiva will not know its id.")
+                % {"loan": loan["mis_loan_id"]},
+                "loan_not_sent",
+            )
+
+    missing = (
+        ScheduleLine.objects.filter(
+            loan__partner_id=report.partner_id,
+            loan__state=RecordState.SENT,
+            due_date__gte=start,
+            due_date__lte=end,
+        )
+        .exclude(loan_id__in=loan_ids)
+        .values_list("loan__mis_loan_id", flat=True)
+        .distinct()
+        .order_by("loan__mis_loan_id")
+    )
+    for mis_loan_id in missing:
+        add(
+            Severity.WARNING,
+            f"lines[{mis_loan_id}]",
+            _("Loan %(loan)s had an instalment due this month but no repayment.")
+            % {"loan": mis_loan_id},
+            "missing",
+        )
+
+    duplicates = (
+        Repayment.objects.filter(partner_id=report.partner_id, date__gte=start, date__lte=end)
+        .values("loan__mis_loan_id", "borrower_id", "date", "amount")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .order_by("loan__mis_loan_id", "date")
+    )
+    for dup in duplicates:
+        add(
+            Severity.WARNING,
+            f"lines[{dup['loan__mis_loan_id']}]",
+            _("Loan %(loan)s has %(n)d repayments of %(amount)s on %(date)s: a duplicate?")
+            % {
+                "loan": dup["loan__mis_loan_id"],
+                "n": dup["n"],
+                "amount": dup["amount"],
+                "date": dup["date"],
+            },
+            "duplicate",
+        )
+    return findings

@@ -1,16 +1,28 @@
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from django_fsm import FSMField
+from django_fsm import FSMField, transition
 
 from kivaportal.common.models import PartnerOwned
+from kivaportal.common.scoping import PartnerScopedQuerySet
 from kivaportal.review.states import EDITABLE_STATES, RecordState
+
+S = RecordState
+UNSENT = [S.DRAFT, S.SUBMITTED, S.APPROVED, S.REJECTED, S.FAILED]
 
 
 class Reviewable(PartnerOwned):
     """A record that staff review before it goes to Kiva.
 
-    `updated_by` is the last person who changed the content (not a state): four-eyes approval
-    compares it, and `created_by`, with the approver.
+    The transitions below are the whole table of allowed moves; django-fsm refuses any other
+    with TransitionNotAllowed. They only change the state: who may call them, the four-eyes
+    rule and the audit entry live in `kivaportal.review.services`, which every path (pages,
+    admin, bulk actions, APIs, the pipeline) goes through.
+
+    `updated_by` is the last person who changed the content (never a state change): the
+    four-eyes rule compares it, and `created_by`, with the approver.
     """
 
     state = FSMField(
@@ -30,3 +42,112 @@ class Reviewable(PartnerOwned):
     @property
     def is_editable(self) -> bool:
         return self.state in EDITABLE_STATES
+
+    # Review.
+    @transition(field="state", source=S.DRAFT, target=S.SUBMITTED)
+    def submit(self):
+        pass
+
+    @transition(field="state", source=S.SUBMITTED, target=S.APPROVED)
+    def approve(self):
+        pass
+
+    @transition(field="state", source=S.SUBMITTED, target=S.DRAFT)
+    def request_changes(self):
+        pass
+
+    @transition(field="state", source=[S.SUBMITTED, S.APPROVED], target=S.DRAFT)
+    def reopen(self):
+        """Content changed after submission: the review starts again."""
+
+    @transition(field="state", source=UNSENT, target=S.WITHDRAWN)
+    def withdraw(self):
+        pass
+
+    @transition(field="state", source=[S.SENT, S.REJECTED, S.FAILED], target=S.DRAFT)
+    def start_new_version(self):
+        self.version += 1
+
+    # Push to Kiva (driven by the pipeline's outbox).
+    @transition(field="state", source=[S.APPROVED, S.FAILED], target=S.QUEUED)
+    def queue(self):
+        pass
+
+    @transition(field="state", source=[S.QUEUED, S.NEEDS_ATTENTION], target=S.SENDING)
+    def start_sending(self):
+        pass
+
+    @transition(field="state", source=[S.SENDING, S.NEEDS_ATTENTION], target=S.SENT)
+    def mark_sent(self):
+        pass
+
+    @transition(field="state", source=S.SENDING, target=S.REJECTED)
+    def mark_rejected(self):
+        pass
+
+    @transition(field="state", source=S.SENDING, target=S.QUEUED)
+    def mark_retrying(self):
+        pass
+
+    @transition(field="state", source=S.SENDING, target=S.NEEDS_ATTENTION)
+    def mark_needs_attention(self):
+        pass
+
+    @transition(field="state", source=[S.SENDING, S.QUEUED], target=S.FAILED)
+    def mark_failed(self):
+        pass
+
+
+class AuditEntry(models.Model):
+    """One thing that happened to a record: who, when, what, from which state to which.
+
+    Append-only: written by services in the same transaction as the change it records, never
+    edited or deleted through the portal (the model refuses it, the admin is read-only).
+    """
+
+    partner = models.ForeignKey(
+        "partners.Partner", verbose_name=_("partner"), on_delete=models.PROTECT
+    )
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    object_id = models.PositiveBigIntegerField()
+    record = GenericForeignKey("content_type", "object_id")
+    record_label = models.CharField(_("record"), max_length=200)
+    record_version = models.PositiveIntegerField(_("version"), default=1)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        help_text=_("Empty when the portal itself acted (the Kiva pipeline)."),
+        related_name="+",
+    )
+    action = models.CharField(_("action"), max_length=60, db_index=True)
+    from_state = models.CharField(_("from"), max_length=20, blank=True)
+    to_state = models.CharField(_("to"), max_length=20, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+
+    objects = PartnerScopedQuerySet.as_manager()
+    partner_path = "partner"
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit trail")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["content_type", "object_id", "created_at"]),
+            models.Index(fields=["partner", "created_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor or 'portal'} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Audit entries cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Audit entries cannot be deleted.")

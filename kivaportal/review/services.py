@@ -1,0 +1,177 @@
+"""The review workflow: every state change of a loan, journal or repayment report goes
+through here, from every path (review pages, admin, bulk actions, intake API, pipeline).
+
+Each service locks the record, checks the actor's role in the record's partner, applies the
+transition and writes the audit entry, all in one transaction: either everything happened
+and is recorded, or nothing did.
+"""
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django_fsm import can_proceed
+
+from kivaportal.common.checks import errors as blocking
+from kivaportal.partners.roles import Action
+from kivaportal.partners.selectors import user_can
+from kivaportal.review.errors import (
+    BlockingErrors,
+    FourEyesViolation,
+    IllegalTransition,
+    NotAllowed,
+    ReviewError,
+)
+from kivaportal.review.findings import record_findings
+from kivaportal.review.models import AuditEntry
+
+
+def audit_record(*, record, actor, action, from_state="", to_state="", comment="", data=None):
+    """Append one audit entry for `record`. Call it inside the transaction of the change."""
+    return AuditEntry.objects.create(
+        partner_id=record.partner_id,
+        content_type=ContentType.objects.get_for_model(record),
+        object_id=record.pk,
+        record_label=str(record)[:200],
+        record_version=getattr(record, "version", 1),
+        actor=actor,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        comment=comment,
+        data=data or {},
+    )
+
+
+def _locked(record):
+    """The record re-read under a row lock, so two people cannot act on it at once."""
+    return type(record).objects.select_for_update().get(pk=record.pk)
+
+
+def _require(user, action, record):
+    if not user_can(user, action, record.partner_id):
+        raise NotAllowed(
+            _("Your role in %(partner)s does not allow this (%(action)s).")
+            % {"partner": record.partner, "action": action}
+        )
+
+
+def _transition(record, method_name, *, by, action, comment="", data=None):
+    method = getattr(record, method_name)
+    if not can_proceed(method):
+        raise IllegalTransition(
+            _("%(record)s is %(state)s; it cannot be %(action)s.")
+            % {"record": record, "state": record.get_state_display().lower(), "action": action}
+        )
+    before = record.state
+    method()
+    record.save(update_fields=["state", "version", "updated_at"])
+    audit_record(
+        record=record,
+        actor=by,
+        action=action,
+        from_state=before,
+        to_state=record.state,
+        comment=comment,
+        data=data,
+    )
+    return record
+
+
+def _refuse_blocking_errors(record, what):
+    found = blocking(record_findings(record))
+    if found:
+        raise BlockingErrors(
+            _("%(record)s cannot be %(what)s: %(errors)s")
+            % {"record": record, "what": what, "errors": "; ".join(f.message for f in found)},
+            found,
+        )
+
+
+@transaction.atomic
+def record_submit(*, record, by):
+    record = _locked(record)
+    _require(by, Action.SUBMIT, record)
+    _refuse_blocking_errors(record, _("submitted"))
+    return _transition(record, "submit", by=by, action="submitted")
+
+
+def four_eyes_refusal(record, user) -> str | None:
+    """Why `user` may not approve `record` under the four-eyes rule, or None."""
+    if not record.partner.four_eyes:
+        return None
+    if user.pk == record.created_by_id:
+        return _("Four eyes: you created %(record)s, so someone else must approve it.") % {
+            "record": record
+        }
+    if user.pk == record.updated_by_id:
+        return _("Four eyes: you last edited %(record)s, so someone else must approve it.") % {
+            "record": record
+        }
+    return None
+
+
+@transaction.atomic
+def record_approve(*, record, by, comment=""):
+    record = _locked(record)
+    _require(by, Action.APPROVE, record)
+    refusal = four_eyes_refusal(record, by)
+    if refusal:
+        raise FourEyesViolation(refusal)
+    _refuse_blocking_errors(record, _("approved"))
+    return _transition(record, "approve", by=by, action="approved", comment=comment)
+
+
+@transaction.atomic
+def record_request_changes(*, record, by, comment):
+    if not comment.strip():
+        raise ReviewError(_("Say what needs to change: the comment is required."))
+    record = _locked(record)
+    _require(by, Action.APPROVE, record)
+    return _transition(
+        record, "request_changes", by=by, action="changes_requested", comment=comment
+    )
+
+
+@transaction.atomic
+def record_withdraw(*, record, by, comment=""):
+    record = _locked(record)
+    _require(by, Action.EDIT, record)
+    return _transition(record, "withdraw", by=by, action="withdrawn", comment=comment)
+
+
+@transaction.atomic
+def record_start_new_version(*, record, by, comment=""):
+    """A sent (or refused) record is corrected as a new version, reviewed from draft again."""
+    record = _locked(record)
+    _require(by, Action.EDIT, record)
+    return _transition(record, "start_new_version", by=by, action="new_version", comment=comment)
+
+
+@transaction.atomic
+def record_edited(*, record, by, changed_fields=()):
+    """Note a content edit: who made it, and back to draft if it was under review.
+
+    Call after saving the edit, in the same transaction. The editor becomes `updated_by`, so
+    under four eyes they cannot approve it either.
+    """
+    record = _locked(record)
+    _require(by, Action.EDIT, record)
+    if not record.is_editable:
+        raise IllegalTransition(
+            _("%(record)s is %(state)s and read-only; start a new version to correct it.")
+            % {"record": record, "state": record.get_state_display().lower()}
+        )
+    type(record).objects.filter(pk=record.pk).update(updated_by=by)
+    record.updated_by = by
+    data = {"fields": sorted(changed_fields)} if changed_fields else None
+    if can_proceed(record.reopen):
+        return _transition(record, "reopen", by=by, action="returned_to_draft", data=data)
+    audit_record(
+        record=record,
+        actor=by,
+        action="edited",
+        from_state=record.state,
+        to_state=record.state,
+        data=data,
+    )
+    return record
