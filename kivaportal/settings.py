@@ -124,7 +124,6 @@ STORAGES = {
     },
 }
 
-LOGIN_URL = "admin:login"
 
 # Security. Development keeps plain HTTP; production turns every protection on.
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=PRODUCTION)
@@ -161,3 +160,7 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 SIMPLE_HISTORY_REVERT_DISABLED = True  # history is a record of what happened, not an undo
+STATICFILES_DIRS = [BASE_DIR / "static"]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
