@@ -2,6 +2,8 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def _media_root(settings, tmp_path):
+def _test_settings(settings, tmp_path):
     # Uploaded photos go to a per-test folder, never into the project tree.
     settings.MEDIA_ROOT = tmp_path / "media"
+    # A fast hasher: the tests create many users; production keeps Django's default.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -26,6 +26,7 @@ from kivaportal.partners.models import (
 from kivaportal.partners.roles import Role
 from kivaportal.reference.models import Activity, Locale, Location, Theme
 from kivaportal.repayments.models import Repayment, RepaymentReport
+from kivaportal.review.services import records_recheck
 from kivaportal.review.states import RecordState
 
 DEMO_PASSWORD = "kiva-demo-2026"  # demo accounts only; load_demo refuses to run in production
@@ -138,6 +139,8 @@ def demo_load(*, today: date | None = None) -> dict[str, int]:
     users = _users()
     for spec in PARTNERS:
         _partner(spec, users, rng, today)
+    for model in (Loan, Journal, RepaymentReport):
+        records_recheck(model=model)
     return {
         "partners": Partner.objects.count(),
         "users": get_user_model().objects.count(),

@@ -6,6 +6,7 @@ from kivaportal.common.admin import TRACKING, PartnerScopedAdmin, ScopedTabularI
 from kivaportal.common.admin_display import findings_html
 from kivaportal.lending.checks import loan_findings
 from kivaportal.lending.models import Borrower, Loan, LoanBorrower, ScheduleLine
+from kivaportal.review.admin import ReviewableAdmin
 
 
 @admin.register(Borrower)
@@ -39,7 +40,7 @@ class ScheduleLineInline(ScopedTabularInline):
 
 
 @admin.register(Loan)
-class LoanAdmin(PartnerScopedAdmin):
+class LoanAdmin(ReviewableAdmin):
     list_display = (
         "mis_loan_id",
         "partner",

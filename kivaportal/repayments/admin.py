@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from kivaportal.common.admin import TRACKING, PartnerScopedAdmin
 from kivaportal.repayments.models import Repayment, RepaymentReport
+from kivaportal.review.admin import ReviewableAdmin
 
 
 @admin.register(Repayment)
@@ -25,7 +26,7 @@ class RepaymentAdmin(PartnerScopedAdmin):
 
 
 @admin.register(RepaymentReport)
-class RepaymentReportAdmin(PartnerScopedAdmin):
+class RepaymentReportAdmin(ReviewableAdmin):
     list_display = ("month", "partner", "state", "version", "created_by", "updated_at")
     list_filter = (("partner", admin.RelatedOnlyFieldListFilter), "state", "month")
     list_select_related = ("partner", "created_by")

@@ -35,6 +35,11 @@ class Reviewable(PartnerOwned):
     version = models.PositiveIntegerField(
         _("version"), default=1, help_text=_("Goes up when a sent record is corrected.")
     )
+    state_changed_at = models.DateTimeField(_("state changed at"), null=True, blank=True)
+    # The counts of the last check run, kept on the row so queues can filter and sort by them
+    # at any size; `record_recheck` refreshes them, approval always checks afresh.
+    check_errors = models.PositiveIntegerField(_("blocking errors"), default=0)
+    check_warnings = models.PositiveIntegerField(_("warnings"), default=0)
 
     class Meta:
         abstract = True

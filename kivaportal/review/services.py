@@ -6,8 +6,12 @@ transition and writes the audit entry, all in one transaction: either everything
 and is recorded, or nothing did.
 """
 
+from dataclasses import dataclass, field
+
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.db.models import Prefetch
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
@@ -64,7 +68,8 @@ def _transition(record, method_name, *, by, action, comment="", data=None):
         )
     before = record.state
     method()
-    record.save(update_fields=["state", "version", "updated_at"])
+    record.state_changed_at = timezone.now()
+    record.save(update_fields=["state", "version", "state_changed_at", "updated_at"])
     audit_record(
         record=record,
         actor=by,
@@ -77,8 +82,21 @@ def _transition(record, method_name, *, by, action, comment="", data=None):
     return record
 
 
+def record_recheck(*, record, findings=None):
+    """Run the record's checks and store their counts on the row (for queues and filters)."""
+    findings = record_findings(record) if findings is None else findings
+    errors = len(blocking(findings))
+    warnings = len(findings) - errors
+    if (record.check_errors, record.check_warnings) != (errors, warnings):
+        record.check_errors, record.check_warnings = errors, warnings
+        type(record).objects.filter(pk=record.pk).update(
+            check_errors=errors, check_warnings=warnings
+        )
+    return findings
+
+
 def _refuse_blocking_errors(record, what):
-    found = blocking(record_findings(record))
+    found = blocking(record_recheck(record=record))
     if found:
         raise BlockingErrors(
             _("%(record)s cannot be %(what)s: %(errors)s")
@@ -163,6 +181,7 @@ def record_edited(*, record, by, changed_fields=()):
         )
     type(record).objects.filter(pk=record.pk).update(updated_by=by)
     record.updated_by = by
+    record_recheck(record=record)
     data = {"fields": sorted(changed_fields)} if changed_fields else None
     if can_proceed(record.reopen):
         return _transition(record, "reopen", by=by, action="returned_to_draft", data=data)
@@ -175,3 +194,43 @@ def record_edited(*, record, by, changed_fields=()):
         data=data,
     )
     return record
+
+
+@dataclass
+class BulkResult:
+    approved: list = field(default_factory=list)
+    refused: list = field(default_factory=list)  # (record, reason)
+
+
+def records_bulk_approve(*, records, by) -> BulkResult:
+    """Approve each record on its own (one transaction and one audit entry per record), so
+    one refusal (blocking errors, four eyes, a state that moved on) does not undo the rest."""
+    result = BulkResult()
+    for record in records:
+        try:
+            result.approved.append(
+                record_approve(record=record, by=by, comment=_("Approved in bulk."))
+            )
+        except ReviewError as refusal:
+            result.refused.append((record, refusal.message))
+    return result
+
+
+def records_recheck(*, model, partner=None) -> int:
+    """Refresh the stored check counts of every record of `model` (optionally one partner's).
+    For after bulk loads and reference-data changes; returns how many were checked."""
+    from kivaportal.lending.models import Loan, LoanBorrower
+
+    records = model.objects.all() if partner is None else model.objects.filter(partner=partner)
+    if model is Loan:
+        records = records.select_related(
+            "activity", "theme", "description_language", "location"
+        ).prefetch_related(
+            Prefetch("loan_borrowers", LoanBorrower.objects.select_related("borrower")),
+            "schedule",
+        )
+    count = 0
+    for record in records.iterator(chunk_size=500):
+        record_recheck(record=record)
+        count += 1
+    return count

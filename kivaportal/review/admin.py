@@ -1,0 +1,89 @@
+"""Admin side of the review workflow: actions that call the same services as the review pages
+(so four eyes and the audit apply here too), and a read-only audit trail."""
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from kivaportal.common.admin import PartnerScopedAdmin
+from kivaportal.review import services
+from kivaportal.review.errors import ReviewError
+from kivaportal.review.models import AuditEntry
+
+
+def _run(modeladmin, request, queryset, service, done):
+    ok = 0
+    for record in queryset:
+        try:
+            service(record=record, by=request.user)
+            ok += 1
+        except ReviewError as refusal:
+            modeladmin.message_user(request, f"{record}: {refusal.message}", messages.ERROR)
+    if ok:
+        modeladmin.message_user(request, done % {"n": ok}, messages.SUCCESS)
+
+
+@admin.action(description=_("Submit selected for review"))
+def submit_selected(modeladmin, request, queryset):
+    _run(modeladmin, request, queryset, services.record_submit, _("%(n)d submitted for review."))
+
+
+@admin.action(description=_("Approve selected"))
+def approve_selected(modeladmin, request, queryset):
+    _run(modeladmin, request, queryset, services.record_approve, _("%(n)d approved."))
+
+
+class ReviewableAdmin(PartnerScopedAdmin):
+    """Admin for reviewed records: content edits are noted by `record_edited` (which sends a
+    record under review back to draft), and the workflow actions go through the services."""
+
+    actions = (submit_selected, approve_selected)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        record = form.instance
+        if change:
+            changed = list(form.changed_data)
+            for formset in formsets:
+                if formset.has_changed():
+                    changed.append(formset.model._meta.model_name)
+            if changed:
+                services.record_edited(record=record, by=request.user, changed_fields=changed)
+        else:
+            services.audit_record(
+                record=record, actor=request.user, action="created", to_state=record.state
+            )
+            services.record_recheck(record=record)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(PartnerScopedAdmin):
+    list_display = (
+        "created_at",
+        "partner",
+        "content_type",
+        "record_label",
+        "record_version",
+        "actor",
+        "action",
+        "from_state",
+        "to_state",
+    )
+    list_filter = (
+        ("partner", admin.RelatedOnlyFieldListFilter),
+        "action",
+        "content_type",
+        "created_at",
+    )
+    search_fields = ("record_label", "actor__username", "comment")
+    list_select_related = ("partner", "content_type", "actor")
+    date_hierarchy = "created_at"
+
+    # Nobody edits or deletes the audit trail, superusers included.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

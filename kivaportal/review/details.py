@@ -1,0 +1,69 @@
+"""What each kind of record's review page shows, beyond the record itself."""
+
+from decimal import Decimal
+
+from django.core.paginator import Paginator
+from django.utils.translation import gettext as _
+
+from kivaportal.common.checks import errors, warnings
+from kivaportal.journals.checks import journal_findings
+from kivaportal.lending.checks import loan_findings
+from kivaportal.lending.models import Loan, LoanBorrower, ScheduleLine
+from kivaportal.repayments.checks import report_findings
+from kivaportal.repayments.models import RepaymentReport
+from kivaportal.repayments.selectors import report_lines
+from kivaportal.review.timeline import record_timeline
+
+REPORT_LINES_PER_PAGE = 100
+
+
+def _findings(findings):
+    return {"errors": errors(findings), "warnings": warnings(findings)}
+
+
+def detail_context(record, page_number=None) -> dict:
+    if isinstance(record, Loan):
+        return _loan_context(record)
+    if isinstance(record, RepaymentReport):
+        return _report_context(record, page_number)
+    return {**_findings(journal_findings(record)), "timeline": record_timeline(record)}
+
+
+def _loan_context(loan):
+    shares = list(loan.loan_borrowers.all())
+    schedule = list(loan.schedule.all())
+    related = (
+        (
+            LoanBorrower.history.filter(loan_id=loan.pk).select_related("borrower"),
+            lambda row: _("Borrower %(name)s, share %(amount)s")
+            % {"name": row.borrower.full_name, "amount": row.amount},
+        ),
+        (
+            ScheduleLine.history.filter(loan_id=loan.pk),
+            lambda row: _("Instalment %(date)s: %(principal)s + %(interest)s")
+            % {"date": row.due_date, "principal": row.principal, "interest": row.interest},
+        ),
+    )
+    return {
+        "shares": shares,
+        "schedule": schedule,
+        "shares_total": sum((s.amount for s in shares), Decimal(0)),
+        "principal_total": sum((line.principal for line in schedule), Decimal(0)),
+        "interest_total": sum((line.interest for line in schedule), Decimal(0)),
+        **_findings(loan_findings(loan)),
+        "timeline": record_timeline(loan, related=related),
+    }
+
+
+def _report_context(report, page_number):
+    lines = report_lines(report)
+    page = Paginator(lines, REPORT_LINES_PER_PAGE).get_page(page_number)
+    return {
+        "lines_page": page,
+        "line_count": len(lines),
+        "amount_total": sum((line.amount for line in lines), Decimal(0)),
+        "period_total": sum((line.period_amount for line in lines), Decimal(0)),
+        "transaction_count": sum(line.transactions for line in lines),
+        **_findings(report_findings(report, lines)),
+        "timeline": record_timeline(report),
+    }

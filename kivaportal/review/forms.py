@@ -1,0 +1,68 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from kivaportal.review.states import RecordState
+
+
+class QueueFilterForm(forms.Form):
+    YES_NO = (("", _("Any")), ("1", _("Yes")), ("0", _("No")))
+
+    state = forms.ChoiceField(
+        label=_("State"), required=False, choices=[("", _("Any"))] + RecordState.choices
+    )
+    preparer = forms.TypedChoiceField(
+        label=_("Preparer"), required=False, coerce=int, empty_value=None
+    )
+    since = forms.DateField(
+        label=_("Created from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=_("Created until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    warnings = forms.ChoiceField(label=_("Has warnings"), required=False, choices=YES_NO)
+    errors = forms.ChoiceField(label=_("Has errors"), required=False, choices=YES_NO)
+
+    def __init__(self, *args, preparers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["preparer"].choices = [("", _("Anyone"))] + [
+            (user.pk, user.get_full_name() or user.username) for user in preparers
+        ]
+
+    def filters(self) -> dict:
+        if not self.is_valid():
+            return {}
+        data = self.cleaned_data
+
+        def flag(value):
+            return None if value in ("", None) else value == "1"
+
+        return {
+            "state": data["state"] or None,
+            "preparer": data["preparer"],
+            "since": data["since"],
+            "until": data["until"],
+            "warnings": flag(data["warnings"]),
+            "errors": flag(data["errors"]),
+        }
+
+
+class AuditFilterForm(forms.Form):
+    partner = forms.TypedChoiceField(
+        label=_("Partner"), required=False, coerce=int, empty_value=None
+    )
+    user = forms.CharField(label=_("User"), required=False)
+    record_type = forms.ChoiceField(label=_("Record type"), required=False)
+    action = forms.CharField(label=_("Action"), required=False)
+    since = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, partners=(), record_types=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["partner"].choices = [("", _("All my partners"))] + [
+            (p.pk, p.name) for p in partners
+        ]
+        self.fields["record_type"].choices = [("", _("Any"))] + list(record_types)

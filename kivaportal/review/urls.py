@@ -1,0 +1,17 @@
+from django.urls import path
+
+from kivaportal.review import audit_views, views
+
+app_name = "review"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("p/<int:partner_id>/", views.dashboard, name="dashboard"),
+    path("p/<int:partner_id>/reports/open/", views.report_open, name="report_open"),
+    path("p/<int:partner_id>/<slug:kind>/", views.queue, name="queue"),
+    path("p/<int:partner_id>/<slug:kind>/bulk-approve/", views.bulk_approve, name="bulk_approve"),
+    path("p/<int:partner_id>/<slug:kind>/<int:pk>/", views.record_detail, name="record"),
+    path("p/<int:partner_id>/<slug:kind>/<int:pk>/act/", views.record_act, name="act"),
+    path("audit/", audit_views.audit_log, name="audit"),
+    path("audit/export.csv", audit_views.audit_export, name="audit_export"),
+]

@@ -1,0 +1,216 @@
+"""The review pages: dashboard, queues, record pages and the actions on them.
+
+Views stay thin: they scope, read through selectors, act through `review.services`, and
+turn a refusal into a message that says why.
+"""
+
+from datetime import date
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django_fsm import can_proceed
+
+from kivaportal.lending.models import LoanBorrower
+from kivaportal.partners.models import Partner
+from kivaportal.partners.roles import Action
+from kivaportal.partners.selectors import user_can
+from kivaportal.repayments.services import repayment_report_open
+from kivaportal.review import selectors, services
+from kivaportal.review.details import detail_context
+from kivaportal.review.errors import ReviewError
+from kivaportal.review.forms import QueueFilterForm
+from kivaportal.review.kinds import KINDS
+from kivaportal.review.states import RecordState
+
+PAGE_SIZE = 50
+
+
+def _partner(request, partner_id):
+    # Another partner's id is a 404: the page must not tell it exists.
+    return get_object_or_404(Partner.objects.for_user(request.user), pk=partner_id)
+
+
+def _kind(slug):
+    try:
+        return KINDS[slug]
+    except KeyError:
+        raise Http404 from None
+
+
+def _record(request, partner, kind, pk):
+    queryset = kind.model.objects.for_user(request.user).filter(partner=partner)
+    if kind.slug == "loans":
+        queryset = queryset.select_related(
+            "activity", "theme", "description_language", "location", "created_by", "updated_by"
+        ).prefetch_related(
+            Prefetch("loan_borrowers", LoanBorrower.objects.select_related("borrower")),
+            "schedule",
+        )
+    else:
+        queryset = queryset.select_related(*kind.select_related)
+    return get_object_or_404(queryset, pk=pk)
+
+
+@login_required
+def home(request):
+    partners = list(Partner.objects.for_user(request.user).filter(is_active=True))
+    if len(partners) == 1:
+        return redirect("review:dashboard", partner_id=partners[0].pk)
+    return render(request, "review/home.html", {"partners": partners})
+
+
+@login_required
+def dashboard(request, partner_id):
+    partner = _partner(request, partner_id)
+    return render(
+        request,
+        "review/dashboard.html",
+        {
+            "partner": partner,
+            "summaries": selectors.dashboard_summary(partner),
+            "states": RecordState.choices,
+        },
+    )
+
+
+@login_required
+def queue(request, partner_id, kind):
+    partner = _partner(request, partner_id)
+    kind = _kind(kind)
+    preparers = get_user_model().objects.filter(memberships__partner=partner).order_by("username")
+    form = QueueFilterForm(request.GET or None, preparers=preparers)
+    records = selectors.queue_queryset(kind, partner, **form.filters())
+    page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "review/queue.html",
+        {
+            "partner": partner,
+            "kind": kind,
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "can_approve": user_can(request.user, Action.APPROVE, partner.pk),
+            "can_edit": user_can(request.user, Action.EDIT, partner.pk),
+        },
+    )
+
+
+@login_required
+@require_POST
+def report_open(request, partner_id):
+    partner = _partner(request, partner_id)
+    try:
+        month = date.fromisoformat(request.POST.get("month", "") + "-01")
+    except ValueError:
+        messages.error(request, _("Give the month as YYYY-MM."))
+        return redirect("review:queue", partner_id=partner.pk, kind="reports")
+    try:
+        report, _created = repayment_report_open(partner=partner, month=month, by=request.user)
+    except ReviewError as refusal:
+        messages.error(request, refusal.message)
+        return redirect("review:queue", partner_id=partner.pk, kind="reports")
+    return redirect("review:record", partner_id=partner.pk, kind="reports", pk=report.pk)
+
+
+@login_required
+def record_detail(request, partner_id, kind, pk):
+    partner = _partner(request, partner_id)
+    kind = _kind(kind)
+    record = _record(request, partner, kind, pk)
+    context = {
+        "partner": partner,
+        "kind": kind,
+        "record": record,
+        "can_submit": user_can(request.user, Action.SUBMIT, partner.pk),
+        "can_approve": user_can(request.user, Action.APPROVE, partner.pk),
+        "can_edit": user_can(request.user, Action.EDIT, partner.pk),
+        "four_eyes_refusal": services.four_eyes_refusal(record, request.user),
+        "can_withdraw": can_proceed(record.withdraw),
+        "can_start_new_version": can_proceed(record.start_new_version),
+        "admin_url": reverse(
+            f"admin:{record._meta.app_label}_{record._meta.model_name}_change", args=[record.pk]
+        ),
+    }
+    context.update(detail_context(record, request.GET.get("page")))
+    return render(request, f"review/{kind.slug}_detail.html", context)
+
+
+ACTIONS = {
+    "submit": lambda record, by, comment: services.record_submit(record=record, by=by),
+    "approve": lambda record, by, comment: services.record_approve(
+        record=record, by=by, comment=comment
+    ),
+    "request_changes": lambda record, by, comment: services.record_request_changes(
+        record=record, by=by, comment=comment
+    ),
+    "withdraw": lambda record, by, comment: services.record_withdraw(
+        record=record, by=by, comment=comment
+    ),
+    "new_version": lambda record, by, comment: services.record_start_new_version(
+        record=record, by=by, comment=comment
+    ),
+}
+DONE = {
+    "submit": _("submitted for review"),
+    "approve": _("approved"),
+    "request_changes": _("sent back with your comment"),
+    "withdraw": _("withdrawn"),
+    "new_version": _("reopened as a new version"),
+}
+
+
+@login_required
+@require_POST
+def record_act(request, partner_id, kind, pk):
+    partner = _partner(request, partner_id)
+    kind = _kind(kind)
+    record = get_object_or_404(kind.model.objects.for_user(request.user), partner=partner, pk=pk)
+    action = request.POST.get("action", "")
+    if action not in ACTIONS:
+        messages.error(request, _("Unknown action."))
+        return redirect("review:record", partner_id=partner.pk, kind=kind.slug, pk=pk)
+    try:
+        record = ACTIONS[action](record, request.user, request.POST.get("comment", ""))
+    except ReviewError as refusal:
+        messages.error(request, refusal.message)
+        return redirect("review:record", partner_id=partner.pk, kind=kind.slug, pk=pk)
+    messages.success(request, _("%(record)s %(done)s.") % {"record": record, "done": DONE[action]})
+    if action in ("approve", "request_changes"):
+        following = selectors.next_in_queue(record)
+        if following is not None:
+            return redirect("review:record", partner_id=partner.pk, kind=kind.slug, pk=following.pk)
+        return redirect("review:queue", partner_id=partner.pk, kind=kind.slug)
+    return redirect("review:record", partner_id=partner.pk, kind=kind.slug, pk=pk)
+
+
+@login_required
+@require_POST
+def bulk_approve(request, partner_id, kind):
+    partner = _partner(request, partner_id)
+    kind = _kind(kind)
+    back = reverse("review:queue", kwargs={"partner_id": partner.pk, "kind": kind.slug})
+    back += "?" + request.POST.get("query", "")
+    if not request.POST.get("acknowledge_warnings"):
+        messages.error(request, _("Tick the box to confirm you have read the warnings."))
+        return redirect(back)
+    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    result = services.records_bulk_approve(
+        records=kind.model.objects.for_user(request.user).filter(partner=partner, pk__in=ids),
+        by=request.user,
+    )
+    if result.approved:
+        messages.success(request, _("%(n)d approved.") % {"n": len(result.approved)})
+    for record, reason in result.refused:
+        messages.warning(request, f"{record}: {reason}")
+    return redirect(back)

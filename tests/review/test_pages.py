@@ -1,0 +1,197 @@
+"""The review pages: what they show, the four-eyes rule on every path, and query counts that
+do not grow with the number of records."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from kivaportal.review import services
+from kivaportal.review.models import AuditEntry
+from kivaportal.review.states import RecordState as S
+from tests.factories import (
+    BorrowerFactory,
+    JournalFactory,
+    RepaymentFactory,
+    RepaymentReportFactory,
+)
+
+
+def count_queries(client, url):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(queries)
+
+
+# --- four eyes on every path ------------------------------------------------------------
+
+
+def test_four_eyes_on_the_review_page(client, make_loan, partner, partner_admin):
+    loan = make_loan(state=S.SUBMITTED, by=partner_admin)
+    client.force_login(partner_admin)
+    page = client.get(reverse("review:record", args=[partner.pk, "loans", loan.pk]))
+    assert "someone else must approve it" in page.content.decode()
+    response = client.post(
+        reverse("review:act", args=[partner.pk, "loans", loan.pk]),
+        {"action": "approve"},
+        follow=True,
+    )
+    assert "you created" in response.content.decode()
+    loan.refresh_from_db()
+    assert loan.state == S.SUBMITTED
+
+
+def test_four_eyes_in_the_admin_action(client, make_loan, partner_admin):
+    loan = make_loan(state=S.SUBMITTED, by=partner_admin)
+    client.force_login(partner_admin)
+    response = client.post(
+        reverse("admin:lending_loan_changelist"),
+        {"action": "approve_selected", "_selected_action": [loan.pk]},
+        follow=True,
+    )
+    assert "you created" in response.content.decode()
+    loan.refresh_from_db()
+    assert loan.state == S.SUBMITTED
+
+
+def test_four_eyes_in_bulk_approve(client, make_loan, partner, partner_admin, preparer):
+    own = make_loan(state=S.SUBMITTED, by=partner_admin)
+    other = make_loan(state=S.SUBMITTED, by=preparer)
+    client.force_login(partner_admin)
+    response = client.post(
+        reverse("review:bulk_approve", args=[partner.pk, "loans"]),
+        {"ids": [own.pk, other.pk], "acknowledge_warnings": "1"},
+        follow=True,
+    )
+    own.refresh_from_db()
+    other.refresh_from_db()
+    assert (own.state, other.state) == (S.SUBMITTED, S.APPROVED)
+    assert "you created" in response.content.decode()
+
+
+def test_bulk_approve_requires_acknowledging_warnings(client, make_loan, partner, reviewer):
+    loan = make_loan(state=S.SUBMITTED)
+    client.force_login(reviewer)
+    client.post(reverse("review:bulk_approve", args=[partner.pk, "loans"]), {"ids": [loan.pk]})
+    loan.refresh_from_db()
+    assert loan.state == S.SUBMITTED
+
+
+# --- what the pages show ----------------------------------------------------------------
+
+
+def test_approving_moves_on_to_the_next_record_in_the_queue(client, make_loan, partner, reviewer):
+    first, second = make_loan(state=S.SUBMITTED), make_loan(state=S.SUBMITTED)
+    client.force_login(reviewer)
+    response = client.post(
+        reverse("review:act", args=[partner.pk, "loans", first.pk]), {"action": "approve"}
+    )
+    assert response["Location"] == reverse("review:record", args=[partner.pk, "loans", second.pk])
+
+
+def test_loan_page_shows_borrowers_schedule_findings_and_timeline(
+    client, make_loan, partner, preparer, reviewer
+):
+    loan = make_loan(description="")
+    services.record_edited(record=loan, by=preparer, changed_fields=["description"])
+    client.force_login(reviewer)
+    html = client.get(reverse("review:record", args=[partner.pk, "loans", loan.pk])).content
+    html = html.decode()
+    share = loan.loan_borrowers.get()
+    assert share.borrower.mis_client_id in html
+    assert str(loan.schedule.first().due_date) in html
+    assert "description is empty" in html  # a warning, with the field named
+    assert "edited" in html  # the audit entry on the timeline
+
+
+def test_dashboard_counts_records_per_state(client, make_loan, partner, reviewer):
+    for state in (S.DRAFT, S.SUBMITTED, S.SUBMITTED, S.REJECTED):
+        make_loan(state=state)
+    client.force_login(reviewer)
+    response = client.get(reverse("review:dashboard", args=[partner.pk]))
+    loans = next(s for s in response.context["summaries"] if s.slug == "loans")
+    assert (loans.counts["submitted"], loans.counts["draft"], loans.total) == (2, 1, 4)
+    assert [r.state for r in loans.attention] == [S.REJECTED]
+    assert loans.oldest_waiting is not None
+
+
+def test_queue_filters_by_state_and_warnings(client, make_loan, partner, reviewer):
+    complete = make_loan(state=S.SUBMITTED)
+    incomplete = make_loan(state=S.SUBMITTED, description="")
+    draft = make_loan(state=S.DRAFT)
+    services.records_recheck(model=type(complete))
+    client.force_login(reviewer)
+    url = reverse("review:queue", args=[partner.pk, "loans"])
+    listed = client.get(url, {"state": "submitted", "warnings": "1"}).context["page"]
+    assert [r.pk for r in listed] == [incomplete.pk]
+    listed = client.get(url, {"state": "draft"}).context["page"]
+    assert [r.pk for r in listed] == [draft.pk]
+
+
+def test_report_page_shows_lines_totals_and_anomalies(client, partner, reviewer, make_loan):
+    loan = make_loan(state=S.SENT)
+    RepaymentFactory(loan=loan, date=date(2026, 2, 10), amount=Decimal("330"))
+    RepaymentFactory(loan=loan, date=date(2026, 2, 10), amount=Decimal("330"))
+    report = RepaymentReportFactory(partner=partner, month=date(2026, 2, 1))
+    client.force_login(reviewer)
+    response = client.get(reverse("review:record", args=[partner.pk, "reports", report.pk]))
+    assert response.context["line_count"] == 1
+    assert response.context["period_total"] == Decimal("660")
+    assert "a duplicate?" in response.content.decode()
+
+
+def test_preparer_opens_a_months_report(client, partner, preparer):
+    client.force_login(preparer)
+    url = reverse("review:report_open", args=[partner.pk])
+    client.post(url, {"month": "2026-03"})
+    client.post(url, {"month": "2026-03"})
+    report = partner.repaymentreport_set.get()
+    assert report.month == date(2026, 3, 1)
+    assert AuditEntry.objects.filter(action="created").count() == 1
+
+
+def test_another_partners_pages_are_404(client, other_partner, partner, make_loan, reviewer):
+    loan = make_loan()
+    client.force_login(reviewer)
+    assert client.get(reverse("review:dashboard", args=[other_partner.pk])).status_code == 404
+    # The record exists, but not in the partner the URL names.
+    url = reverse("review:record", args=[other_partner.pk, "loans", loan.pk])
+    assert client.get(url).status_code == 404
+
+
+# --- query counts -------------------------------------------------------------------------
+
+
+def _populate(partner, make_loan, n):
+    borrowers = BorrowerFactory.create_batch(n, partner=partner)
+    for i in range(n):
+        loan = make_loan(state=[S.SUBMITTED, S.DRAFT, S.REJECTED][i % 3], borrowers=[borrowers[i]])
+        RepaymentFactory(loan=loan, date=date(2026, 2, 1) + timedelta(days=i % 20))
+        services.audit_record(record=loan, actor=None, action="created", to_state=loan.state)
+        JournalFactory(loan=loan, partner=partner, state=S.SUBMITTED)
+
+
+@pytest.mark.parametrize("page", ["dashboard", "queue", "journals", "loan", "report", "audit"])
+def test_page_queries_do_not_grow_with_the_data(client, partner, make_loan, reviewer, page):
+    client.force_login(reviewer)
+    report = RepaymentReportFactory(partner=partner, month=date(2026, 2, 1))
+    urls = {
+        "dashboard": lambda: reverse("review:dashboard", args=[partner.pk]),
+        "queue": lambda: reverse("review:queue", args=[partner.pk, "loans"]),
+        "journals": lambda: reverse("review:queue", args=[partner.pk, "journals"]),
+        "loan": lambda: reverse(
+            "review:record", args=[partner.pk, "loans", partner.loan_set.first().pk]
+        ),
+        "report": lambda: reverse("review:record", args=[partner.pk, "reports", report.pk]),
+        "audit": lambda: reverse("review:audit"),
+    }
+    _populate(partner, make_loan, 3)
+    count_queries(client, urls[page]())  # warms process-wide caches (content types)
+    few = count_queries(client, urls[page]())
+    _populate(partner, make_loan, 30)
+    many = count_queries(client, urls[page]())
+    assert many == few
