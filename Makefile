@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate demo check-deploy lock clean
+.PHONY: run test lint format migrate demo lock clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,3 +53,7 @@ lock: $(VENV)/.dev-installed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
+
+## bench: review pages on 20,000 loans and 100,000 repayments (PostgreSQL)
+bench: $(VENV)/.dev-installed
+	$(BIN)/python benchmarks/review_pages.py

@@ -1,24 +1,24 @@
 """Checks on a journal (borrower update), each naming its field."""
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
-from kivaportal.common.checks import Finding, Severity
+from kivaportal.common.checks import Finding, error, warning
 from kivaportal.journals.models import Journal
 
 
 def journal_findings(journal: Journal) -> list[Finding]:
     findings: list[Finding] = []
     if not journal.subject.strip():
-        findings.append(Finding(Severity.ERROR, "subject", _("subject is required."), "required"))
+        findings.append(error("subject", N_("subject is required."), "required"))
     if not journal.body.strip():
-        findings.append(Finding(Severity.ERROR, "body", _("body is required."), "required"))
+        findings.append(error("body", N_("body is required."), "required"))
     if journal.loan.partner_id != journal.partner_id:
         findings.append(
-            Finding(
-                Severity.ERROR,
+            error(
                 "loan",
-                _("Loan %(loan)s belongs to another partner.") % {"loan": journal.loan},
+                N_("Loan %(loan)s belongs to another partner."),
                 "wrong_partner",
+                loan=journal.loan.mis_loan_id,
             )
         )
     if (
@@ -26,20 +26,15 @@ def journal_findings(journal: Journal) -> list[Finding]:
         and not journal.loan.loan_borrowers.filter(borrower_id=journal.borrower_id).exists()
     ):
         findings.append(
-            Finding(
-                Severity.ERROR,
+            error(
                 "borrower",
-                _("The borrower is not one of loan %(loan)s's borrowers.") % {"loan": journal.loan},
+                N_("The borrower is not one of loan %(loan)s's borrowers."),
                 "borrower_not_in_loan",
+                loan=journal.loan.mis_loan_id,
             )
         )
     if not journal.photo:
         findings.append(
-            Finding(
-                Severity.WARNING,
-                "photo",
-                _("No photo: updates with a photo engage lenders."),
-                "photo_missing",
-            )
+            warning("photo", N_("No photo: updates with a photo engage lenders."), "photo_missing")
         )
     return findings

@@ -2,7 +2,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from kivaportal.review.models import Reviewable
+from kivaportal.review.models import CHECK_FIELDS, Reviewable
 
 
 class Journal(Reviewable):
@@ -23,7 +23,7 @@ class Journal(Reviewable):
     body = models.TextField(_("body"))
     photo = models.ImageField(_("photo"), upload_to="journals/%Y/%m/", blank=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=CHECK_FIELDS)
 
     class Meta:
         verbose_name = _("journal")

@@ -10,7 +10,7 @@ from kivaportal.common.models import PartnerOwned
 from kivaportal.common.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from kivaportal.common.scoping import PartnerScopedQuerySet
 from kivaportal.partners.models import currency_code
-from kivaportal.review.models import Reviewable
+from kivaportal.review.models import CHECK_FIELDS, Reviewable
 
 
 def money_field(verbose_name, **kwargs):
@@ -111,7 +111,7 @@ class Loan(Reviewable):
     photo = models.ImageField(_("photo"), upload_to="loans/%Y/%m/", blank=True)
     client_waiver_signed = models.BooleanField(_("client waiver signed"), default=False)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=CHECK_FIELDS)
 
     class Meta:
         verbose_name = _("loan")

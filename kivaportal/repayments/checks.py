@@ -1,10 +1,10 @@
-"""Checks on one repayment transaction, each naming its field."""
+"""Checks on one repayment transaction, and on a month's report, each naming its field."""
 
 from decimal import Decimal
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
-from kivaportal.common.checks import Finding, Severity
+from kivaportal.common.checks import Finding, error, warning
 from kivaportal.common.money import currency_decimals, has_currency_precision
 from kivaportal.repayments.models import Repayment
 
@@ -15,61 +15,64 @@ def repayment_findings(repayment: Repayment) -> list[Finding]:
     findings: list[Finding] = []
     loan = repayment.loan
     if repayment.amount is None or repayment.amount <= ZERO:
-        findings.append(
-            Finding(
-                Severity.ERROR, "amount", _("amount must be greater than zero."), "amount_positive"
-            )
-        )
+        findings.append(error("amount", N_("amount must be greater than zero."), "amount_positive"))
     elif not has_currency_precision(repayment.amount, loan.currency):
         findings.append(
-            Finding(
-                Severity.ERROR,
+            error(
                 "amount",
-                _("amount has more decimals than %(currency)s allows (%(places)d).")
-                % {"currency": loan.currency, "places": currency_decimals(loan.currency)},
+                N_("amount has more decimals than %(currency)s allows (%(places)s)."),
                 "precision",
+                currency=loan.currency,
+                places=currency_decimals(loan.currency),
             )
         )
     if loan.partner_id != repayment.partner_id:
         findings.append(
-            Finding(
-                Severity.ERROR,
+            error(
                 "loan",
-                _("Loan %(loan)s belongs to another partner.") % {"loan": loan.mis_loan_id},
+                N_("Loan %(loan)s belongs to another partner."),
                 "wrong_partner",
+                loan=loan.mis_loan_id,
+            )
+        )
+    if (
+        repayment.borrower_id is not None
+        and not loan.loan_borrowers.filter(borrower_id=repayment.borrower_id).exists()
+    ):
+        findings.append(
+            error(
+                "borrower",
+                N_("The borrower is not one of loan %(loan)s's borrowers."),
+                "borrower_not_in_loan",
+                loan=loan.mis_loan_id,
             )
         )
     known = [p for p in (repayment.principal, repayment.interest) if p is not None]
     if len(known) == 2 and repayment.amount is not None and sum(known) != repayment.amount:
         findings.append(
-            Finding(
-                Severity.WARNING,
+            warning(
                 "principal",
-                _("principal and interest add up to %(sum)s, not the amount %(amount)s.")
-                % {"sum": sum(known), "amount": repayment.amount},
+                N_("principal and interest add up to %(sum)s, not the amount %(amount)s."),
                 "parts_sum",
+                sum=sum(known),
+                amount=repayment.amount,
             )
         )
     if loan.disbursal_date and repayment.date < loan.disbursal_date:
         findings.append(
-            Finding(
-                Severity.WARNING,
+            warning(
                 "date",
-                _("date %(date)s is before the loan's disbursal (%(disbursal)s).")
-                % {"date": repayment.date, "disbursal": loan.disbursal_date},
+                N_("date %(date)s is before the loan's disbursal (%(disbursal)s)."),
                 "before_disbursal",
+                date=repayment.date,
+                disbursal=loan.disbursal_date,
             )
         )
     return findings
 
 
-def report_findings(report, lines=None) -> list[Finding]:
-    """Anomalies of a month's report, found with a fixed number of queries.
+def report_findings(report) -> list[Finding]:
+    """The anomalies of a month's report (see `repayments.anomalies`)."""
+    from kivaportal.repayments.anomalies import report_anomalies
 
-    Blocking: a future month, a cumulative amount that cannot be computed. Warnings: an empty
-    report, a cumulative amount lower than the month before, a loan repaying more than it owes,
-    loans due to repay but missing, likely duplicate transactions, loans Kiva does not know.
-    """
-    from kivaportal.repayments.selectors import report_anomalies
-
-    return report_anomalies(report, lines)
+    return report_anomalies(report)

@@ -7,7 +7,7 @@ from simple_history.models import HistoricalRecords
 
 from kivaportal.common.models import PartnerOwned
 from kivaportal.lending.models import money_field
-from kivaportal.review.models import Reviewable
+from kivaportal.review.models import CHECK_FIELDS, Reviewable
 
 
 class Repayment(PartnerOwned):
@@ -74,7 +74,7 @@ class RepaymentReport(Reviewable):
 
     month = models.DateField(_("month"), help_text=_("The first day of the reported month."))
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=CHECK_FIELDS)
 
     class Meta:
         verbose_name = _("repayment report")

@@ -11,6 +11,8 @@ from kivaportal.review.states import EDITABLE_STATES, RecordState
 
 S = RecordState
 UNSENT = [S.DRAFT, S.SUBMITTED, S.APPROVED, S.REJECTED, S.FAILED]
+# Derived by the checks, not content: kept out of the change history.
+CHECK_FIELDS = ["check_errors", "check_warnings", "check_findings", "checked_at"]
 
 
 class Reviewable(PartnerOwned):
@@ -36,10 +38,19 @@ class Reviewable(PartnerOwned):
         _("version"), default=1, help_text=_("Goes up when a sent record is corrected.")
     )
     state_changed_at = models.DateTimeField(_("state changed at"), null=True, blank=True)
-    # The counts of the last check run, kept on the row so queues can filter and sort by them
-    # at any size; `record_recheck` refreshes them, approval always checks afresh.
+    # The last check run, kept on the row: queues filter and sort by the counts at any size,
+    # and a large repayment report shows its stored findings instead of recomputing them on
+    # every view. `record_recheck` refreshes them; submission and approval always check afresh.
     check_errors = models.PositiveIntegerField(_("blocking errors"), default=0)
     check_warnings = models.PositiveIntegerField(_("warnings"), default=0)
+    check_findings = models.JSONField(_("findings"), default=list, blank=True, editable=False)
+    checked_at = models.DateTimeField(_("checked at"), null=True, blank=True, editable=False)
+
+    @property
+    def stored_findings(self):
+        from kivaportal.common.checks import Finding
+
+        return [Finding.from_dict(item) for item in self.check_findings]
 
     class Meta:
         abstract = True

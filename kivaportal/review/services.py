@@ -83,16 +83,28 @@ def _transition(record, method_name, *, by, action, comment="", data=None):
 
 
 def record_recheck(*, record, findings=None):
-    """Run the record's checks and store their counts on the row (for queues and filters)."""
+    """Run the record's checks and store them on the row (for queues, filters and pages)."""
     findings = record_findings(record) if findings is None else findings
     errors = len(blocking(findings))
-    warnings = len(findings) - errors
-    if (record.check_errors, record.check_warnings) != (errors, warnings):
-        record.check_errors, record.check_warnings = errors, warnings
-        type(record).objects.filter(pk=record.pk).update(
-            check_errors=errors, check_warnings=warnings
-        )
+    record.check_errors, record.check_warnings = errors, len(findings) - errors
+    record.check_findings = [f.to_dict() for f in findings]
+    record.checked_at = timezone.now()
+    type(record).objects.filter(pk=record.pk).update(
+        check_errors=record.check_errors,
+        check_warnings=record.check_warnings,
+        check_findings=record.check_findings,
+        checked_at=record.checked_at,
+    )
     return findings
+
+
+@transaction.atomic
+def record_recheck_by(*, record, by):
+    """A person asks for the checks to run again (after the data behind a report changed)."""
+    record = _locked(record)
+    _require(by, Action.VIEW, record)
+    record_recheck(record=record)
+    return record
 
 
 def _refuse_blocking_errors(record, what):

@@ -15,8 +15,6 @@ QUIET_FIELDS = {
     "state",
     "state_changed_at",
     "version",
-    "check_errors",
-    "check_warnings",
 }
 HISTORY_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
 

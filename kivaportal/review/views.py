@@ -160,6 +160,7 @@ ACTIONS = {
     "new_version": lambda record, by, comment: services.record_start_new_version(
         record=record, by=by, comment=comment
     ),
+    "recheck": lambda record, by, comment: services.record_recheck_by(record=record, by=by),
 }
 DONE = {
     "submit": _("submitted for review"),
@@ -167,6 +168,7 @@ DONE = {
     "request_changes": _("sent back with your comment"),
     "withdraw": _("withdrawn"),
     "new_version": _("reopened as a new version"),
+    "recheck": _("checked again"),
 }
 
 

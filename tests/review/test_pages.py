@@ -139,8 +139,8 @@ def test_report_page_shows_lines_totals_and_anomalies(client, partner, reviewer,
     report = RepaymentReportFactory(partner=partner, month=date(2026, 2, 1))
     client.force_login(reviewer)
     response = client.get(reverse("review:record", args=[partner.pk, "reports", report.pk]))
-    assert response.context["line_count"] == 1
-    assert response.context["period_total"] == Decimal("660")
+    assert response.context["totals"].lines == 1
+    assert response.context["totals"].period_amount == Decimal("660")
     assert "a duplicate?" in response.content.decode()
 
 
@@ -195,3 +195,21 @@ def test_page_queries_do_not_grow_with_the_data(client, partner, make_loan, revi
     _populate(partner, make_loan, 30)
     many = count_queries(client, urls[page]())
     assert many == few
+
+
+def test_report_page_shows_stored_findings_until_checked_again(
+    client, partner, reviewer, make_loan
+):
+    report = RepaymentReportFactory(partner=partner, month=date(2026, 2, 1))
+    services.record_recheck(record=report)  # an empty month, as checked when it was opened
+    loan = make_loan(state=S.SENT)
+    RepaymentFactory(loan=loan, date=date(2026, 2, 10))
+    client.force_login(reviewer)
+    url = reverse("review:record", args=[partner.pk, "reports", report.pk])
+    assert "No repayments are dated in this month" in client.get(url).content.decode()
+    client.post(
+        reverse("review:act", args=[partner.pk, "reports", report.pk]), {"action": "recheck"}
+    )
+    html = client.get(url).content.decode()
+    assert "No repayments are dated in this month" not in html
+    assert "Checked at" in html
