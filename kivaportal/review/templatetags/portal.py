@@ -1,5 +1,8 @@
 from django import template
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+
+from kivaportal.common.money import currency_decimals, quantize
 
 register = template.Library()
 
@@ -10,3 +13,13 @@ def person(user, nobody=None):
     if user is None:
         return nobody or _("MIS")
     return user.get_full_name() or user.username
+
+
+@register.filter
+def money(amount, currency):
+    """An amount shown with its currency's decimals (PEN 1,200.50; XOF 400,000)."""
+    if amount is None or amount == "":
+        return "—"
+    return number_format(
+        quantize(amount, currency), currency_decimals(currency), use_l10n=True, force_grouping=True
+    )
