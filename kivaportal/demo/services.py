@@ -6,13 +6,16 @@ and updated in place, so running it twice duplicates nothing. Random choices com
 seeded generator, so every run produces the same data.
 """
 
+import io
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 from django.db import transaction
+from PIL import Image, ImageDraw
 
 from kivaportal.common.money import quantize
 from kivaportal.journals.models import Journal
@@ -267,6 +270,8 @@ def _partner(spec: PartnerSpec, users, rng, today):
                 "updated_by": preparer,
             },
         )
+        if not loan.photo and not incomplete:
+            _photo(loan, members[0])
         _shares(loan, members, amount, spec.currency)
         _schedule(loan, amount, disbursal, spec.currency, months=6 + n % 7)
         if state == RecordState.SENT:
@@ -293,6 +298,22 @@ def _partner(spec: PartnerSpec, users, rng, today):
             month=month,
             defaults={"state": state, "created_by": preparer, "updated_by": preparer},
         )
+
+
+def _photo(loan, borrower):
+    """An invented placeholder picture: a coloured card with the borrower's initials.
+    Its own generator, so the shared one draws the same numbers whether or not a photo is
+    made (idempotent loading depends on it)."""
+    rng = random.Random(loan.mis_loan_id)  # noqa: S311 - a colour, not security
+    image = Image.new("RGB", (480, 360), tuple(rng.randrange(60, 200) for _ in range(3)))
+    draw = ImageDraw.Draw(image)
+    draw.text(
+        (40, 150), f"{borrower.first_name[0]}{borrower.last_name[0]}", fill="white", font_size=72
+    )
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=80)
+    loan.photo.save(f"demo-{loan.mis_loan_id}.jpg", ContentFile(buffer.getvalue()), save=False)
+    Loan.objects.filter(pk=loan.pk).update(photo=loan.photo.name)
 
 
 def _story(members, spec):
