@@ -1,0 +1,98 @@
+"""Checks on a journal (borrower update) before it goes to Kiva (`journal_findings`)."""
+
+from typing import NamedTuple
+
+import factory
+import pytest
+
+from kivaportal.common.checks import Severity
+from kivaportal.journals.checks import journal_findings
+from kivaportal.journals.models import Journal
+from tests.factories import BorrowerFactory, JournalFactory, LoanFactory, PartnerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+class Seen(NamedTuple):
+    """A finding as staff read it: severity, field, message (in English), code."""
+
+    severity: Severity
+    field: str
+    message: str
+    code: str
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == Severity.ERROR
+
+
+def seen(findings):
+    return [Seen(f.severity, f.field, f.message, f.code) for f in findings]
+
+
+PHOTO = factory.django.ImageField(width=40, height=30, color="blue")
+
+NO_PHOTO = Seen(
+    Severity.WARNING,
+    "photo",
+    "No photo: updates with a photo engage lenders.",
+    "photo_missing",
+)
+
+
+def findings_of(journal):
+    return seen(journal_findings(Journal.objects.select_related("loan").get(pk=journal.pk)))
+
+
+def test_journal_with_subject_body_and_photo_has_no_findings():
+    assert findings_of(JournalFactory(photo=PHOTO)) == []
+
+
+def test_journal_without_photo_is_a_warning_only():
+    assert findings_of(JournalFactory()) == [NO_PHOTO]
+
+
+@pytest.mark.parametrize("field", ["subject", "body"])
+@pytest.mark.parametrize("blank", ["", "   \n "])
+def test_blank_subject_or_body_is_an_error_naming_it(field, blank):
+    journal = JournalFactory(photo=PHOTO, **{field: blank})
+
+    assert findings_of(journal) == [
+        Seen(Severity.ERROR, field, f"{field} is required.", "required")
+    ]
+
+
+def test_journal_on_another_partners_loan_is_an_error_on_loan():
+    loan = LoanFactory(mis_loan_id="L-THEIRS")
+    journal = JournalFactory(loan=loan, partner=PartnerFactory(), photo=PHOTO)
+
+    assert findings_of(journal) == [
+        Seen(
+            Severity.ERROR,
+            "loan",
+            "Loan L-THEIRS belongs to another partner.",
+            "wrong_partner",
+        )
+    ]
+
+
+def test_journal_about_a_borrower_of_the_loan_has_no_findings():
+    loan = LoanFactory()
+    journal = JournalFactory(loan=loan, borrower=loan.loan_borrowers.get().borrower, photo=PHOTO)
+
+    assert findings_of(journal) == []
+
+
+def test_journal_about_a_borrower_outside_the_loan_is_an_error_on_borrower():
+    loan = LoanFactory(mis_loan_id="L-5")
+    outsider = BorrowerFactory(partner=loan.partner)
+    journal = JournalFactory(loan=loan, borrower=outsider, photo=PHOTO)
+
+    assert findings_of(journal) == [
+        Seen(
+            Severity.ERROR,
+            "borrower",
+            "The borrower is not one of loan L-5's borrowers.",
+            "borrower_not_in_loan",
+        )
+    ]
