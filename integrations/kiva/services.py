@@ -70,11 +70,11 @@ def connection_configure(
     if client_secret is not None:
         connection.set_client_secret(client_secret)
     connection.updated_by = by
-    connection.full_clean()
     if not connection.audience:
         raise ValueError(_("The audience is required (Kiva tells each partner its value)."))
     if not connection.has_secret:
         raise ValueError(_("The client secret is required."))
+    connection.full_clean()
     connection.save()
     return connection
 
