@@ -72,6 +72,14 @@ def make_server(host: str, port: int, *, quiet: bool = False) -> ThreadedWSGISer
     return server
 
 
+class TestServer(ThreadedWSGIServer):
+    def _close_connections(self):
+        # A shared in-memory SQLite connection belongs to the test's thread; a request thread
+        # that outlives the test (a hang) must not try to close it. Own connections are closed.
+        if not self.connections_override:
+            super()._close_connections()
+
+
 class SandboxServerThread(LiveServerThread):
     """Serves the sandbox on a free port in a thread, sharing the tests' database connection
     where it must (in-memory SQLite), as Django's LiveServerTestCase does."""
@@ -80,7 +88,7 @@ class SandboxServerThread(LiveServerThread):
         super().__init__(host, lambda _app: application(), connections_override, port=0)
 
     def _create_server(self, connections_override=None):
-        return ThreadedWSGIServer(
+        return TestServer(
             (self.host, self.port),
             QuietSandboxRequestHandler,
             allow_reuse_address=False,
