@@ -6,7 +6,7 @@ from integrations.kiva.models import KivaConnection
 from integrations.kiva.services import connection_test
 from kivaportal.common.admin import TRACKING, PartnerScopedAdmin
 from kivaportal.partners.roles import Action
-from kivaportal.partners.selectors import user_can
+from kivaportal.partners.selectors import partner_ids_where, user_can
 
 
 @admin.register(KivaConnection)
@@ -51,8 +51,6 @@ class KivaConnectionAdmin(PartnerScopedAdmin):
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        from kivaportal.partners.selectors import partner_ids_where
-
         return queryset.filter(partner_id__in=partner_ids_where(request.user, Action.MANAGE))
 
     @admin.display(description=_("client secret"), boolean=True)

@@ -11,13 +11,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
 import requests
 from django.conf import settings
-from urllib3.exceptions import NewConnectionError
 
 import kivaportal
 from integrations.kiva import payloads
@@ -27,6 +25,9 @@ from integrations.kiva.errors import (
     KivaError,
     KivaPermanentError,
     KivaRetryableError,
+    error_message,
+    nothing_sent,
+    retry_after,
 )
 from integrations.kiva.token_cache import Token, TokenCache
 
@@ -118,7 +119,10 @@ class KivaClient:
             page = self.loans(query=query, status=status, offset=len(loans), limit=page_size)
             batch = page.get("data") or []
             loans += batch
-            if not batch or len(loans) >= int(page.get("total_records") or 0):
+            total = page.get("total_records")
+            # Without a total, a short page is the last one.
+            done = len(batch) < page_size if total is None else len(loans) >= int(total)
+            if not batch or done:
                 return loans
 
     # -- writes (never retried here) -----------------------------------------------------
@@ -255,7 +259,7 @@ class KivaClient:
             cls = KivaRetryableError if idempotent else KivaAmbiguousError
             raise cls(f"No answer from Kiva within {self.timeout[1]}s", path=path) from exc
         except requests.ConnectionError as exc:
-            if _nothing_sent(exc):
+            if nothing_sent(exc):
                 raise self._failed("Could not connect to Kiva", path, exc) from exc
             cls = KivaRetryableError if idempotent else KivaAmbiguousError
             raise cls("The connection to Kiva broke after the request was sent", path=path) from exc
@@ -278,10 +282,10 @@ class KivaClient:
     def _raise_for_status(self, response, path, *, idempotent, auth=False):
         status = response.status_code
         text = response.text
-        message = _message(response)
+        message = error_message(response)
         if status in REFUSED_STATUSES or (status >= 500 and (idempotent or auth)):
             raise KivaRetryableError(
-                message, path=path, status=status, body=text, retry_after=_retry_after(response)
+                message, path=path, status=status, body=text, retry_after=retry_after(response)
             )
         if status >= 500:
             # A server or gateway error after a POST arrived: it may have taken effect.
@@ -305,48 +309,3 @@ class KivaClient:
                 status=response.status_code,
                 body=response.text,
             ) from exc
-
-
-def _nothing_sent(exc: requests.ConnectionError) -> bool:
-    """True when the connection was never made (refused, DNS), so no byte reached Kiva."""
-    seen = set()
-    stack = [exc]
-    while stack:
-        err = stack.pop()
-        if err is None or id(err) in seen:
-            continue
-        seen.add(id(err))
-        if isinstance(err, NewConnectionError):
-            return True
-        stack += [getattr(err, "reason", None), err.__cause__, err.__context__]
-        stack += [a for a in getattr(err, "args", ()) if isinstance(a, BaseException)]
-    return False
-
-
-def _message(response) -> str:
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
-    if isinstance(data, dict):
-        for key in ("message", "error_description", "error", "detail"):
-            if data.get(key):
-                return str(data[key])
-    text = (response.text or "").strip()
-    if text.startswith("<"):
-        return f"HTTP {response.status_code}: an HTML page, not Kiva's API (check the URL)"
-    return text[:300] or f"HTTP {response.status_code}"
-
-
-def _retry_after(response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None

@@ -11,6 +11,12 @@
   again blindly.
 """
 
+import time
+from email.utils import parsedate_to_datetime
+
+import requests
+from urllib3.exceptions import NewConnectionError
+
 
 class KivaError(Exception):
     def __init__(
@@ -48,3 +54,51 @@ class KivaAuthError(KivaPermanentError):
 
 class KivaAmbiguousError(KivaError):
     pass
+
+
+# -- reading what went wrong (used by the client) -------------------------------------
+
+
+def nothing_sent(exc: requests.ConnectionError) -> bool:
+    """True when the connection was never made (refused, DNS), so no byte reached Kiva."""
+    seen = set()
+    stack = [exc]
+    while stack:
+        err = stack.pop()
+        if err is None or id(err) in seen:
+            continue
+        seen.add(id(err))
+        if isinstance(err, NewConnectionError):
+            return True
+        stack += [getattr(err, "reason", None), err.__cause__, err.__context__]
+        stack += [a for a in getattr(err, "args", ()) if isinstance(a, BaseException)]
+    return False
+
+
+def error_message(response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        for key in ("message", "error_description", "error", "detail"):
+            if data.get(key):
+                return str(data[key])
+    text = (response.text or "").strip()
+    if text.startswith("<"):
+        return f"HTTP {response.status_code}: an HTML page, not Kiva's API (check the URL)"
+    return text[:300] or f"HTTP {response.status_code}"
+
+
+def retry_after(response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None

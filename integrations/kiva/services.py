@@ -4,6 +4,7 @@ import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -12,6 +13,7 @@ from integrations.kiva.client import CONFIG_LISTS, KivaClient
 from integrations.kiva.errors import KivaError
 from integrations.kiva.models import Environment, KivaConnection
 from integrations.kiva.reference import SyncCounts, upsert_list
+from kivaportal.common import crypto
 from kivaportal.partners.models import Partner
 
 logger = logging.getLogger(__name__)
@@ -103,7 +105,7 @@ def connection_test(
     report = ConnectionReport()
     try:
         token = client.token(fresh=True)
-    except KivaError as exc:
+    except (KivaError, crypto.DecryptionError, ImproperlyConfigured) as exc:
         report.add(
             False, _("Token from %(url)s: %(error)s") % {"url": connection.token_url, "error": exc}
         )

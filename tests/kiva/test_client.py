@@ -398,3 +398,10 @@ def test_logs_carry_path_and_status_but_never_secret_or_token(client, fake, capl
     assert "v3/partner/145/loans" in text and "200" in text
     for secret in ("s3cret", "token-1", "Rosa"):
         assert secret not in text
+
+
+def test_all_loans_without_a_total_stops_at_a_short_page(client, fake):
+    fake.post(TOKEN_URL, json=token_json())
+    fake.get(url("loans"), json={"data": [{"kiva_id": 1}, {"kiva_id": 2}]})
+    fake.get(url("loans"), json={"data": [{"kiva_id": 3}]})
+    assert len(client.all_loans(page_size=2)) == 3

@@ -213,3 +213,38 @@ def test_connection_test_flags_scopes_kiva_did_not_grant(connection, kiva):
     report = connection_test(connection=connection)
     assert not report.ok
     assert "create:journal_update create:loan_draft create:repayment" in str(report)
+
+
+def test_connection_test_reports_a_secret_that_cannot_be_decrypted(connection):
+    connection.client_secret_encrypted = "gAAAAA-not-ours"
+    report = connection_test(connection=connection)
+    assert not report.ok and "PORTAL_ENCRYPTION_KEY" in str(report)
+
+
+def test_periodic_task_is_scheduled_and_syncs_every_active_connection(connection, kiva, settings):
+    from integrations.kiva.tasks import kiva_reference_sync_all
+
+    entry = settings.CELERY_BEAT_SCHEDULE["kiva-reference-sync"]
+    assert entry["task"] == kiva_reference_sync_all.name
+    inactive = KivaConnectionFactory(is_active=False)
+
+    kiva_reference_sync_all.delay()
+
+    assert Activity.objects.filter(partner=connection.partner).count() == 2
+    assert not Activity.objects.filter(partner=inactive.partner).exists()
+
+
+def test_one_partners_failing_sync_does_not_stop_the_others(connection, kiva):
+    from integrations.kiva.services import reference_sync_all
+
+    broken = KivaConnectionFactory(api_base_url="https://down.kiva.test")
+    kiva.get(
+        f"https://down.kiva.test/v3/partner/{broken.kiva_partner_id}/config/activities",
+        status=400,
+        json={"message": "no"},
+    )
+    outcomes = reference_sync_all()
+    assert outcomes[connection.partner_id] == "ok"
+    assert outcomes[broken.partner_id].startswith("failed")
+    broken.refresh_from_db()
+    assert broken.last_sync_report.startswith("Failed")

@@ -1,7 +1,6 @@
 """Shared by the Kiva management commands."""
 
 from django.core.management.base import CommandError
-from django.db.models import Q
 
 from integrations.kiva.models import KivaConnection
 from kivaportal.partners.models import Partner
@@ -9,10 +8,13 @@ from kivaportal.partners.models import Partner
 
 def find_partner(value: str) -> Partner:
     """A partner by its Kiva partner id or its exact name."""
-    try:
-        return Partner.objects.get(Q(kiva_partner_id=value) | Q(name=value))
-    except Partner.DoesNotExist as exc:
-        raise CommandError(f"No partner with Kiva id or name {value!r}.") from exc
+    partner = (
+        Partner.objects.filter(kiva_partner_id=value).first()
+        or Partner.objects.filter(name=value).first()
+    )
+    if partner is None:
+        raise CommandError(f"No partner with Kiva id or name {value!r}.")
+    return partner
 
 
 def connections(partner: str | None):
