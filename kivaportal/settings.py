@@ -6,6 +6,7 @@ the Kiva sandbox as every partner's connection. Production sets PORTAL_PRODUCTIO
 the values listed in the docs; `manage.py check --deploy` is then clean.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -51,6 +52,8 @@ INSTALLED_APPS = [
     "kivaportal.journals",
     "kivaportal.review",
     "kivaportal.demo",
+    "integrations.kiva",
+    "integrations.kiva.sandbox",
 ]
 
 MIDDLEWARE = [
@@ -168,6 +171,49 @@ CELERY_RESULT_BACKEND = None
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=120)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=180)
+
+# Secrets the portal stores (the Kiva client secret) are encrypted with this Fernet key (32
+# url-safe base64 bytes: `python -c "from cryptography.fernet import Fernet;
+# print(Fernet.generate_key().decode())"`). Several keys, comma-separated, allow rotation: the
+# first encrypts, all decrypt. Production must set it: encrypting or decrypting a secret without
+# it fails there; development derives one from SECRET_KEY.
+PORTAL_ENCRYPTION_KEY = env.list("PORTAL_ENCRYPTION_KEY", default=[])
+
+# Kiva. Hosts, audience and ids are per partner connection (database), never settings: Kiva has
+# moved its hosts several times. These are the defaults the connection commands offer.
+KIVA_CONNECT_TIMEOUT = env.float("KIVA_CONNECT_TIMEOUT", default=5.0)
+KIVA_READ_TIMEOUT = env.float("KIVA_READ_TIMEOUT", default=30.0)
+KIVA_GET_ATTEMPTS = env.int("KIVA_GET_ATTEMPTS", default=4)
+KIVA_RETRY_AFTER_MAX = env.float("KIVA_RETRY_AFTER_MAX", default=60.0)
+KIVA_TOKEN_RENEW_MARGIN = env.int("KIVA_TOKEN_RENEW_MARGIN", default=300)
+KIVA_PHOTO_MAX_SIDE = env.int("KIVA_PHOTO_MAX_SIDE", default=1200)
+KIVA_REFERENCE_SYNC_HOURS = env.float("KIVA_REFERENCE_SYNC_HOURS", default=24.0)
+KIVA_PRODUCTION_TOKEN_URL = env.str(
+    "KIVA_PRODUCTION_TOKEN_URL", default="https://auth.k1.kiva.org/oauth/token"
+)
+KIVA_PRODUCTION_API_URL = env.str(
+    "KIVA_PRODUCTION_API_URL", default="https://partner-api.k1.kiva.org"
+)
+KIVA_PRODUCTION_AUDIENCE = env.str(
+    "KIVA_PRODUCTION_AUDIENCE", default="https://partner-api.k1.kiva.org"
+)
+KIVA_STAGE_TOKEN_URL = env.str(
+    "KIVA_STAGE_TOKEN_URL", default="https://auth.staging.kiva.org/oauth/token"
+)
+KIVA_STAGE_API_URL = env.str("KIVA_STAGE_API_URL", default="https://partnerapi.staging.kiva.org")
+# Sources disagree on the stage audience: no default, Kiva tells each partner.
+KIVA_STAGE_AUDIENCE = env.str("KIVA_STAGE_AUDIENCE", default="")
+# The local stand-in for Kiva (integrations/kiva/sandbox), mounted at /kiva-sandbox/. Never in
+# production: its pages show what was "sent to Kiva" to anyone who can reach them.
+KIVA_SANDBOX_ENABLED = env.bool("KIVA_SANDBOX_ENABLED", default=not PRODUCTION)
+KIVA_SANDBOX_URL = env.str("KIVA_SANDBOX_URL", default="http://127.0.0.1:8000/kiva-sandbox/")
+
+CELERY_BEAT_SCHEDULE = {
+    "kiva-reference-sync": {
+        "task": "integrations.kiva.tasks.kiva_reference_sync_all",
+        "schedule": timedelta(hours=KIVA_REFERENCE_SYNC_HOURS),
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -10,5 +10,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+if settings.KIVA_SANDBOX_ENABLED:
+    # The local stand-in for Kiva (docs/kiva.md); the demo's connections point here.
+    urlpatterns += [path("kiva-sandbox/", include("integrations.kiva.sandbox.urls"))]
+
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -6,6 +6,7 @@ from decimal import Decimal
 import factory
 from django.contrib.auth import get_user_model
 
+from integrations.kiva.models import KivaConnection
 from kivaportal.journals.models import Journal
 from kivaportal.lending.models import Borrower, Gender, Loan, LoanBorrower, LoanType, ScheduleLine
 from kivaportal.partners.models import Membership, Partner
@@ -239,3 +240,25 @@ class SuperuserFactory(UserFactory):
     username = factory.Sequence(lambda n: f"operator{n}")
     is_superuser = True
     is_staff = True
+
+
+class KivaConnectionFactory(factory.django.DjangoModelFactory):
+    """A connection to an invented Kiva host (for tests that fake HTTP with `responses`)."""
+
+    class Meta:
+        model = KivaConnection
+        skip_postgeneration_save = True
+
+    partner = factory.SubFactory(PartnerFactory)
+    environment = "stage"
+    token_url = "https://auth.kiva.test/oauth/token"
+    api_base_url = "https://api.kiva.test"
+    audience = "https://api.kiva.test"
+    client_id = "portal-client"
+    kiva_partner_id = factory.SelfAttribute("partner.kiva_partner_id")
+
+    @factory.post_generation
+    def client_secret(obj, create, extracted, **kwargs):
+        obj.set_client_secret("s3cret&key=with+specials" if extracted is None else extracted)
+        if create:
+            obj.save()

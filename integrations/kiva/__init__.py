@@ -1,0 +1,1 @@
+"""Everything that knows Kiva: the connection, the one HTTP client, payloads, sync, sandbox."""

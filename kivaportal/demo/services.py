@@ -17,6 +17,9 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from PIL import Image, ImageDraw
 
+from integrations.kiva.models import Environment, KivaConnection
+from integrations.kiva.sandbox.services import sandbox_partner_register
+from integrations.kiva.services import connection_configure, environment_defaults
 from kivaportal.common.money import quantize
 from kivaportal.journals.models import Journal
 from kivaportal.lending.models import Borrower, Gender, Loan, LoanBorrower, LoanType, ScheduleLine
@@ -33,6 +36,8 @@ from kivaportal.review.services import records_recheck
 from kivaportal.review.states import RecordState
 
 DEMO_PASSWORD = "kiva-demo-2026"  # demo accounts only; load_demo refuses to run in production
+# Sandbox-only API credentials, invented: they open nothing but the local Kiva sandbox.
+DEMO_SANDBOX_SECRET = "sandbox-demo-secret-{partner_id}"
 
 
 @dataclass(frozen=True)
@@ -151,6 +156,7 @@ def demo_load(*, today: date | None = None) -> dict[str, int]:
         "loans": Loan.objects.count(),
         "repayments": Repayment.objects.count(),
         "journals": Journal.objects.count(),
+        "kiva connections": KivaConnection.objects.count(),
     }
 
 
@@ -291,6 +297,8 @@ def _partner(spec: PartnerSpec, users, rng, today):
                 },
             )
 
+    _kiva_sandbox(spec, partner, users["admin"])
+
     for back, state in ((3, RecordState.SENT), (2, RecordState.SENT), (1, RecordState.SUBMITTED)):
         month = (today.replace(day=1) - timedelta(days=28 * back)).replace(day=1)
         RepaymentReport.objects.update_or_create(
@@ -314,6 +322,59 @@ def _photo(loan, borrower):
     image.save(buffer, "JPEG", quality=80)
     loan.photo.save(f"demo-{loan.mis_loan_id}.jpg", ContentFile(buffer.getvalue()), save=False)
     Loan.objects.filter(pk=loan.pk).update(photo=loan.photo.name)
+
+
+def _kiva_sandbox(spec: PartnerSpec, partner, admin):
+    """The partner as the local Kiva sandbox knows it (client, config lists matching the
+    reference data above), and the partner's connection pointing at the in-portal sandbox."""
+    urls = environment_defaults(Environment.SANDBOX)
+    client_id = f"demo-partner-{spec.kiva_partner_id}"
+    secret = DEMO_SANDBOX_SECRET.format(partner_id=spec.kiva_partner_id)
+    code, lang_name, lang_id = spec.language
+    sandbox_partner_register(
+        partner_id=spec.kiva_partner_id,
+        name=spec.name,
+        client_id=client_id,
+        client_secret=secret,
+        audience=urls["audience"],
+        three_columns=spec.csv_format == RepaymentCsvFormat.THREE_COLUMNS,
+        config={
+            "activities": [{"activity_id": k, "activity": n} for k, n in ACTIVITIES],
+            "themes": [{"theme_type_id": k, "theme_type": n} for k, n in THEMES],
+            "locales": [
+                {
+                    "currency": spec.currency,
+                    "language_code": code,
+                    "language_name": lang_name,
+                    "language_id": lang_id,
+                },
+                {
+                    "currency": spec.currency,
+                    "language_code": "en",
+                    "language_name": "English",
+                    "language_id": 1,
+                },
+            ],
+            "locations": [
+                {
+                    "country": spec.country_name,
+                    "location": place,
+                    "full_name": f"{place}: {spec.country_name}",
+                }
+                for place in spec.places
+            ],
+        },
+    )
+    existing = KivaConnection.objects.filter(partner=partner).first()
+    keep_secret = existing is not None and existing.get_client_secret() == secret
+    connection_configure(
+        partner=partner,
+        environment=Environment.SANDBOX,
+        client_id=client_id,
+        client_secret=None if keep_secret else secret,
+        by=admin,
+        **urls,
+    )
 
 
 def _story(members, spec):

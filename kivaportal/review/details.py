@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.core.paginator import Paginator
 from django.utils.translation import gettext as _
 
+from integrations.kiva.preview import payload_preview
 from kivaportal.common.checks import errors, warnings
 from kivaportal.journals.checks import journal_findings
 from kivaportal.lending.checks import loan_findings
@@ -23,10 +24,13 @@ def _findings(findings):
 
 def detail_context(record, page_number=None) -> dict:
     if isinstance(record, Loan):
-        return _loan_context(record)
-    if isinstance(record, RepaymentReport):
-        return _report_context(record, page_number)
-    return {**_findings(journal_findings(record)), "timeline": record_timeline(record)}
+        context = _loan_context(record)
+    elif isinstance(record, RepaymentReport):
+        context = _report_context(record, page_number)
+    else:
+        context = {**_findings(journal_findings(record)), "timeline": record_timeline(record)}
+    context["payload"] = payload_preview(record)
+    return context
 
 
 def _loan_context(loan):

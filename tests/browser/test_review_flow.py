@@ -42,6 +42,8 @@ def test_preparer_submits_and_reviewer_approves_in_the_browser(live_server, brow
     page.get_by_role("link", name="Submitted for review").first.click()
     page.get_by_role("link", name="WEB-001").click()
     expect(page.get_by_role("heading", name=re.compile("WEB-001"))).to_be_visible()
+    # The JSON that will go to Kiva, with the borrower as Kiva's "entreps".
+    expect(page.locator("pre.json")).to_contain_text('"loan_id": "WEB-001"')
     page.get_by_role("button", name="Approve").click()
     expect(page.get_by_role("status")).to_contain_text("approved")
 

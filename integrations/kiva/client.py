@@ -1,0 +1,311 @@
+"""The one HTTP seam between the portal and Kiva: token, requests, typed errors.
+
+Nothing else in the portal talks HTTP to Kiva. Every exchange has connect and read timeouts;
+GETs are retried here (they change nothing at Kiva); POSTs never are, because Kiva has no
+idempotency key: whether to send a POST again is the caller's decision, made from the error's
+type (see errors.py). Logs carry the method, path and status, never a secret, token, query
+string (it holds names) or body.
+"""
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from django.conf import settings
+
+import kivaportal
+from integrations.kiva import payloads
+from integrations.kiva.errors import (
+    KivaAmbiguousError,
+    KivaAuthError,
+    KivaError,
+    KivaPermanentError,
+    KivaRetryableError,
+    error_message,
+    nothing_sent,
+    retry_after,
+)
+from integrations.kiva.token_cache import Token, TokenCache
+
+__all__ = [
+    "CONFIG_LISTS",
+    "MAX_PAGE_SIZE",
+    "KivaAmbiguousError",
+    "KivaAuthError",
+    "KivaClient",
+    "KivaError",
+    "KivaPermanentError",
+    "KivaResponse",
+    "KivaRetryableError",
+]
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = f"KivaPartnerPortal/{kivaportal.__version__} (+python-requests)"
+CONFIG_LISTS = ("activities", "locales", "themes", "locations")
+MAX_PAGE_SIZE = 300  # Kiva: do not ask for more than 300 loans a page
+# GETs are retried on these (and on connection errors); everything else is raised at once.
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# For a POST these mean Kiva refused before doing anything: safe to send again later.
+REFUSED_STATUSES = frozenset({429, 503})
+
+
+@dataclass(frozen=True)
+class KivaResponse:
+    method: str
+    path: str
+    status: int
+    data: Any  # the parsed JSON body
+    text: str  # the body as received, for the record of what Kiva answered
+    elapsed: float  # seconds
+
+
+class KivaClient:
+    """A client for one partner's KivaConnection.
+
+    `session`, `cache_alias` and `sleep` exist so tests and callers can share a session, pick
+    a cache or skip real waiting; production uses the defaults.
+    """
+
+    def __init__(
+        self,
+        connection,
+        *,
+        session: requests.Session | None = None,
+        cache_alias: str = "default",
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.connection = connection
+        self.session = session or requests.Session()
+        self.tokens = TokenCache(connection, cache_alias)
+        self.sleep = sleep
+        self.timeout = (
+            connection.connect_timeout or settings.KIVA_CONNECT_TIMEOUT,
+            connection.read_timeout or settings.KIVA_READ_TIMEOUT,
+        )
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def config_list(self, name: str) -> list[dict]:
+        if name not in CONFIG_LISTS:
+            raise ValueError(f"Unknown config list {name!r}")
+        data = self._request("GET", self._partner_path(f"config/{name}")).data
+        items = data.get(name) if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise KivaPermanentError(
+                f"Kiva's answer has no {name!r} list", path=self._partner_path(f"config/{name}")
+            )
+        return items
+
+    def loans(self, *, query: str = "", status: str = "", offset: int = 0, limit: int = 20) -> dict:
+        """One page of the partner's loans: {"total_records": n, "data": [...]}."""
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise ValueError(f"limit must be 1..{MAX_PAGE_SIZE}")
+        params = {"offset": offset, "limit": limit}
+        if query:
+            params["query"] = query
+        if status:
+            params["status"] = status
+        return self._request("GET", self._partner_path("loans"), params=params).data
+
+    def all_loans(self, *, query: str = "", status: str = "", page_size: int = 100) -> list[dict]:
+        """Every page of the partner's loans (for reconciliation)."""
+        loans: list[dict] = []
+        while True:
+            page = self.loans(query=query, status=status, offset=len(loans), limit=page_size)
+            batch = page.get("data") or []
+            loans += batch
+            total = page.get("total_records")
+            # Without a total, a short page is the last one.
+            done = len(batch) < page_size if total is None else len(loans) >= int(total)
+            if not batch or done:
+                return loans
+
+    # -- writes (never retried here) -----------------------------------------------------
+
+    def create_loan_draft(self, body: dict | str | bytes) -> KivaResponse:
+        return self._request("POST", self._partner_path("loan_draft"), body=body)
+
+    def post_repayments(self, body: dict | str | bytes) -> KivaResponse:
+        """One batch; callers chunk a report (payloads.repayment_batches)."""
+        return self._request("POST", self._partner_path("repayments"), body=body)
+
+    def post_journals(self, body: dict | list | str | bytes) -> KivaResponse:
+        return self._request("POST", self.connection.resolved_journal_path(), body=body)
+
+    # -- token ---------------------------------------------------------------------------
+
+    def token(self, *, fresh: bool = False) -> Token:
+        """The cached token, or a new one from Kiva when none is cached or `fresh`."""
+        if not fresh:
+            cached = self.tokens.get()
+            if cached is not None:
+                return cached
+        token = self._fetch_token()
+        self.tokens.put(token)
+        return token
+
+    def _fetch_token(self) -> Token:
+        c = self.connection
+        path = "oauth token"
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": c.client_id,
+            "client_secret": c.get_client_secret(),
+            "audience": c.audience,
+            "scope": c.scopes,
+        }
+        # `data=` lets requests form-encode every value properly (a hand-built body broke a
+        # production connector on special characters in secrets).
+        response = self._send("POST", c.token_url, path, data=form, idempotent=True)
+        if response.status_code >= 300:
+            self._raise_for_status(response, path, idempotent=True, auth=True)
+        data = self._json(response, path, idempotent=True)
+        try:
+            now = time.time()
+            return Token(
+                access_token=str(data["access_token"]),
+                issued_at=now,
+                expires_at=now + float(data["expires_in"]),
+                scope=str(data.get("scope", "")),
+                partner_id=str(data.get("partnerId", "")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise KivaAuthError(
+                "Kiva's token answer has no access_token or expires_in", path=path
+            ) from exc
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _partner_path(self, rest: str) -> str:
+        return f"v3/partner/{quote(self.connection.kiva_partner_id, safe='')}/{rest}"
+
+    def _url(self, path: str) -> str:
+        return self.connection.api_base_url.rstrip("/") + "/" + path.lstrip("/")
+
+    def _request(self, method, path, *, params=None, body=None) -> KivaResponse:
+        idempotent = method == "GET"
+        data = None
+        if body is not None:
+            data = body if isinstance(body, bytes | str) else payloads.to_json(body)
+            data = data.encode() if isinstance(data, str) else data
+        attempts = settings.KIVA_GET_ATTEMPTS if idempotent else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._authorized(method, path, params, data, idempotent)
+            except KivaRetryableError as exc:
+                if attempt == attempts or not (exc.status is None or exc.status in RETRY_STATUSES):
+                    raise
+                delay = exc.retry_after if exc.retry_after is not None else 0.5 * 2 ** (attempt - 1)
+                if delay > settings.KIVA_RETRY_AFTER_MAX:
+                    raise
+                logger.info("kiva %s %s: retry %d in %.1fs", method, path, attempt, delay)
+                self.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _authorized(self, method, path, params, data, idempotent) -> KivaResponse:
+        token = self.token()
+        response = self._api_call(method, path, params, data, token, idempotent)
+        if response.status_code in (401, 403):
+            # Expired token or missing scope: one fresh token, one more try (Kiva's advice).
+            # Safe for POSTs too: Kiva refused the request before doing anything.
+            self.tokens.forget(token)
+            token = self.token(fresh=True)
+            response = self._api_call(method, path, params, data, token, idempotent)
+        if response.status_code >= 300:
+            self._raise_for_status(response, path, idempotent=idempotent)
+        return KivaResponse(
+            method=method,
+            path=path,
+            status=response.status_code,
+            data=self._json(response, path, idempotent=idempotent),
+            text=response.text,
+            elapsed=response.elapsed.total_seconds(),
+        )
+
+    def _api_call(self, method, path, params, data, token, idempotent):
+        headers = {"Authorization": f"Bearer {token.access_token}"}
+        if data is not None:
+            headers["Content-Type"] = "application/json; charset=utf-8"
+        return self._send(
+            method,
+            self._url(path),
+            path,
+            params=params,
+            data=data,
+            headers=headers,
+            idempotent=idempotent,
+        )
+
+    def _send(self, method, url, path, *, idempotent, headers=None, **kwargs):
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
+        started = time.monotonic()
+        try:
+            response = self.session.request(
+                method,
+                url,
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,  # a redirect would turn a POST into a GET
+                **kwargs,
+            )
+        except requests.ConnectTimeout as exc:
+            raise self._failed("Could not connect to Kiva in time", path, exc) from exc
+        except requests.ReadTimeout as exc:
+            cls = KivaRetryableError if idempotent else KivaAmbiguousError
+            raise cls(f"No answer from Kiva within {self.timeout[1]}s", path=path) from exc
+        except requests.ConnectionError as exc:
+            if nothing_sent(exc):
+                raise self._failed("Could not connect to Kiva", path, exc) from exc
+            cls = KivaRetryableError if idempotent else KivaAmbiguousError
+            raise cls("The connection to Kiva broke after the request was sent", path=path) from exc
+        except requests.RequestException as exc:
+            raise KivaPermanentError(f"Invalid request: {type(exc).__name__}", path=path) from exc
+        logger.info(
+            "kiva %s %s -> %s in %.0fms",
+            method,
+            path,
+            response.status_code,
+            (time.monotonic() - started) * 1000,
+        )
+        return response
+
+    @staticmethod
+    def _failed(message, path, exc):
+        logger.warning("kiva %s: %s (%s)", path, message, type(exc).__name__)
+        return KivaRetryableError(message, path=path)
+
+    def _raise_for_status(self, response, path, *, idempotent, auth=False):
+        status = response.status_code
+        text = response.text
+        message = error_message(response)
+        if status in REFUSED_STATUSES or (status >= 500 and (idempotent or auth)):
+            raise KivaRetryableError(
+                message, path=path, status=status, body=text, retry_after=retry_after(response)
+            )
+        if status >= 500:
+            # A server or gateway error after a POST arrived: it may have taken effect.
+            raise KivaAmbiguousError(message, path=path, status=status, body=text)
+        if status in (401, 403) or auth:
+            raise KivaAuthError(message, path=path, status=status, body=text)
+        if 300 <= status < 400:
+            message = f"Kiva redirected to {response.headers.get('Location', '?')}; check the URL"
+        raise KivaPermanentError(message, path=path, status=status, body=text)
+
+    @staticmethod
+    def _json(response, path, *, idempotent):
+        try:
+            return response.json()
+        except ValueError as exc:
+            # A success we cannot read: for a POST it took effect, but we lack its result.
+            cls = KivaRetryableError if idempotent else KivaAmbiguousError
+            raise cls(
+                f"Kiva answered {response.status_code} with a body that is not JSON",
+                path=path,
+                status=response.status_code,
+                body=response.text,
+            ) from exc

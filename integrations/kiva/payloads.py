@@ -1,0 +1,177 @@
+"""Portal records -> the exact JSON Kiva documents. Pure functions: no database writes, no HTTP.
+
+Names are Kiva's (snake_case), dates `YYYY-MM-DD`, amounts JSON numbers written from Decimal
+with the currency's precision (never through float, so 1200.50 is sent as 1200.50), text UTF-8.
+`to_json` gives the bytes to send and to freeze as the record of what was sent.
+
+Callers prefetch what the functions read (a loan's borrowers and schedule, its reference
+values) when building many payloads.
+"""
+
+import json
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+
+from integrations.kiva.models import JournalBodyStyle, KivaConnection
+from integrations.kiva.photos import photo_base64
+from kivaportal.common.money import quantize
+from kivaportal.lending.models import Loan
+from kivaportal.partners.models import Partner
+from kivaportal.repayments.selectors import ReportLine
+
+
+def to_json(value) -> bytes:
+    """Serialise a payload as UTF-8 JSON, writing each Decimal exactly as it is."""
+    return _encode(value).encode("utf-8")
+
+
+def to_pretty_json(value) -> str:
+    """The same JSON, indented for people to read (the review pages); same values, same order."""
+    return _encode(value, indent="  ")
+
+
+def _encode(value, indent="", level=0) -> str:
+    # json.dumps cannot write a Decimal as a number without going through float, which may
+    # change it (and drops trailing zeros), so numbers are written here and the rest by json.
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{value} is not a JSON number")
+        return format(value, "f")
+    if isinstance(value, dict | list | tuple):
+        pairs = isinstance(value, dict)
+        parts = [
+            f"{json.dumps(str(k), ensure_ascii=False)}: {_encode(v, indent, level + 1)}"
+            if pairs
+            else _encode(k, indent, level + 1)
+            for k, v in (value.items() if pairs else ((item, None) for item in value))
+        ]
+        opening, closing = ("{", "}") if pairs else ("[", "]")
+        if not indent or not parts:
+            return opening + ", ".join(parts) + closing
+        inner, outer = "\n" + indent * (level + 1), "\n" + indent * level
+        return opening + inner + ("," + inner).join(parts) + outer + closing
+    if isinstance(value, float):
+        raise TypeError("Amounts must be Decimal, never float")
+    if isinstance(value, date):
+        return json.dumps(value.isoformat())
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _money(amount: Decimal, currency: str) -> Decimal:
+    return quantize(amount, currency)
+
+
+# What a preview shows in place of the photo's base64 text (see `loan_draft`).
+PHOTO_PLACEHOLDER = "<the photo, scaled down and base64-encoded when sent>"
+
+
+def loan_draft(
+    loan: Loan, *, connection: KivaConnection | None = None, encode_photo: bool = True
+) -> dict:
+    """The `POST loan_draft` body for `loan`.
+
+    Optional fields the portal has no value for are left out rather than sent empty, and
+    group-only fields are never on an individual loan (PA2 refuses to publish it otherwise).
+    `encode_photo=False` puts a placeholder where the photo goes, for previews that should not
+    read and scale the image on every view.
+    """
+    currency = loan.currency
+    shares = list(loan.loan_borrowers.all())
+    body: dict = {}
+    if loan.activity_id:
+        body["activity_id"] = loan.activity.kiva_id
+    if loan.theme_id:
+        body["theme_type_id"] = loan.theme.kiva_id  # omitted when unset: never 0
+    if loan.description_language_id:
+        body["description_language_id"] = loan.description_language.language_id
+    body["currency"] = currency
+    if loan.location_id:
+        body["location"] = loan.location.full_name
+    if loan.description:
+        body["description"] = loan.description
+    if loan.loan_use:
+        body["loanuse"] = loan.loan_use
+    body["client_waiver_signed"] = bool(loan.client_waiver_signed)
+    if loan.disbursal_date:
+        body["disburse_time"] = loan.disbursal_date.isoformat()
+    if loan.photo:
+        body["image_encoded"] = (
+            photo_base64(loan.photo, data_uri=bool(connection and connection.image_data_uri))
+            if encode_photo
+            else PHOTO_PLACEHOLDER
+        )
+    body["entreps"] = [
+        {
+            "first_name": share.borrower.first_name,
+            "last_name": share.borrower.last_name,
+            "gender": share.borrower.gender,
+            "amount": _money(share.amount, currency),
+            "client_id": share.borrower.mis_client_id,
+            "loan_id": share.effective_mis_loan_id,
+        }
+        for share in shares
+    ]
+    body["schedule"] = [
+        {
+            "date": line.due_date.isoformat(),
+            "principal": _money(line.principal, currency),
+            "interest": _money(line.interest, currency),
+        }
+        for line in loan.schedule.all()
+    ]
+    if loan.is_group:
+        body["group_name"] = loan.group_name
+        body["internal_client_id"] = loan.group_client_id
+        body["internal_loan_id"] = loan.mis_loan_id
+        body["not_pictured"] = [bool(share.not_pictured) for share in shares]
+    return body
+
+
+def repayment_line(line: ReportLine, *, partner: Partner) -> dict:
+    item = {"loan_id": line.mis_loan_id}
+    if partner.uses_client_id:  # three-column partners only
+        item["client_id"] = line.client_id
+    item["amount"] = line.amount  # already by the partner's amount rule, in its precision
+    return item
+
+
+def repayment_batches(
+    lines: Iterable[ReportLine], *, partner: Partner, batch_size: int
+) -> list[dict]:
+    """`POST repayments` bodies for a report's lines, at most `batch_size` lines each."""
+    if not 1 <= batch_size <= 300:
+        raise ValueError("batch_size must be 1..300 (Kiva's advice)")
+    items = [repayment_line(line, partner=partner) for line in lines]
+    return [
+        {"repayments": items[start : start + batch_size]}
+        for start in range(0, len(items), batch_size)
+    ]
+
+
+def journal_item(journal, *, partner: Partner, image_url: str = "") -> dict:
+    item = {"internal_loan_id": journal.loan.mis_loan_id}
+    if partner.uses_client_id:
+        item["internal_client_id"] = _journal_client_id(journal)
+    item["subject"] = journal.subject
+    item["body"] = journal.body
+    if image_url:  # Kiva takes a URL it can fetch; a portal-only media URL is no use to it
+        item["image_url"] = image_url
+    return item
+
+
+def _journal_client_id(journal) -> str:
+    if journal.borrower_id:
+        return journal.borrower.mis_client_id
+    loan = journal.loan
+    if loan.is_group and loan.group_client_id:
+        return loan.group_client_id
+    first = loan.loan_borrowers.select_related("borrower").first()
+    return first.borrower.mis_client_id if first else ""
+
+
+def journals_body(items: list[dict], *, connection: KivaConnection) -> dict | list:
+    """Journal items in the connection's body style: `{"journals": [...]}` or a bare list."""
+    if connection.journal_body_style == JournalBodyStyle.BARE_LIST:
+        return list(items)
+    return {"journals": list(items)}

@@ -1,0 +1,43 @@
+"""A borrower photo as Kiva's `image_encoded`: base64 of a JPEG or PNG, scaled down.
+
+Phone photos are often several megabytes; Kiva's size limit is not documented, so photos are
+scaled to KIVA_PHOTO_MAX_SIDE pixels on their longer side. PNG stays PNG (it may carry
+transparency); everything else becomes JPEG. The EXIF orientation is applied first, so the
+photo is upright once EXIF is dropped.
+"""
+
+import base64
+import io
+
+from django.conf import settings
+from PIL import Image, ImageOps
+
+JPEG_QUALITY = 85
+
+
+def photo_bytes(file, *, max_side: int | None = None) -> tuple[bytes, str]:
+    """(encoded image, "jpeg" or "png") for an image file or Django FieldFile."""
+    max_side = max_side or settings.KIVA_PHOTO_MAX_SIDE
+    if hasattr(file, "open"):
+        file.open("rb")
+    try:
+        file.seek(0)
+        with Image.open(file) as original:
+            kind = "png" if original.format == "PNG" else "jpeg"
+            image = ImageOps.exif_transpose(original)
+            image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+            out = io.BytesIO()
+            if kind == "png":
+                image.save(out, format="PNG", optimize=True)
+            else:
+                image.convert("RGB").save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True)
+    finally:
+        if hasattr(file, "close"):
+            file.close()
+    return out.getvalue(), kind
+
+
+def photo_base64(file, *, data_uri: bool = False, max_side: int | None = None) -> str:
+    data, kind = photo_bytes(file, max_side=max_side)
+    encoded = base64.b64encode(data).decode("ascii")
+    return f"data:image/{kind};base64,{encoded}" if data_uri else encoded

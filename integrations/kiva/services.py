@@ -1,0 +1,186 @@
+"""Writes for Kiva connections: configure, test, and sync reference data."""
+
+import logging
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from integrations.kiva.client import CONFIG_LISTS, KivaClient
+from integrations.kiva.errors import KivaError
+from integrations.kiva.models import Environment, KivaConnection
+from integrations.kiva.reference import SyncCounts, upsert_list
+from kivaportal.common import crypto
+from kivaportal.partners.models import Partner
+
+logger = logging.getLogger(__name__)
+
+# The audience the sandbox's registered clients use (any string would do; the same on every
+# host and port, so a connection can move between the in-portal and standalone sandbox).
+SANDBOX_AUDIENCE = "https://kiva-sandbox.invalid"
+
+
+def environment_defaults(environment: str) -> dict[str, str]:
+    """Token URL, API base URL and audience a new connection starts from (all editable)."""
+    if environment == Environment.PRODUCTION:
+        return {
+            "token_url": settings.KIVA_PRODUCTION_TOKEN_URL,
+            "api_base_url": settings.KIVA_PRODUCTION_API_URL,
+            "audience": settings.KIVA_PRODUCTION_AUDIENCE,
+        }
+    if environment == Environment.STAGE:
+        return {
+            "token_url": settings.KIVA_STAGE_TOKEN_URL,
+            "api_base_url": settings.KIVA_STAGE_API_URL,
+            "audience": settings.KIVA_STAGE_AUDIENCE,
+        }
+    base = settings.KIVA_SANDBOX_URL.rstrip("/") + "/"
+    return {"token_url": base + "oauth/token", "api_base_url": base, "audience": SANDBOX_AUDIENCE}
+
+
+@transaction.atomic
+def connection_configure(
+    *,
+    partner: Partner,
+    environment: str,
+    client_id: str,
+    client_secret: str | None = None,
+    token_url: str = "",
+    api_base_url: str = "",
+    audience: str = "",
+    by=None,
+    **options,
+) -> KivaConnection:
+    """Create or update `partner`'s connection. Empty URLs take the environment's defaults;
+    `client_secret=None` keeps the stored secret. `options` are other KivaConnection fields
+    (kiva_partner_id, scopes, journal_path, journal_body_style, timeouts...)."""
+    defaults = environment_defaults(environment)
+    connection = KivaConnection.objects.filter(partner=partner).first() or KivaConnection(
+        partner=partner, created_by=by, kiva_partner_id=partner.kiva_partner_id
+    )
+    connection.environment = environment
+    connection.token_url = token_url or defaults["token_url"]
+    connection.api_base_url = api_base_url or defaults["api_base_url"]
+    connection.audience = audience or defaults["audience"]
+    connection.client_id = client_id
+    for name, value in options.items():
+        if value is not None:
+            setattr(connection, name, value)
+    if client_secret is not None:
+        connection.set_client_secret(client_secret)
+    connection.updated_by = by
+    if not connection.audience:
+        raise ValueError(_("The audience is required (Kiva tells each partner its value)."))
+    if not connection.has_secret:
+        raise ValueError(_("The client secret is required."))
+    connection.full_clean()
+    connection.save()
+    return connection
+
+
+@dataclass
+class ConnectionReport:
+    ok: bool = True
+    lines: list[str] = field(default_factory=list)
+
+    def add(self, ok: bool, text: str) -> None:
+        self.ok = self.ok and ok
+        self.lines.append(("OK    " if ok else "FAIL  ") + text)
+
+    def __str__(self):
+        return "\n".join(self.lines)
+
+
+def connection_test(
+    *, connection: KivaConnection, client: KivaClient | None = None
+) -> ConnectionReport:
+    """Fetch a fresh token and the four reference lists; say plainly what happened.
+
+    The outcome is kept on the connection (last_tested_at, last_test_ok, last_test_report).
+    """
+    client = client or KivaClient(connection)
+    report = ConnectionReport()
+    try:
+        token = client.token(fresh=True)
+    except (KivaError, crypto.DecryptionError, ImproperlyConfigured) as exc:
+        report.add(
+            False, _("Token from %(url)s: %(error)s") % {"url": connection.token_url, "error": exc}
+        )
+    else:
+        report.add(
+            True,
+            _("Token from %(url)s, scopes: %(scopes)s")
+            % {"url": connection.token_url, "scopes": token.scope or "-"},
+        )
+        missing = set(connection.scope_list) - set(token.scope.split())
+        if token.scope and missing:
+            report.add(
+                False,
+                _("Scopes requested but not granted: %(scopes)s")
+                % {"scopes": " ".join(sorted(missing))},
+            )
+        if token.partner_id and token.partner_id != connection.kiva_partner_id:
+            report.add(
+                False,
+                _("The token is for Kiva partner %(theirs)s, the connection says %(ours)s.")
+                % {"theirs": token.partner_id, "ours": connection.kiva_partner_id},
+            )
+        for name in CONFIG_LISTS:
+            try:
+                items = client.config_list(name)
+            except KivaError as exc:
+                report.add(False, _("config/%(name)s: %(error)s") % {"name": name, "error": exc})
+            else:
+                report.add(
+                    True,
+                    _("config/%(name)s: %(count)d items") % {"name": name, "count": len(items)},
+                )
+    KivaConnection.objects.filter(pk=connection.pk).update(
+        last_tested_at=timezone.now(), last_test_ok=report.ok, last_test_report=str(report)
+    )
+    return report
+
+
+def reference_sync(
+    *, connection: KivaConnection, client: KivaClient | None = None
+) -> dict[str, SyncCounts]:
+    """Fetch the four config lists and upsert them into the partner's reference data.
+
+    All four are fetched before anything is written, so a failure leaves the data as it was.
+    Values Kiva no longer lists are deleted, or marked retired when loans refer to them.
+    """
+    client = client or KivaClient(connection)
+    fetched = {name: client.config_list(name) for name in CONFIG_LISTS}
+    now = timezone.now()
+    with transaction.atomic():
+        counts = {
+            name: upsert_list(name, items, partner=connection.partner, now=now)
+            for name, items in fetched.items()
+        }
+        summary = "; ".join(f"{name}: {c}" for name, c in counts.items())
+        KivaConnection.objects.filter(pk=connection.pk).update(
+            last_synced_at=now, last_sync_report=summary
+        )
+    logger.info("kiva reference sync for partner %s: %s", connection.partner_id, summary)
+    return counts
+
+
+def reference_sync_all() -> dict[int, str]:
+    """Sync every active connection; one partner's failure does not stop the others."""
+    outcomes = {}
+    for connection in KivaConnection.objects.filter(is_active=True).select_related("partner"):
+        try:
+            reference_sync(connection=connection)
+            outcomes[connection.partner_id] = "ok"
+        except KivaError as exc:
+            logger.warning(
+                "kiva reference sync failed for partner %s: %s", connection.partner_id, exc
+            )
+            KivaConnection.objects.filter(pk=connection.pk).update(
+                last_sync_report=_("Failed: %(error)s") % {"error": exc}
+            )
+            outcomes[connection.partner_id] = f"failed: {exc}"
+    return outcomes
