@@ -15,12 +15,12 @@ from django.utils.translation import gettext_lazy as _
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-# A local .env file is read for convenience in development only; production uses the real
-# environment. Values already in the environment win over the file.
-if (BASE_DIR / ".env").is_file():
-    env.read_env(BASE_DIR / ".env", overwrite=False)
-
+# PORTAL_PRODUCTION comes from the real environment only. A local .env file is read for
+# convenience in development only, so a leftover file (DEBUG=true, say) never reaches
+# production. Values already in the environment win over the file.
 PRODUCTION = env.bool("PORTAL_PRODUCTION", default=False)
+if not PRODUCTION and (BASE_DIR / ".env").is_file():
+    env.read_env(BASE_DIR / ".env", overwrite=False)
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
 
 if PRODUCTION:

@@ -118,15 +118,6 @@ def test_every_variable_the_settings_read_is_documented_with_its_default():
     assert variables - documented == set()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "settings.py reads BASE_DIR/.env before it knows whether it runs in production, "
-        "although its own comment says the file is read 'in development only; production "
-        "uses the real environment': a leftover .env with DEBUG=true turns DEBUG on in a "
-        "PORTAL_PRODUCTION deployment."
-    ),
-)
 def test_production_ignores_a_local_env_file(tmp_path):
     # A copy of the project, so the test can place a .env next to it without touching ours.
     shutil.copytree(

@@ -88,6 +88,15 @@ class PartnerScopedAdmin(ScopedFormfieldsMixin, SimpleHistoryAdmin):
         if not self.get_queryset(request).filter(pk=unquote(object_id)).exists():
             raise Http404
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Before Django's permission check, which would answer another partner's id with 403.
+        self._ensure_visible(request, object_id)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        self._ensure_visible(request, object_id)
+        return super().delete_view(request, object_id, extra_context)
+
     def history_view(self, request, object_id, extra_context=None):
         self._ensure_visible(request, object_id)
         return super().history_view(request, object_id, extra_context)

@@ -139,6 +139,21 @@ STATE_CYCLE = (
 )
 
 
+def _upsert(model, defaults=None, **lookup):
+    """update_or_create that saves only what differs: a reload of unchanged demo data writes
+    no history rows (it would show changes that never happened)."""
+    defaults = defaults or {}
+    obj = model.objects.filter(**lookup).first()
+    if obj is None:
+        return model.objects.create(**lookup, **defaults), True
+    changed = [k for k, v in defaults.items() if getattr(obj, k) != v]
+    if changed:
+        for k in changed:
+            setattr(obj, k, defaults[k])
+        obj.save()
+    return obj, False
+
+
 @transaction.atomic
 def demo_load(*, today: date | None = None) -> dict[str, int]:
     """Create or refresh the demo data; returns counts of what exists afterwards."""
@@ -179,7 +194,8 @@ def _users():
 
 def _partner(spec: PartnerSpec, users, rng, today):
     preparer = users["ana.preparer"]
-    partner, _created = Partner.objects.update_or_create(
+    partner, _created = _upsert(
+        Partner,
         kiva_partner_id=spec.kiva_partner_id,
         defaults={
             "name": spec.name,
@@ -192,33 +208,33 @@ def _partner(spec: PartnerSpec, users, rng, today):
     for username, _f, _l, memberships in USERS:
         for kiva_id, role in memberships or ():
             if kiva_id == spec.kiva_partner_id:
-                Membership.objects.update_or_create(
-                    user=users[username], partner=partner, defaults={"role": role}
-                )
+                _upsert(Membership, user=users[username], partner=partner, defaults={"role": role})
 
     activities = [
-        Activity.objects.update_or_create(partner=partner, kiva_id=k, defaults={"name": n})[0]
+        _upsert(Activity, partner=partner, kiva_id=k, defaults={"name": n})[0]
         for k, n in ACTIVITIES
     ]
     themes = [
-        Theme.objects.update_or_create(partner=partner, kiva_id=k, defaults={"name": n})[0]
-        for k, n in THEMES
+        _upsert(Theme, partner=partner, kiva_id=k, defaults={"name": n})[0] for k, n in THEMES
     ]
     code, lang_name, lang_id = spec.language
-    locale, _c = Locale.objects.update_or_create(
+    locale, _c = _upsert(
+        Locale,
         partner=partner,
         currency=spec.currency,
         language_id=lang_id,
         defaults={"language_code": code, "language_name": lang_name},
     )
-    Locale.objects.update_or_create(
+    _upsert(
+        Locale,
         partner=partner,
         currency=spec.currency,
         language_id=1,
         defaults={"language_code": "en", "language_name": "English"},
     )
     locations = [
-        Location.objects.update_or_create(
+        _upsert(
+            Location,
             partner=partner,
             full_name=f"{place}: {spec.country_name}",
             defaults={"country": spec.country_name, "location": place},
@@ -230,7 +246,8 @@ def _partner(spec: PartnerSpec, users, rng, today):
     for i in range(1, spec.loan_count + 16):
         female = rng.random() < 0.75
         first = rng.choice(spec.first_names_f if female else spec.first_names_m)
-        borrower, _c = Borrower.objects.update_or_create(
+        borrower, _c = _upsert(
+            Borrower,
             partner=partner,
             mis_client_id=f"{spec.prefix}-C{i:04d}",
             defaults={
@@ -254,7 +271,8 @@ def _partner(spec: PartnerSpec, users, rng, today):
         disbursal = today - timedelta(days=30 * rng.randrange(1, 7))
         # A few drafts are left incomplete on purpose, to show the checks at work.
         incomplete = state == RecordState.DRAFT and n % 4 == 0
-        loan, _c = Loan.objects.update_or_create(
+        loan, _c = _upsert(
+            Loan,
             partner=partner,
             mis_loan_id=f"{spec.prefix}-L{n:05d}",
             defaults={
@@ -283,7 +301,8 @@ def _partner(spec: PartnerSpec, users, rng, today):
         if state == RecordState.SENT:
             _repayments(loan, partner, today, spec.currency, preparer)
         if n % 6 == 0:
-            Journal.objects.update_or_create(
+            _upsert(
+                Journal,
                 partner=partner,
                 loan=loan,
                 subject=f"Update from {members[0].first_name}",
@@ -301,7 +320,8 @@ def _partner(spec: PartnerSpec, users, rng, today):
 
     for back, state in ((3, RecordState.SENT), (2, RecordState.SENT), (1, RecordState.SUBMITTED)):
         month = (today.replace(day=1) - timedelta(days=28 * back)).replace(day=1)
-        RepaymentReport.objects.update_or_create(
+        _upsert(
+            RepaymentReport,
             partner=partner,
             month=month,
             defaults={"state": state, "created_by": preparer, "updated_by": preparer},
@@ -367,6 +387,11 @@ def _kiva_sandbox(spec: PartnerSpec, partner, admin):
     )
     existing = KivaConnection.objects.filter(partner=partner).first()
     keep_secret = existing is not None and existing.get_client_secret() == secret
+    if keep_secret and (existing.environment, existing.client_id) == (
+        Environment.SANDBOX,
+        client_id,
+    ):
+        return  # already set up: saving again would only add a history row
     connection_configure(
         partner=partner,
         environment=Environment.SANDBOX,
@@ -389,7 +414,8 @@ def _shares(loan, members, amount, currency):
     share = quantize(amount / len(members), currency)
     for position, borrower in enumerate(members):
         last = position == len(members) - 1
-        LoanBorrower.objects.update_or_create(
+        _upsert(
+            LoanBorrower,
             loan=loan,
             borrower=borrower,
             defaults={
@@ -408,7 +434,8 @@ def _schedule(loan, amount, disbursal, currency, months):
     loan.schedule.exclude(due_date__in=dates).delete()
     for k, due in enumerate(dates):
         last = k == months - 1
-        ScheduleLine.objects.update_or_create(
+        _upsert(
+            ScheduleLine,
             loan=loan,
             due_date=due,
             defaults={
@@ -423,7 +450,8 @@ def _repayments(loan, partner, today, currency, preparer):
     for k, line in enumerate(lines):
         if line.due_date >= today:
             break
-        Repayment.objects.update_or_create(
+        _upsert(
+            Repayment,
             partner=partner,
             mis_repayment_id=f"{loan.mis_loan_id}-P{k + 1:02d}",
             defaults={

@@ -69,6 +69,8 @@ class LoanAdmin(ReviewableAdmin):
         "loan_borrowers__borrower__first_name",
     )
     list_select_related = ("partner", "created_by")
+    # Explicit: the annotation's GROUP BY drops Meta.ordering, and the loan autocomplete pages.
+    ordering = ("-created_at", "-pk")
     date_hierarchy = "created_at"
     inlines = (LoanBorrowerInline, ScheduleLineInline)
     readonly_fields = ("state", "version", "checks", *TRACKING)
@@ -95,7 +97,12 @@ class LoanAdmin(ReviewableAdmin):
     )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_borrower_count=Count("loan_borrowers"))
+        # distinct: a search on borrowers' names joins the same rows again.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_borrower_count=Count("loan_borrowers", distinct=True))
+        )
 
     @admin.display(description=_("borrowers"), ordering="_borrower_count")
     def borrower_count(self, obj):

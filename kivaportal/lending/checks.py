@@ -12,10 +12,15 @@ from decimal import Decimal
 from django.utils.translation import gettext_noop as N_
 
 from kivaportal.common.checks import Finding, error, warning
-from kivaportal.common.money import currency_decimals, has_currency_precision
+from kivaportal.common.money import currency_decimals, has_currency_precision, quantize
 from kivaportal.lending.models import Loan
 
 ZERO = Decimal("0")
+
+
+def _m(amount, loan):
+    """An amount as staff read it: with the loan currency's decimals (not the column's)."""
+    return quantize(amount, loan.currency) if loan.currency else amount
 
 
 def loan_findings(loan: Loan) -> list[Finding]:
@@ -60,8 +65,8 @@ def _amount_findings(loan, shares, schedule):
                         "The borrowers' shares add up to %(total)s, not the loan amount %(amount)s."
                     ),
                     "shares_sum",
-                    total=total,
-                    amount=loan.amount,
+                    total=_m(total, loan),
+                    amount=_m(loan.amount, loan),
                 )
             )
     if schedule:
@@ -75,8 +80,8 @@ def _amount_findings(loan, shares, schedule):
                         "%(amount)s."
                     ),
                     "schedule_sum",
-                    total=principal,
-                    amount=loan.amount,
+                    total=_m(principal, loan),
+                    amount=_m(loan.amount, loan),
                 )
             )
     return findings

@@ -174,6 +174,15 @@ class LoanBorrower(models.Model):
     def __str__(self):
         return f"{self.borrower} in {self.loan}"
 
+    def clean(self):
+        if (
+            self.loan_id is not None or getattr(self, "loan", None) is not None
+        ) and self.borrower_id is not None:
+            if self.borrower.partner_id != self.loan.partner_id:
+                raise ValidationError(
+                    {"borrower": _("This borrower belongs to another partner than the loan.")}
+                )
+
     @property
     def effective_mis_loan_id(self) -> str:
         return self.mis_loan_id or self.loan.mis_loan_id

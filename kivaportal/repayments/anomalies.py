@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop as N_
 
 from kivaportal.common.checks import Finding, Severity, error, warning
+from kivaportal.common.money import quantize
 from kivaportal.lending.models import Loan, ScheduleLine
 from kivaportal.partners.models import RepaymentAmountRule
 from kivaportal.repayments.selectors import (
@@ -63,8 +64,8 @@ def _anomalies(report) -> list[Anomaly]:
             N_("Loan %(loan)s has repaid %(paid)s of principal, more than its amount %(amount)s."),
             lambda r: {
                 "loan": r["loan__mis_loan_id"],
-                "paid": r["paid"],
-                "amount": r["loan__amount"],
+                "paid": quantize(r["paid"], r["loan__currency"]),
+                "amount": quantize(r["loan__amount"], r["loan__currency"]),
             },
             N_("%(n)s more loans have repaid more than their amount."),
         ),
@@ -100,7 +101,7 @@ def _anomalies(report) -> list[Anomaly]:
             "duplicate",
             Severity.WARNING,
             in_month(report)
-            .values("loan__mis_loan_id", "borrower_id", "date", "amount")
+            .values("loan__mis_loan_id", "loan__currency", "borrower_id", "date", "amount")
             .annotate(n=Count("id"))
             .filter(n__gt=1)
             .order_by("loan__mis_loan_id", "date"),
@@ -108,7 +109,7 @@ def _anomalies(report) -> list[Anomaly]:
             lambda r: {
                 "loan": r["loan__mis_loan_id"],
                 "n": r["n"],
-                "amount": r["amount"],
+                "amount": quantize(r["amount"], r["loan__currency"]),
                 "date": r["date"],
             },
             N_("%(n)s more possible duplicates."),

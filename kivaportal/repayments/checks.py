@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.utils.translation import gettext_noop as N_
 
 from kivaportal.common.checks import Finding, error, warning
-from kivaportal.common.money import currency_decimals, has_currency_precision
+from kivaportal.common.money import currency_decimals, has_currency_precision, quantize
 from kivaportal.repayments.models import Repayment
 
 ZERO = Decimal("0")
@@ -54,8 +54,8 @@ def repayment_findings(repayment: Repayment) -> list[Finding]:
                 "principal",
                 N_("principal and interest add up to %(sum)s, not the amount %(amount)s."),
                 "parts_sum",
-                sum=sum(known),
-                amount=repayment.amount,
+                sum=quantize(sum(known), loan.currency),
+                amount=quantize(repayment.amount, loan.currency),
             )
         )
     if loan.disbursal_date and repayment.date < loan.disbursal_date:

@@ -166,7 +166,7 @@ def overpaid_loans(report: RepaymentReport):
             date__lte=month_end(report.month),
             loan_id__in=in_month(report).values("loan_id"),
         )
-        .values("loan_id", "loan__mis_loan_id", "loan__amount")
+        .values("loan_id", "loan__mis_loan_id", "loan__amount", "loan__currency")
         .annotate(paid=Sum("principal"))
         .filter(paid__gt=F("loan__amount"))
         .order_by("loan__mis_loan_id")

@@ -32,15 +32,6 @@ def test_loan_list_filtered_by_state_keeps_the_number_of_borrowers(client, alfa,
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "LoanAdmin annotates Count('loan_borrowers') and its search_fields span "
-        "loan_borrowers__borrower__*, so any search joins loan_borrowers a second time and "
-        "multiplies the count: a group loan of 3 borrowers is listed with 9. The count needs "
-        "distinct=True (or a subquery)."
-    ),
-)
 @pytest.mark.parametrize("term", ["GRUPO-1", "Mamani"])
 def test_loan_list_search_keeps_the_number_of_borrowers(client, alfa, group_loan, term):
     assert listed_counts(client, alfa.preparer, q=term) == {"GRUPO-1": 3}

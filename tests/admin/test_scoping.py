@@ -139,16 +139,6 @@ def test_own_partners_history_page_opens(client, alfa, beta, name):
     assert response.status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Django's _delete_view checks has_delete_permission(request, None) before it looks at "
-        "the missing object, and PartnerScopedAdmin refuses deletion to members without delete "
-        "rights, so another partner's delete URL is a 403 (PermissionDenied), not the 404 the "
-        "issue asks for. PartnerScopedAdmin.delete_view needs the same _ensure_visible guard "
-        "as history_view."
-    ),
-)
 @pytest.mark.parametrize("name", ALL_RECORDS)
 def test_other_partners_delete_page_is_404_for_a_preparer(client, alfa, beta, name):
     client.force_login(alfa.preparer)
@@ -179,14 +169,6 @@ def test_posting_to_other_partners_change_url_is_404_and_changes_nothing(client,
     assert beta.loan.loan_use != "Hijacked"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "For a POST Django's _changeform_view checks has_change_permission(request, None) "
-        "before the missing-object 404; a reviewer has no edit right anywhere, so posting to "
-        "another partner's change URL is a 403, not a 404."
-    ),
-)
 def test_reviewer_posting_to_other_partners_change_url_is_404(client, alfa, beta):
     client.force_login(alfa.reviewer)
 
@@ -393,15 +375,6 @@ def test_autocomplete_offers_only_the_users_partners_records(
     assert ids == [str(record_of(alfa, target).pk)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "LoanAdmin.get_queryset annotates Count('loan_borrowers'); the GROUP BY makes Django "
-        "drop Meta.ordering, so the loan autocomplete (repayment and journal forms) paginates "
-        "an unordered queryset (UnorderedObjectListWarning): pages of 20 may repeat or skip "
-        "loans. LoanAdmin needs an explicit ordering (e.g. ordering = ('-created_at', '-pk'))."
-    ),
-)
 def test_loan_autocomplete_pages_through_every_loan_in_a_stable_order(client, alfa, beta):
     for n in range(25):
         LoanFactory(partner=alfa.partner, mis_loan_id=f"ALFA-X{n:02d}")

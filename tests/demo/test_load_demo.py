@@ -142,14 +142,6 @@ def test_demo_refuses_to_load_in_production_and_writes_nothing():
     assert Partner.objects.count() == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "demo_load refreshes every row with update_or_create, which saves even when nothing "
-        "changed, so each reload adds a '~' history row with an empty diff for every record "
-        "(about 900 on the second load): the history then shows changes that did not happen."
-    ),
-)
 def test_reloading_the_demo_writes_no_history():
     history = [m for m in apps.get_models() if m._meta.model_name.startswith("historical")]
     load_demo()

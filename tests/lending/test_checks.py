@@ -207,15 +207,6 @@ def test_share_and_instalment_with_too_many_decimals_are_errors_on_their_fields(
     assert errors[0].message == "schedule[1].interest has more decimals than XOF allows (0)."
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Money columns store 3 decimals for every currency and the checks interpolate the raw "
-        "Decimal, so a PEN amount reads '1200.000' and an XOF amount '400000.000' in the "
-        "messages staff see, instead of the currency's precision (common.money.quantize is "
-        "not applied in lending/checks.py)."
-    ),
-)
 def test_amounts_in_check_messages_are_shown_in_the_currency_precision():
     partner = PartnerFactory(default_currency="XOF")
     loan = LoanFactory(partner=partner, currency="XOF", amount=Decimal("400000"), instalments=0)
