@@ -175,13 +175,12 @@ class LoanBorrower(models.Model):
         return f"{self.borrower} in {self.loan}"
 
     def clean(self):
-        if (
-            self.loan_id is not None or getattr(self, "loan", None) is not None
-        ) and self.borrower_id is not None:
-            if self.borrower.partner_id != self.loan.partner_id:
-                raise ValidationError(
-                    {"borrower": _("This borrower belongs to another partner than the loan.")}
-                )
+        loan = getattr(self, "loan", None)
+        borrower = getattr(self, "borrower", None)
+        if loan is not None and borrower is not None and borrower.partner_id != loan.partner_id:
+            raise ValidationError(
+                {"borrower": _("This borrower belongs to another partner than the loan.")}
+            )
 
     @property
     def effective_mis_loan_id(self) -> str:

@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.utils.translation import gettext as _
 
 from integrations.kiva.preview import payload_preview
+from integrations.kiva.selectors import record_submissions
 from kivaportal.common.checks import errors, warnings
 from kivaportal.journals.checks import journal_findings
 from kivaportal.lending.checks import loan_findings
@@ -30,6 +31,7 @@ def detail_context(record, page_number=None) -> dict:
     else:
         context = {**_findings(journal_findings(record)), "timeline": record_timeline(record)}
     context["payload"] = payload_preview(record)
+    context["submissions"] = record_submissions(record)
     return context
 
 

@@ -10,7 +10,8 @@ from kivaportal.common.scoping import PartnerScopedQuerySet
 from kivaportal.review.states import EDITABLE_STATES, RecordState
 
 S = RecordState
-UNSENT = [S.DRAFT, S.SUBMITTED, S.APPROVED, S.REJECTED, S.FAILED]
+UNSENT = [S.DRAFT, S.SUBMITTED, S.APPROVED, S.REJECTED]
+PUSH = [S.QUEUED, S.SENDING, S.NEEDS_ATTENTION, S.FAILED]
 # Derived by the checks, not content: kept out of the change history.
 CHECK_FIELDS = ["check_errors", "check_warnings", "check_findings", "checked_at"]
 
@@ -80,38 +81,39 @@ class Reviewable(PartnerOwned):
     def withdraw(self):
         pass
 
-    @transition(field="state", source=[S.SENT, S.REJECTED, S.FAILED], target=S.DRAFT)
+    @transition(field="state", source=[S.SENT, S.REJECTED], target=S.DRAFT)
     def start_new_version(self):
         self.version += 1
 
-    # Push to Kiva (driven by the pipeline's outbox).
-    @transition(field="state", source=[S.APPROVED, S.FAILED], target=S.QUEUED)
+    # Push to Kiva: the pipeline moves the record to follow its outbox submissions (a
+    # repayment report has several), so these accept any push state as their source.
+    @transition(field="state", source=[S.APPROVED, *PUSH], target=S.QUEUED)
     def queue(self):
         pass
 
-    @transition(field="state", source=[S.QUEUED, S.NEEDS_ATTENTION], target=S.SENDING)
+    @transition(field="state", source=[S.APPROVED, *PUSH], target=S.SENDING)
     def start_sending(self):
         pass
 
-    @transition(field="state", source=[S.SENDING, S.NEEDS_ATTENTION], target=S.SENT)
+    @transition(field="state", source=[S.APPROVED, *PUSH], target=S.SENT)
     def mark_sent(self):
         pass
 
-    @transition(field="state", source=S.SENDING, target=S.REJECTED)
+    @transition(field="state", source=[S.APPROVED, *PUSH], target=S.REJECTED)
     def mark_rejected(self):
         pass
 
-    @transition(field="state", source=S.SENDING, target=S.QUEUED)
-    def mark_retrying(self):
-        pass
-
-    @transition(field="state", source=S.SENDING, target=S.NEEDS_ATTENTION)
+    @transition(field="state", source=[S.APPROVED, *PUSH], target=S.NEEDS_ATTENTION)
     def mark_needs_attention(self):
         pass
 
-    @transition(field="state", source=[S.SENDING, S.QUEUED], target=S.FAILED)
+    @transition(field="state", source=[S.APPROVED, *PUSH], target=S.FAILED)
     def mark_failed(self):
         pass
+
+    @transition(field="state", source=[S.APPROVED, *PUSH], target=S.DRAFT)
+    def cancel_sending(self):
+        """Staff stopped the sending: back to draft, to be corrected and reviewed again."""
 
 
 class AuditEntry(models.Model):

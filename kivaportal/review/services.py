@@ -27,6 +27,7 @@ from kivaportal.review.errors import (
 )
 from kivaportal.review.findings import record_findings
 from kivaportal.review.models import AuditEntry
+from kivaportal.review.states import RecordState as S
 
 
 def audit_record(*, record, actor, action, from_state="", to_state="", comment="", data=None):
@@ -148,7 +149,13 @@ def record_approve(*, record, by, comment=""):
     if refusal:
         raise FourEyesViolation(refusal)
     _refuse_blocking_errors(record, _("approved"))
-    return _transition(record, "approve", by=by, action="approved", comment=comment)
+    record = _transition(record, "approve", by=by, action="approved", comment=comment)
+    # The outbox row, in this same transaction: what is approved is what will be sent.
+    from integrations.kiva.outbox import submissions_create
+
+    submissions_create(record=record, by=by)
+    record.refresh_from_db()
+    return record
 
 
 @transaction.atomic
@@ -246,3 +253,24 @@ def records_recheck(*, model, partner=None) -> int:
         record_recheck(record=record)
         count += 1
     return count
+
+
+PIPELINE_MOVES = {
+    S.QUEUED: "queue",
+    S.SENDING: "start_sending",
+    S.SENT: "mark_sent",
+    S.REJECTED: "mark_rejected",
+    S.NEEDS_ATTENTION: "mark_needs_attention",
+    S.FAILED: "mark_failed",
+    S.DRAFT: "cancel_sending",
+}
+
+
+@transaction.atomic
+def record_follow_pipeline(*, record, target, by=None, data=None):
+    """Move a record to follow its submissions to Kiva (the pipeline's only way to change a
+    record's state). `by` is None when the portal itself acted."""
+    record = _locked(record)
+    if record.state == target:
+        return record
+    return _transition(record, PIPELINE_MOVES[target], by=by, action=f"kiva.{target}", data=data)

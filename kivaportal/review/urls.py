@@ -8,6 +8,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("p/<int:partner_id>/", views.dashboard, name="dashboard"),
     path("p/<int:partner_id>/reports/open/", views.report_open, name="report_open"),
+    path(
+        "p/<int:partner_id>/submissions/<int:pk>/act/", views.submission_act, name="submission_act"
+    ),
     path("p/<int:partner_id>/<slug:kind>/", views.queue, name="queue"),
     path("p/<int:partner_id>/<slug:kind>/bulk-approve/", views.bulk_approve, name="bulk_approve"),
     path("p/<int:partner_id>/<slug:kind>/<int:pk>/", views.record_detail, name="record"),

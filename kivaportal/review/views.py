@@ -18,6 +18,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
+from integrations.kiva import outbox
+from integrations.kiva.models import Submission
 from kivaportal.lending.models import LoanBorrower
 from kivaportal.partners.models import Partner
 from kivaportal.partners.roles import Action
@@ -27,7 +29,7 @@ from kivaportal.review import selectors, services
 from kivaportal.review.details import detail_context
 from kivaportal.review.errors import ReviewError
 from kivaportal.review.forms import QueueFilterForm
-from kivaportal.review.kinds import KINDS
+from kivaportal.review.kinds import KINDS, kind_of
 from kivaportal.review.states import RecordState
 
 PAGE_SIZE = 50
@@ -216,3 +218,36 @@ def bulk_approve(request, partner_id, kind):
     for record, reason in result.refused:
         messages.warning(request, f"{record}: {reason}")
     return redirect(back)
+
+
+@login_required
+@require_POST
+def submission_act(request, partner_id, pk):
+    """Staff actions on a submission to Kiva: retry now, cancel, or settle an unknown
+    outcome (mark as sent, send again). Each is audited by the outbox services."""
+    partner = _partner(request, partner_id)
+    submission = get_object_or_404(
+        Submission.objects.for_user(request.user).filter(partner=partner), pk=pk
+    )
+    action = request.POST.get("action", "")
+    try:
+        if action == "retry_now":
+            outbox.submission_retry_now(submission=submission, by=request.user)
+        elif action == "cancel":
+            outbox.submission_cancel(submission=submission, by=request.user)
+        elif action in ("mark_sent", "send_again"):
+            outbox.submission_resolve(
+                submission=submission,
+                by=request.user,
+                decision="sent" if action == "mark_sent" else "send_again",
+                kiva_reference=request.POST.get("kiva_reference", ""),
+            )
+        else:
+            messages.error(request, _("Unknown action."))
+    except ReviewError as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, _("Done."))
+    kind = kind_of(submission.record)
+    url = reverse("review:record", args=[partner.pk, kind.slug, submission.object_id])
+    return redirect(f"{url}#submission-{submission.pk}")

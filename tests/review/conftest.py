@@ -2,12 +2,21 @@ import pytest
 
 from kivaportal.partners.roles import Role
 from kivaportal.review.states import RecordState
-from tests.factories import LoanFactory, PartnerFactory, UserFactory, member
+from tests.factories import (
+    KivaConnectionFactory,
+    LoanFactory,
+    PartnerFactory,
+    UserFactory,
+    member,
+)
 
 
 @pytest.fixture
 def partner(db):
-    return PartnerFactory(name="Cooperativa Uno")
+    partner = PartnerFactory(name="Cooperativa Uno")
+    # Approval writes the outbox, which needs the partner's Kiva connection.
+    KivaConnectionFactory(partner=partner)
+    return partner
 
 
 @pytest.fixture

@@ -69,7 +69,7 @@ def test_four_eyes_in_bulk_approve(client, make_loan, partner, partner_admin, pr
     )
     own.refresh_from_db()
     other.refresh_from_db()
-    assert (own.state, other.state) == (S.SUBMITTED, S.APPROVED)
+    assert (own.state, other.state) == (S.SUBMITTED, S.QUEUED)
     assert "you created" in response.content.decode()
 
 

@@ -1,5 +1,7 @@
 """Every transition, every illegal move, the role guards and the audit entries they write."""
 
+from datetime import date
+
 import pytest
 from django_fsm import TransitionNotAllowed
 
@@ -13,7 +15,7 @@ from kivaportal.review.errors import (
 )
 from kivaportal.review.models import AuditEntry
 from kivaportal.review.states import RecordState as S
-from tests.factories import JournalFactory, RepaymentReportFactory
+from tests.factories import JournalFactory, RepaymentFactory, RepaymentReportFactory
 
 
 def actions_of(record):
@@ -37,8 +39,10 @@ def test_reviewer_approves_a_loan_prepared_by_someone_else(make_loan, reviewer):
     loan = make_loan(state=S.SUBMITTED)
     services.record_approve(record=loan, by=reviewer, comment="Looks right")
     loan.refresh_from_db()
-    assert loan.state == S.APPROVED
-    entry = AuditEntry.objects.get(object_id=loan.pk)
+    # Approved, and in the same transaction queued for Kiva (the outbox row is written).
+    assert loan.state == S.QUEUED
+    assert [a for a, *_ in actions_of(loan)] == ["approved", "kiva.queued"]
+    entry = AuditEntry.objects.get(object_id=loan.pk, action="approved")
     assert (entry.action, entry.actor, entry.comment) == ("approved", reviewer, "Looks right")
     assert (entry.from_state, entry.to_state, entry.partner_id) == (
         "submitted",
@@ -70,7 +74,7 @@ def test_four_eyes_off_lets_the_preparer_approve(make_loan, partner, partner_adm
     loan = make_loan(state=S.SUBMITTED, by=partner_admin)
     services.record_approve(record=loan, by=partner_admin)
     loan.refresh_from_db()
-    assert loan.state == S.APPROVED
+    assert loan.state == S.QUEUED
 
 
 def test_preparer_role_cannot_approve(make_loan, preparer, partner_admin):
@@ -180,13 +184,14 @@ def test_correcting_a_sent_loan_starts_a_new_version(make_loan, preparer):
 
 def test_journals_and_reports_follow_the_same_workflow(partner, preparer, reviewer):
     journal = JournalFactory(loan__partner=partner, created_by=preparer)
-    report = RepaymentReportFactory(partner=partner, created_by=preparer)
+    RepaymentFactory(loan=journal.loan, date=date(2026, 2, 10))
+    report = RepaymentReportFactory(partner=partner, month=date(2026, 2, 1), created_by=preparer)
     for record in (journal, report):
         services.record_submit(record=record, by=preparer)
         services.record_approve(record=record, by=reviewer)
         record.refresh_from_db()
-        assert record.state == S.APPROVED
-    assert AuditEntry.objects.count() == 4
+        assert record.state == S.QUEUED
+    assert AuditEntry.objects.filter(action="approved").count() == 2
 
 
 def test_bulk_approve_approves_each_record_on_its_own(make_loan, reviewer):

@@ -1,0 +1,128 @@
+"""A partner's connection to Kiva's Partner API: where, as whom, and the [open] points.
+
+Kiva has moved its hosts several times and its docs disagree on some details, so everything a
+partner might need to change is a field here rather than a constant in the client.
+"""
+
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from kivaportal.common import crypto
+from kivaportal.common.models import Tracked
+from kivaportal.common.scoping import PartnerScopedQuerySet
+
+ALL_SCOPES = ("read:loans", "create:loan_draft", "create:repayment", "create:journal_update")
+DEFAULT_JOURNAL_PATH = "v3/partner/{partner_id}/journals"
+# Kiva's advice: at most 200-300 repayment lines per call.
+MAX_REPAYMENT_BATCH = 300
+
+
+class Environment(models.TextChoices):
+    SANDBOX = "sandbox", _("Local sandbox")
+    STAGE = "stage", _("Kiva stage (test)")
+    PRODUCTION = "production", _("Kiva production")
+
+
+class JournalBodyStyle(models.TextChoices):
+    """Kiva's docs wrap journals in an object; one sample posts a bare list (expecting 201)."""
+
+    WRAPPED = "wrapped", _('{"journals": [...]} (docs)')
+    BARE_LIST = "list", _("[...] (bare list, as in one sample)")
+
+
+class KivaConnection(Tracked):
+    partner = models.OneToOneField(
+        "partners.Partner",
+        verbose_name=_("partner"),
+        on_delete=models.CASCADE,
+        related_name="kiva_connection",
+    )
+    environment = models.CharField(
+        _("environment"), max_length=12, choices=Environment.choices, default=Environment.SANDBOX
+    )
+    token_url = models.URLField(_("token URL"), max_length=300)
+    api_base_url = models.URLField(
+        _("API base URL"), max_length=300, help_text=_("Without the /v3/partner/... part.")
+    )
+    audience = models.CharField(_("audience"), max_length=300)
+    client_id = models.CharField(_("client id"), max_length=200)
+    # Fernet ciphertext; never shown, logged or copied into history (see `history` below).
+    client_secret_encrypted = models.TextField(editable=False, blank=True)
+    kiva_partner_id = models.CharField(
+        _("Kiva partner id"),
+        max_length=20,
+        validators=[RegexValidator(r"^\d+$", _("Kiva partner ids are digits, e.g. 145."))],
+        help_text=_("The id in the API paths; stage and production may differ."),
+    )
+    scopes = models.CharField(
+        _("scopes"),
+        max_length=300,
+        default=" ".join(ALL_SCOPES),
+        help_text=_("Space-separated scopes to request with each token."),
+    )
+    journal_path = models.CharField(
+        _("journals path"),
+        max_length=200,
+        default=DEFAULT_JOURNAL_PATH,
+        help_text=_("Relative to the API base URL; {partner_id} is replaced."),
+    )
+    journal_body_style = models.CharField(
+        _("journals body"),
+        max_length=10,
+        choices=JournalBodyStyle.choices,
+        default=JournalBodyStyle.WRAPPED,
+    )
+    image_data_uri = models.BooleanField(
+        _("photo as data URI"),
+        default=False,
+        help_text=_("Prefix image_encoded with data:image/...;base64, (Kiva's docs are unclear)."),
+    )
+    repayment_batch_size = models.PositiveSmallIntegerField(
+        _("repayment lines per call"),
+        default=200,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_REPAYMENT_BATCH)],
+    )
+    connect_timeout = models.FloatField(
+        _("connect timeout (s)"), null=True, blank=True, help_text=_("Empty: the portal default.")
+    )
+    read_timeout = models.FloatField(
+        _("read timeout (s)"), null=True, blank=True, help_text=_("Empty: the portal default.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    last_tested_at = models.DateTimeField(_("last tested"), null=True, blank=True)
+    last_test_ok = models.BooleanField(_("last test passed"), null=True, blank=True)
+    last_test_report = models.TextField(_("last test report"), blank=True)
+    last_synced_at = models.DateTimeField(_("reference data last synced"), null=True, blank=True)
+    last_sync_report = models.TextField(_("last sync report"), blank=True)
+
+    objects = PartnerScopedQuerySet.as_manager()
+    history = HistoricalRecords(excluded_fields=["client_secret_encrypted"])
+
+    partner_path = "partner"
+
+    class Meta:
+        verbose_name = _("Kiva connection")
+        verbose_name_plural = _("Kiva connections")
+        ordering = ["partner__name"]
+
+    def __str__(self):
+        return f"{self.partner} ({self.get_environment_display()})"
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.client_secret_encrypted)
+
+    def set_client_secret(self, secret: str) -> None:
+        self.client_secret_encrypted = crypto.encrypt(secret)
+
+    def get_client_secret(self) -> str:
+        return crypto.decrypt(self.client_secret_encrypted) if self.client_secret_encrypted else ""
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()
+
+    def resolved_journal_path(self) -> str:
+        return self.journal_path.replace("{partner_id}", self.kiva_partner_id)
