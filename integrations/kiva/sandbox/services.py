@@ -95,10 +95,25 @@ def find_loan(partner: SandboxPartner, loan_id: str) -> SandboxLoan | None:
     )
 
 
+def find_loans(partner: SandboxPartner, loan_ids: list[str]) -> dict[str, SandboxLoan | None]:
+    """`find_loan` for many ids: one query for the ids that are a loan's own internal id (the
+    usual case), then one query each for the others (a group borrower's own loan id)."""
+    found: dict[str, SandboxLoan | None] = {}
+    # Oldest first, so the newest loan with an id wins, as `find_loan`'s ordering has it.
+    for loan in SandboxLoan.objects.filter(
+        partner=partner, internal_loan_id__in=set(loan_ids)
+    ).order_by("created_at", "id"):
+        found[loan.internal_loan_id] = loan
+    for loan_id in set(loan_ids) - found.keys():
+        found[loan_id] = find_loan(partner, loan_id)
+    return found
+
+
 def repayment_problems(partner: SandboxPartner, lines: list[dict]) -> list[dict]:
     problems = []
+    loans = find_loans(partner, [line["loan_id"] for line in lines])
     for i, line in enumerate(lines):
-        loan = find_loan(partner, line["loan_id"])
+        loan = loans[line["loan_id"]]
         if loan is None:
             problems.append(
                 {

@@ -249,6 +249,24 @@ def test_repayments_return_an_upload_id_and_problems_per_loan(kiva):
     ]
 
 
+def test_repayment_lines_find_a_group_borrowers_own_loan_id(kiva):
+    kiva.post("loan_draft", draft())  # L-1, a draft: not yet payingBack
+    first = SandboxLoan.objects.get(internal_loan_id="L-1")
+    SandboxLoan.objects.create(
+        partner=first.partner,
+        status="payingBack",
+        internal_loan_id="G-9",
+        loan_ids=["G-9-1", "G-9-2"],
+        client_ids=["C-91", "C-92"],
+        name="Grupo",
+        amount=Decimal("100"),
+        payload={},
+    )
+    lines = [{"loan_id": i, "amount": Decimal("5.00")} for i in ("G-9-2", "L-1", "G-9", "X")]
+    data = kiva.post("repayments", {"repayments": lines}).json()
+    assert [(p["index"], p["severity"]) for p in data["problems"]] == [(1, "warning"), (3, "error")]
+
+
 def test_more_than_300_repayment_lines_is_400(kiva):
     lines = [{"loan_id": f"L-{i}", "amount": Decimal("1.00")} for i in range(301)]
     response = kiva.post("repayments", {"repayments": lines})
