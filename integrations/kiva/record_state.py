@@ -1,6 +1,7 @@
 """A record's state follows its submissions (a repayment report has one per chunk)."""
 
 from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
 
 from integrations.kiva.models import Submission
 from integrations.kiva.models import SubmissionState as St
@@ -25,17 +26,31 @@ def state_of(states: list[str]) -> str:
     return S.QUEUED
 
 
+@transaction.atomic
 def record_follow_submissions(*, record, by=None):
-    submissions = Submission.objects.filter(
-        content_type=ContentType.objects.get_for_model(record),
-        object_id=record.pk,
-        record_version=record.version,
+    """Bring the record's state up to date with its submissions'.
+
+    The record is locked *before* the submissions are read: two workers finishing chunks of
+    one report at once each see the other's outcome once it is committed. Read first, then
+    lock, and the second would decide from a state read before the first committed, leaving
+    the report "sending" with every chunk sent.
+    """
+    record = type(record).objects.select_for_update().get(pk=record.pk)
+    rows = list(
+        Submission.objects.filter(
+            content_type=ContentType.objects.get_for_model(record),
+            object_id=record.pk,
+            record_version=record.version,
+        ).values_list("state", "kiva_reference")
     )
-    states = list(submissions.values_list("state", flat=True))
-    if not states:
+    if not rows:
         return record
-    sent = submissions.filter(state=St.SENT).values_list("chunk", "kiva_reference")
-    data = {"chunks": len(states), "sent": len(sent)}
-    if len(states) == 1 and sent:
-        data["kiva_reference"] = sent[0][1]
-    return record_follow_pipeline(record=record, target=state_of(states), by=by, data=data)
+    states = [state for state, _reference in rows]
+    target = state_of(states)
+    if record.state == target:
+        return record
+    sent = [reference for state, reference in rows if state == St.SENT]
+    data = {"chunks": len(rows), "sent": len(sent)}
+    if len(rows) == 1 and sent:
+        data["kiva_reference"] = sent[0]
+    return record_follow_pipeline(record=record, target=target, by=by, data=data)
