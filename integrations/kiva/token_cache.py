@@ -8,6 +8,7 @@ client id, scopes or secret change: an edited connection never uses an old token
 
 import hashlib
 import json
+import logging
 import time
 from dataclasses import asdict, dataclass
 
@@ -15,6 +16,8 @@ from django.conf import settings
 from django.core.cache import caches
 
 from kivaportal.common import crypto
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ class TokenCache:
         self.key = f"kiva:token:{connection.pk}:{fingerprint}"
 
     def get(self) -> Token | None:
-        raw = self.cache.get(self.key)
+        raw = self._cache("get", self.key)
         if not raw:
             return None
         try:
@@ -67,10 +70,21 @@ class TokenCache:
     def put(self, token: Token) -> None:
         # Expire from the cache when renewal is due, so a stale token is never handed out.
         timeout = max(1, int(token.renew_at - time.time()))
-        self.cache.set(self.key, crypto.encrypt(json.dumps(asdict(token))), timeout)
+        self._cache("set", self.key, crypto.encrypt(json.dumps(asdict(token))), timeout)
 
     def forget(self, token: Token) -> None:
         """Drop `token` after Kiva refused it, unless another process already replaced it."""
         current = self.get()
         if current is None or current.access_token == token.access_token:
-            self.cache.delete(self.key)
+            self._cache("delete", self.key)
+
+    def _cache(self, operation, *args):
+        """The cache's answer, or None when its server is unreachable: the token is an
+        optimisation, so a cache outage (Redis stopped) costs a token request to Kiva, never
+        a send: raised, the error would reach the send as an unknown outcome, and a record
+        certainly not sent would wait for a person."""
+        try:
+            return getattr(self.cache, operation)(*args)
+        except Exception:  # noqa: BLE001 - backends raise their own errors (redis, memcached)
+            logger.warning("kiva token cache %s failed; going without it", operation, exc_info=True)
+            return None

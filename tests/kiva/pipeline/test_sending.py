@@ -213,3 +213,24 @@ def test_cancel_puts_an_unsent_record_back_to_draft(setup):
     outbox.submission_cancel(submission=only_submission(loan), by=setup.reviewer)
     loan.refresh_from_db()
     assert (loan.state, only_submission(loan).state) == (S.DRAFT, St.CANCELLED)
+
+
+class CacheDown:
+    """A cache backend whose server is unreachable (Redis stopped)."""
+
+    def _down(self, *args, **kwargs):
+        import redis
+
+        raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379.")
+
+    get = set = delete = _down
+
+
+def test_a_token_cache_that_is_down_does_not_stop_a_send(setup, monkeypatch):
+    # Nothing was sent, so the submission must not end in "needs attention": the portal
+    # fetches a token from Kiva instead of the cached one, and sends.
+    monkeypatch.setattr("integrations.kiva.token_cache.caches", {"default": CacheDown()})
+    loan = setup.approve(setup.first)
+    submission = only_submission(loan)
+    assert (loan.state, submission.state) == (S.SENT, St.SENT)
+    assert setup.posts("loan_draft") == 1
