@@ -5,7 +5,7 @@ from django.db import transaction
 
 from integrations.kiva.models import Submission
 from integrations.kiva.models import SubmissionState as St
-from kivaportal.review.services import record_follow_pipeline
+from kivaportal.review.services import record_follow_pipeline_locked
 from kivaportal.review.states import RecordState as S
 
 
@@ -26,7 +26,9 @@ def state_of(states: list[str]) -> str:
     return S.QUEUED
 
 
-@transaction.atomic
+# No savepoint: inside a caller's transaction (the outcome written with it) a failure here
+# fails that whole transaction, as it should.
+@transaction.atomic(savepoint=False)
 def record_follow_submissions(*, record, by=None):
     """Bring the record's state up to date with its submissions'.
 
@@ -35,22 +37,32 @@ def record_follow_submissions(*, record, by=None):
     lock, and the second would decide from a state read before the first committed, leaving
     the report "sending" with every chunk sent.
     """
-    record = type(record).objects.select_for_update().get(pk=record.pk)
+    return _follow(type(record), record.pk, by)
+
+
+@transaction.atomic(savepoint=False)
+def record_follow_submission(submission, by=None):
+    """`record_follow_submissions` for the record of `submission`, read once, under its lock."""
+    model = ContentType.objects.get_for_id(submission.content_type_id).model_class()
+    return _follow(model, submission.object_id, by)
+
+
+def _follow(model, pk, by):
+    record = model.objects.select_for_update().get(pk=pk)
     rows = list(
         Submission.objects.filter(
-            content_type=ContentType.objects.get_for_model(record),
-            object_id=record.pk,
+            content_type=ContentType.objects.get_for_model(model),
+            object_id=pk,
             record_version=record.version,
         ).values_list("state", "kiva_reference")
     )
     if not rows:
         return record
-    states = [state for state, _reference in rows]
-    target = state_of(states)
+    target = state_of([state for state, _reference in rows])
     if record.state == target:
         return record
     sent = [reference for state, reference in rows if state == St.SENT]
     data = {"chunks": len(rows), "sent": len(sent)}
     if len(rows) == 1 and sent:
         data["kiva_reference"] = sent[0]
-    return record_follow_pipeline(record=record, target=target, by=by, data=data)
+    return record_follow_pipeline_locked(record=record, target=target, by=by, data=data)

@@ -36,7 +36,7 @@ from integrations.kiva.client import (
 from integrations.kiva.models import DUE_STATES, Attempt, KivaConnection, Submission
 from integrations.kiva.models import SubmissionKind as K
 from integrations.kiva.models import SubmissionState as St
-from integrations.kiva.record_state import record_follow_submissions
+from integrations.kiva.record_state import record_follow_submission
 
 logger = logging.getLogger(__name__)
 BODY_LIMIT = 10_000
@@ -69,11 +69,9 @@ def submission_send(*, submission_id, worker=None, client=None) -> str:
     worker = worker or worker_name()
     if not submission_claim(submission_id=submission_id, worker=worker):
         return "not_claimed"
-    submission = Submission.objects.select_related("partner").get(pk=submission_id)
-    with transaction.atomic():
-        record_follow_submissions(record=submission.record)
-    connection = KivaConnection.objects.get(partner_id=submission.partner_id)
-    client = client or KivaClient(connection)
+    submission = Submission.objects.select_related("partner__kiva_connection").get(pk=submission_id)
+    record_follow_submission(submission)
+    client = client or KivaClient(submission.partner.kiva_connection)
     # Written (and committed) before the request: a dead worker without this row certainly
     # sent nothing.
     attempt = Attempt.objects.create(
@@ -147,7 +145,7 @@ def _update(submission, **fields):
         if changed:
             for name, value in fields.items():
                 setattr(submission, name, value)
-            record_follow_submissions(record=submission.record)
+            record_follow_submission(submission)
     return submission.state if changed else "lost_claim"
 
 

@@ -270,7 +270,12 @@ PIPELINE_MOVES = {
 def record_follow_pipeline(*, record, target, by=None, data=None):
     """Move a record to follow its submissions to Kiva (the pipeline's only way to change a
     record's state). `by` is None when the portal itself acted."""
-    record = _locked(record)
+    return record_follow_pipeline_locked(record=_locked(record), target=target, by=by, data=data)
+
+
+def record_follow_pipeline_locked(*, record, target, by=None, data=None):
+    """`record_follow_pipeline` for a caller that has read `record` under its row lock, in
+    the transaction it is still in (the pipeline, once per send: no second read)."""
     if record.state == target:
         return record
     return _transition(record, PIPELINE_MOVES[target], by=by, action=f"kiva.{target}", data=data)

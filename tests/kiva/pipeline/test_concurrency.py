@@ -46,7 +46,7 @@ def test_two_chunks_sent_at_once_leave_the_report_sent(setup, postgres, monkeypa
     other's lock on the report, it would leave the report "sending" with every chunk sent."""
     report, chunks = report_in_two_chunks_being_sent(setup)
     arrived = [threading.Event(), threading.Event()]
-    follow = record_state.record_follow_pipeline
+    follow = record_state.record_follow_pipeline_locked
 
     def meet_then_follow(me):
         # Both workers reach the report's update with what they read, then go on.
@@ -60,7 +60,7 @@ def test_two_chunks_sent_at_once_leave_the_report_sent(setup, postgres, monkeypa
     local = threading.local()
     monkeypatch.setattr(
         record_state,
-        "record_follow_pipeline",
+        "record_follow_pipeline_locked",
         lambda **kwargs: meet_then_follow(local.me)(**kwargs),
     )
     errors = []
