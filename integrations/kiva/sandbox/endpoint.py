@@ -102,6 +102,7 @@ def sandbox_endpoint(*, scope=None, token_endpoint=False):
         @csrf_exempt
         @wraps(view)
         def wrapper(request, partner_id=None, **kwargs):
+            started = time.monotonic()
             record = SandboxRequest.objects.create(
                 partner_id=partner_id or "",
                 method=request.method,
@@ -120,7 +121,6 @@ def sandbox_endpoint(*, scope=None, token_endpoint=False):
             else:
                 partner = SandboxPartner.objects.filter(partner_id=partner_id).first()
             target = "token" if token_endpoint else "api"
-            faults.delay(partner, target)
             fault = faults.choose(partner, target)
             if fault == "rate_limit":
                 response = answer(
@@ -152,6 +152,7 @@ def sandbox_endpoint(*, scope=None, token_endpoint=False):
             if fault == "hang":
                 record.fault = f"hang {partner.hang_seconds}s"
             record.save()
+            faults.delay(partner, target, started=started)
             if fault == "hang":
                 time.sleep(partner.hang_seconds)
             elif fault == "reset":

@@ -40,9 +40,15 @@ def _claim(partner: SandboxPartner) -> bool:
     return claimed == 1
 
 
-def delay(partner: SandboxPartner | None, target: str) -> None:
+def delay(partner: SandboxPartner | None, target: str, *, started: float | None = None) -> None:
+    """Hold the answer until `latency_ms` after the request arrived (`started`, a
+    time.monotonic() reading): the latency is the response time a client sees, the sandbox's
+    own work included, as a remote API's would be."""
     if partner and partner.latency_ms and partner.fault_target in (target, FaultTarget.ALL):
-        time.sleep(partner.latency_ms / 1000)
+        spent = time.monotonic() - started if started is not None else 0.0
+        wait = partner.latency_ms / 1000 - spent
+        if wait > 0:
+            time.sleep(wait)
 
 
 def error_status(partner: SandboxPartner) -> int:
