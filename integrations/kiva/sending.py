@@ -73,14 +73,20 @@ def submission_send(*, submission_id, worker=None, client=None) -> str:
     record_follow_submission(submission)
     client = client or KivaClient(submission.partner.kiva_connection)
     # Written (and committed) before the request: a dead worker without this row certainly
-    # sent nothing.
-    attempt = Attempt.objects.create(
-        submission=submission,
-        number=Attempt.objects.filter(submission=submission).count() + 1,
-        endpoint=submission.endpoint,
-        started_at=timezone.now(),
-        worker=worker[:120],
-    )
+    # sent nothing. Written under the submission's row lock, and only while the claim is still
+    # this worker's: the sweeper settles a stale claim under the same lock, so a worker that
+    # stalled past KIVA_STALE_SENDING_SECONDS (no hard time limit in its pool) finds its claim
+    # gone and sends nothing, instead of sending what the sweeper has made due again.
+    with transaction.atomic():
+        if not _still_claimed(submission):
+            return "lost_claim"
+        attempt = Attempt.objects.create(
+            submission=submission,
+            number=Attempt.objects.filter(submission=submission).count() + 1,
+            endpoint=submission.endpoint,
+            started_at=timezone.now(),
+            worker=worker[:120],
+        )
     started = time.monotonic()
     try:
         response = _post(client, submission)
@@ -109,6 +115,15 @@ def submission_send(*, submission_id, worker=None, client=None) -> str:
         return submission_outcome_unknown(submission=submission, reason=repr(exc), client=client)
     _finish(attempt, started, None, "sent", response)
     return _sent(submission, response)
+
+
+def _still_claimed(submission) -> bool:
+    """Lock the submission's row (inside a transaction) if it is still as this claim left it."""
+    return (
+        Submission.objects.select_for_update()
+        .filter(pk=submission.pk, state=St.SENDING, claimed_at=submission.claimed_at)
+        .exists()
+    )
 
 
 def _post(client, submission):
@@ -321,16 +336,21 @@ def submissions_sweep() -> dict:
 def submission_settle_stale(*, submission):
     """A worker claimed this and died (its time limit is far behind). Without an attempt of
     that claim nothing was sent: it is due again. With one, the outcome is unknown."""
-    started = Attempt.objects.filter(
-        submission=submission, started_at__gte=submission.claimed_at
-    ).exists()
-    if not started:
-        return _update(
-            submission,
-            state=St.RETRYING,
-            next_attempt_at=timezone.now(),
-            error=_("The worker stopped before sending; sending again."),
-        )
+    with transaction.atomic():
+        # Under the lock a worker takes to write its attempt: either that attempt is here
+        # (its request may be out) or the worker will find its claim gone and send nothing.
+        if not _still_claimed(submission):
+            return "lost_claim"
+        started = Attempt.objects.filter(
+            submission=submission, started_at__gte=submission.claimed_at
+        ).exists()
+        if not started:
+            return _update(
+                submission,
+                state=St.RETRYING,
+                next_attempt_at=timezone.now(),
+                error=_("The worker stopped before sending; sending again."),
+            )
     connection = KivaConnection.objects.filter(partner_id=submission.partner_id).first()
     client = KivaClient(connection) if connection else None
     return submission_outcome_unknown(

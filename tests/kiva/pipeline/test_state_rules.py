@@ -76,3 +76,31 @@ def test_only_a_due_unfinished_submission_can_be_claimed(setup):
     for state in (St.SENDING, St.SENT, St.REJECTED, St.FAILED, St.NEEDS_ATTENTION, St.CANCELLED):
         Submission.objects.filter(pk=submission.pk).update(state=state, next_attempt_at=None)
         assert not sending.submission_claim(submission_id=submission.pk, worker="w2"), state
+
+
+def test_a_worker_whose_claim_was_settled_as_stale_sends_nothing(setup, settings, monkeypatch):
+    """A worker stalls between its claim and its request (longer than the sweeper waits for a
+    stale claim); the sweeper, finding no attempt, makes the submission due again. The worker
+    must then not send: the submission will go once, from its next claim."""
+    setup.faults(error_share=1.0, error_statuses="503", faults_remaining=1)
+    loan = setup.approve(setup.first)
+    submission = Submission.objects.get(object_id=loan.pk)
+    Submission.objects.filter(pk=submission.pk).update(next_attempt_at=timezone.now())
+    settings.KIVA_STALE_SENDING_SECONDS = 0
+    follow = sending.record_follow_submission
+    stalled = []
+
+    def stall_then_follow(claimed, *args, **kwargs):
+        if not stalled:  # the worker's first step after its claim: the sweeper runs now
+            stalled.append(claimed.pk)
+            sending.submission_settle_stale(submission=Submission.objects.get(pk=claimed.pk))
+        return follow(claimed, *args, **kwargs)
+
+    monkeypatch.setattr(sending, "record_follow_submission", stall_then_follow)
+    assert sending.submission_send(submission_id=submission.pk) == "lost_claim"
+    submission.refresh_from_db()
+    assert submission.state == St.RETRYING
+    assert setup.posts("loan_draft") == 1  # only the refused first try
+    assert sending.submission_send(submission_id=submission.pk) == St.SENT
+    assert setup.posts("loan_draft") == 2
+    assert setup.drafts() == 1
