@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate demo lock clean bench
+.PHONY: run test lint format migrate demo lock clean bench bench-push
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,3 +57,7 @@ clean:
 ## bench: review pages on 20,000 loans and 100,000 repayments (PostgreSQL)
 bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/review_pages.py
+
+## bench-push: approved records to the sandbox (100 ms a call) with 1, 2 and 4 workers (PostgreSQL, own Redis)
+bench-push: $(VENV)/.dev-installed
+	$(BIN)/python benchmarks/bench_push.py $(BENCH_ARGS)

@@ -170,6 +170,7 @@ class RedisServer:
     def stop(self) -> None:
         if self.process is not None:
             self.process.stop(grace=10)
+            self.process = None
             wait_until(
                 lambda: not port_open(self.port), timeout=10, what=f"port {self.port} to close"
             )
@@ -333,8 +334,10 @@ class Parts:
         """Stop everything started here, whatever state it is in; bounded in time."""
         for process in [*self.workers.values(), *self.other]:
             process.stop(grace=10)
+        self.workers, self.other = {}, []
         if self.sandbox is not None:
             self.sandbox.stop(grace=5)
+            self.sandbox = None
         self._restore_celery()
         self.redis.stop()
 

@@ -1,0 +1,163 @@
+"""Benchmark of the push pipeline (issue 5): how fast approved records reach Kiva.
+
+With the sandbox answering each API call after 100 ms (its `latency_ms`), approves 1,000 loan
+drafts, a report of 5,000 repayment lines (chunks of the connection's 200) and 500 journals
+in one transaction, and measures the wall time from that commit until the last submission is
+sent, with 1, 2 and 4 worker processes (`celery worker --concurrency 1` each, prefork). Beside
+it, the ideal: API calls × latency ÷ workers (what the sends would take if the portal's own
+work cost nothing), and the ratio.
+
+Real parts, started and stopped here: a dedicated PostgreSQL database (BENCH_PUSH_DATABASE_URL,
+default kivaportal_bench_push, created if missing and emptied before each run), a Redis server
+on a free port, the sandbox as its own server process. The workers keep their database
+connections (DATABASE_CONN_MAX_AGE=60; BENCH_CONN_MAX_AGE=0 opens one per task). Run with
+`make bench-push` (BENCH_ARGS="--workers 4" runs one configuration; `--help` shows the rest).
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _db import setup_django  # noqa: E402
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/kivaportal_bench_push"
+FINISHED = ("sent", "rejected", "failed", "needs_attention", "cancelled")
+
+
+def cpu_busy() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine so far (/proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def run(parts, *, workers, loans, lines, journals, latency_ms, concurrency_mode, worker_env):
+    from django.contrib.contenttypes.models import ContentType
+    from django.core.management import call_command
+    from django.db import transaction
+    from django.db.models import Avg, Max
+
+    from integrations.kiva.models import Attempt, Submission
+    from tests.kiva.pipeline import workload
+    from tests.kiva.pipeline.realparts import wait_until
+
+    call_command("flush", interactive=False, verbosity=0)
+    ContentType.objects.clear_cache()
+    started = time.monotonic()
+    url = parts.start_sandbox()
+    load = workload.build(url, loans=loans, lines=lines, journals=journals)
+    load.faults(latency_ms=latency_ms)
+    print(f"  data: {time.monotonic() - started:.0f}s", flush=True)
+    if concurrency_mode:
+        parts.start_worker("w1", concurrency=workers, **worker_env)
+    else:
+        for n in range(1, workers + 1):
+            parts.start_worker(f"w{n}", wait=False, **worker_env)
+        for process in parts.workers.values():
+            parts.wait_ready(process)
+
+    committed = {}
+    started = time.monotonic()
+    with transaction.atomic():
+        # The first callback after the commit: the clock starts as the outbox rows commit.
+        transaction.on_commit(lambda: committed.setdefault("at", time.time()))
+        load.approve_all()
+    print(f"  approvals: {time.monotonic() - started:.0f}s", flush=True)
+    calls = Submission.objects.count()
+    busy_before = cpu_busy()
+    wait_until(
+        lambda: not Submission.objects.exclude(state__in=FINISHED).exists(),
+        timeout=3600,
+        interval=0.5,
+        what="every submission to finish",
+    )
+    busy_after = cpu_busy()
+    cpu = (busy_after[0] - busy_before[0]) / max(1, busy_after[1] - busy_before[1])
+    last = Submission.objects.aggregate(last=Max("updated_at"))["last"].timestamp()
+    wall = last - committed["at"]
+    ideal = calls * latency_ms / 1000 / workers
+    states = Counter(Submission.objects.values_list("state", flat=True))
+    mean_ms = Attempt.objects.filter(method="POST").aggregate(d=Avg("duration_ms"))["d"]
+    parts.close()
+    return {
+        "workers": workers,
+        "calls": calls,
+        "wall": wall,
+        "ideal": ideal,
+        "ratio": wall / ideal,
+        "states": dict(states),
+        "post_ms": mean_ms,
+        "cpu": cpu,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workers", default="1,2,4", help="worker counts to run (default 1,2,4)")
+    parser.add_argument("--loans", type=int, default=1000)
+    parser.add_argument("--lines", type=int, default=5000)
+    parser.add_argument("--journals", type=int, default=500)
+    parser.add_argument("--latency-ms", type=int, default=100)
+    parser.add_argument(
+        "--concurrency",
+        action="store_true",
+        help="one worker process with --concurrency N instead of N processes",
+    )
+    args = parser.parse_args()
+
+    url = os.environ.get("BENCH_PUSH_DATABASE_URL", DEFAULT_URL)
+    setup_django(url)
+    from tests.kiva.pipeline.realparts import Parts
+
+    # Workers keep their database connection between tasks, as docs/configuration.md advises.
+    conn_max_age = os.environ.get("BENCH_CONN_MAX_AGE", "60")
+    worker_env = {"DATABASE_CONN_MAX_AGE": conn_max_age}
+    rows = []
+    for workers in [int(n) for n in args.workers.split(",")]:
+        print(f"{workers} worker(s) ...", flush=True)
+        with tempfile.TemporaryDirectory(prefix="bench-push-") as tmp:
+            parts = Parts(Path(tmp), database_url=url, log_level="INFO")
+            try:
+                parts.start_redis()
+                parts.use_broker()
+                rows.append(
+                    run(
+                        parts,
+                        workers=workers,
+                        loans=args.loans,
+                        lines=args.lines,
+                        journals=args.journals,
+                        latency_ms=args.latency_ms,
+                        concurrency_mode=args.concurrency,
+                        worker_env=worker_env,
+                    )
+                )
+            finally:
+                parts.close()
+        print(f"  {rows[-1]}", flush=True)
+
+    how = "1 process, --concurrency N" if args.concurrency else "N processes, --concurrency 1"
+    print()
+    print(
+        f"{args.loans} loan drafts, {args.lines} repayment lines, {args.journals} journals; "
+        f"sandbox latency {args.latency_ms} ms; workers: {how} (prefork), "
+        f"DATABASE_CONN_MAX_AGE={conn_max_age}"
+    )
+    print(
+        f"{'workers':>7} {'API calls':>9} {'wall (s)':>9} {'ideal (s)':>9} {'ratio':>6} "
+        f"{'CPU busy':>8}  states"
+    )
+    for r in rows:
+        print(
+            f"{r['workers']:>7} {r['calls']:>9} {r['wall']:>9.1f} {r['ideal']:>9.1f} "
+            f"{r['ratio']:>6.2f} {r['cpu']:>8.0%}  {r['states']}"
+        )
+
+
+if __name__ == "__main__":
+    main()
