@@ -221,7 +221,7 @@ def test_faults_lose_nothing_and_duplicate_nothing(parts, settings):
         retry_after=1,
         hang_share=0.06,
         hang_seconds=2.5,
-        token_valid_seconds=4,  # tokens die long before the expiry Kiva announced
+        token_valid_seconds=2,  # tokens die long before the expiry Kiva announced
     )
     parts.start_worker("w1", **FAST)
     parts.start_worker("w2", **FAST)
