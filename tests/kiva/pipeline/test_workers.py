@@ -234,7 +234,11 @@ def test_faults_lose_nothing_and_duplicate_nothing(parts, settings):
     elapsed = time.monotonic() - started
     states = Counter(Submission.objects.values_list("state", flat=True))
     faults = Counter(SandboxRequest.objects.exclude(fault="").values_list("fault", flat=True))
-    print(f"scenario 2: {dict(states)} in {elapsed:.1f}s; faults {dict(faults)}")
+    looked_up = Submission.objects.filter(state=St.SENT, error__contains="GET loans").count()
+    print(
+        f"scenario 2: {dict(states)} in {elapsed:.1f}s ({looked_up} loans settled by GET "
+        f"loans); faults {dict(faults)}"
+    )
 
     # Nothing lost: each ends sent, or waits for a person with the reason.
     assert set(states) <= {St.SENT, St.NEEDS_ATTENTION}
