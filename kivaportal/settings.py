@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "kivaportal.journals",
     "kivaportal.review",
     "kivaportal.demo",
+    "integrations.mis",
 ]
 
 MIDDLEWARE = [
@@ -150,6 +151,12 @@ CELERY_RESULT_BACKEND = None
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=120)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=180)
+
+# MIS intake (docs/configuration.md, docs/intake.md).
+INTAKE_API_MAX_BODY_BYTES = env.int("INTAKE_API_MAX_BODY_BYTES", default=8 * 1024 * 1024)
+INTAKE_API_MAX_ITEMS = env.int("INTAKE_API_MAX_ITEMS", default=1000)
+INTAKE_UPLOAD_MAX_BYTES = env.int("INTAKE_UPLOAD_MAX_BYTES", default=200 * 1024 * 1024)
+INTAKE_ASYNC_ROWS = env.int("INTAKE_ASYNC_ROWS", default=3000)
 
 LOGGING = {
     "version": 1,
