@@ -195,3 +195,11 @@ class JournalFactory(factory.django.DjangoModelFactory):
     partner = factory.SelfAttribute("loan.partner")
     subject = "Rosa's stall is growing"
     body = "With the loan Rosa bought a cart and now sells in two markets."
+
+
+def api_key(partner, name="MIS"):
+    """An active intake API key of `partner`: (ApiKey row, the full key the MIS sends)."""
+    from integrations.mis.models import ApiKey
+
+    full, prefix, hashed = ApiKey.generate()
+    return ApiKey.objects.create(partner=partner, name=name, prefix=prefix, key_hash=hashed), full

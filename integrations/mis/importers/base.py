@@ -22,10 +22,11 @@ class Problem:
     column: str
     message: str
     source: str = ""
+    code: str = "invalid"  # "conflict": the record exists but cannot be changed now
 
     def as_dict(self) -> dict:
         if self.row is None:
-            return {"field": self.column, "message": self.message}
+            return {"field": self.column, "message": self.message, "code": self.code}
         found = {"row": self.row, "column": self.column, "message": self.message}
         if self.source:
             found["file"] = self.source
@@ -116,6 +117,7 @@ class Importer:
         job_id: int | None = None,
         progress: Callable[[str, int], None] | None = None,
         collect_records: bool = False,
+        preview_limit: int = PREVIEW_ROWS,
     ):
         self.partner = partner
         self.sources = sources
@@ -125,6 +127,7 @@ class Importer:
         self.job_id = job_id
         self.progress = progress or (lambda phase, done: None)
         self.collect_records = collect_records
+        self.preview_limit = preview_limit
         self.outcome = Outcome()
 
     # The audit entries' details: which key or which import made the change.
@@ -134,11 +137,11 @@ class Importer:
             return {"api_key": self.api_key_label}
         return {"import_job": self.job_id} if self.job_id else {}
 
-    def problem(self, row: Row | None, column: str, message: str):
+    def problem(self, row: Row | None, column: str, message: str, code: str = "invalid"):
         if row is None:
-            self.outcome.add(Problem(1, column, message))
+            self.outcome.add(Problem(1, column, message, code=code))
         else:
-            self.outcome.add(Problem(row.number, row.where(column), message, row.source))
+            self.outcome.add(Problem(row.number, row.where(column), message, row.source, code))
 
     def check_header(self, source, columns) -> bool:
         """For files: every required column present, none unknown. JSON sources skip this."""
@@ -194,7 +197,7 @@ class Importer:
         counter = {"create": "created", "update": "updated", "new_version": "new_versions"}
         attr = counter.get(action, "unchanged")
         setattr(self.outcome, attr, getattr(self.outcome, attr) + 1)
-        if len(self.outcome.preview) < PREVIEW_ROWS:
+        if len(self.outcome.preview) < self.preview_limit:
             self.outcome.preview.append(
                 {"row": row.number, "key": key, "action": action, "changed": sorted(changed)}
             )

@@ -108,7 +108,7 @@ class JournalImporter(FlatImporter):
             return
         refused = reviewed.refusal(str(journal), journal.state)
         if refused:
-            self.problem(row, "subject", refused)
+            self.problem(row, "subject", refused, "conflict")
             return
         if not write:
             self.note(row, key, reviewed.action_for(journal.state), ["body"])

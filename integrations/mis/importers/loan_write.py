@@ -55,7 +55,7 @@ def decide(imp):
         else:
             refused = reviewed.refusal(plan.label, plan.state)
             if refused:
-                imp.problem(row, "mis_loan_id", refused)
+                imp.problem(row, "mis_loan_id", refused, "conflict")
                 plan.action = "error"
                 continue
             plan.action = reviewed.action_for(plan.state)
