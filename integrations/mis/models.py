@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from kivaportal.common.models import PartnerOwned
 from kivaportal.common.scoping import PartnerScopedQuerySet
 
-KEY_PREFIX_BYTES = 6  # 8 url-safe characters, public: it names the key in lists and audits
+KEY_PREFIX_BYTES = 5  # 10 hex characters, public: it names the key in lists and audits
 
 
 def _hash(key: str) -> str:
@@ -65,7 +65,8 @@ class ApiKey(models.Model):
     @classmethod
     def generate(cls) -> tuple[str, str, str]:
         """A new (full key, prefix, hash). The full key is `kp_<prefix>_<secret>`."""
-        prefix = secrets.token_urlsafe(KEY_PREFIX_BYTES)
+        # Hex, so the prefix never contains the "_" that separates the parts.
+        prefix = secrets.token_hex(KEY_PREFIX_BYTES)
         key = f"kp_{prefix}_{secrets.token_urlsafe(32)}"
         return key, prefix, _hash(key)
 

@@ -46,7 +46,9 @@ class LoanImporter(Importer):
                 if first and check and not self.check_header(source, columns):
                     return
                 first = False
-                cleaned = [(row, v) for row in batch if (v := self.clean(row, columns)) is not None]
+                cleaned = [(row, self.clean(row, columns)) for row in batch]
+                if name != "main" or not check:
+                    cleaned = [(row, values) for row, values in cleaned if values is not None]
                 yield cleaned
                 self.progress("check" if check else "write", len(batch))
             if first and check:
@@ -119,6 +121,12 @@ class LoanImporter(Importer):
         return self.outcome
 
     def _check_loans(self, cleaned):
+        for row, values in cleaned:
+            key = row.raw.get("mis_loan_id")
+            if values is None and isinstance(key, str) and key.strip() not in self.plans:
+                # Its borrowers and schedule lines are skipped, not called orphans.
+                self.plans[key.strip()] = LoanPlan(row, 0, "", False, action="error")
+        cleaned = [(row, values) for row, values in cleaned if values is not None]
         keys = [v["mis_loan_id"] for _r, v in cleaned]
         existing = {
             loan.mis_loan_id: loan
