@@ -121,7 +121,11 @@ def parse_date(value, fmt=ISO) -> date | None:
     if not isinstance(value, str):
         raise Invalid(_("Expected a date."))
     try:
-        parsed = datetime.strptime(value.strip(), fmt.date_format).date()
+        text = value.strip()
+        if fmt.date_format == "%Y-%m-%d" and len(text) == 10 and text[4] == text[7] == "-":
+            parsed = date.fromisoformat(text)  # the common case, several times faster
+        else:
+            parsed = datetime.strptime(text, fmt.date_format).date()
     except ValueError as exc:
         example = date(2026, 3, 31).strftime(fmt.date_format)
         raise Invalid(_("Not a date in the format %(example)s.") % {"example": example}) from exc

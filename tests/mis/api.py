@@ -3,9 +3,9 @@
 import json
 
 LOAN_DRAFT = {
-    "activity_id": 120,
-    "theme_type_id": 7,
-    "description_language_id": 2,
+    "activity_id": 7120,
+    "theme_type_id": 7007,
+    "description_language_id": 7002,
     "currency": "PEN",
     "location": "Pisac: Peru",
     "description": "Rosa sells vegetables in the market of Pisac.",

@@ -7,7 +7,7 @@ from tests.mis.helpers import csv_source
 LOANS = (
     "mis_loan_id,amount,currency,disbursal_date,activity_id,theme_type_id,"
     "description_language_id,location,description,loan_use,client_waiver_signed\n"
-    "L1,1200.00,PEN,2026-01-10,120,7,2,Pisac: Peru,Rosa sells vegetables.,A cart.,yes\n"
+    "L1,1200.00,PEN,2026-01-10,7120,7007,7002,Pisac: Peru,Rosa sells vegetables.,A cart.,yes\n"
 )
 MEMBERS = "mis_loan_id,mis_client_id,amount\nL1,C1,1200.00\n"
 SCHEDULE = (

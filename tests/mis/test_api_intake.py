@@ -59,8 +59,8 @@ def test_a_kiva_loan_draft_lands_as_a_draft_made_by_the_mis(client, partner, key
         LoanType.INDIVIDUAL,
     )
     assert (loan.activity.kiva_id, loan.theme.kiva_id, loan.location.full_name) == (
-        120,
-        7,
+        7120,
+        7007,
         "Pisac: Peru",
     )
     assert loan.created_by is None and loan.updated_by is None

@@ -93,7 +93,7 @@ def test_a_loans_workbook_with_three_sheets(partner):
         {
             "loans": [
                 ["mis_loan_id", "amount", "disbursal_date", "activity_id"],
-                ["L1", 1200.5, date(2026, 1, 10), 120],
+                ["L1", 1200.5, date(2026, 1, 10), 7120],
             ],
             "borrowers": [["mis_loan_id", "mis_client_id", "amount"], ["L1", "C1", 1200.5]],
             "schedule": [

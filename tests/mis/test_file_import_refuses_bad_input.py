@@ -47,7 +47,7 @@ def errors_at(outcome):
             id="wrong type: impossible date",
         ),
         pytest.param(
-            {"loans": loans_with(ROW.replace(",120,", ",999,"))},
+            {"loans": loans_with(ROW.replace(",7120,", ",999,"))},
             ("loans.csv", 2, "activity_id"),
             id="unknown activity",
         ),
@@ -130,15 +130,17 @@ def test_bad_loan_input_is_reported_where_it_is_and_nothing_is_written(partner, 
 
 
 def test_the_good_rows_of_a_bad_file_are_not_written_either(partner):
-    good = "L2,300.00,PEN,2026-01-10,120,7,2,Pisac: Peru,Story.,Use.,yes"
-    bad = ROW.replace(",120,", ",999,")
+    good = "L2,300.00,PEN,2026-01-10,7120,7007,7002,Pisac: Peru,Story.,Use.,yes"
+    bad = ROW.replace(",7120,", ",999,")
     outcome = import_loans(partner, loans=loans_with(f"{good}\n{bad}"), members=None, schedule=None)
     assert [(p.row, p.column) for p in outcome.problems] == [(3, "activity_id")]
     assert nothing_written()
 
 
 def test_every_error_of_the_file_is_reported_not_only_the_first(partner):
-    rows = "\n".join(ROW.replace("L1,", f"L{n},", 1).replace(",120,", ",999,") for n in range(2, 7))
+    rows = "\n".join(
+        ROW.replace("L1,", f"L{n},", 1).replace(",7120,", ",999,") for n in range(2, 7)
+    )
     outcome = import_loans(partner, loans=loans_with(rows), members=None, schedule=None)
     assert [p.row for p in outcome.problems] == [2, 3, 4, 5, 6]
 
