@@ -128,3 +128,21 @@ def test_changed_repayment_amount_updates_the_same_transaction(partner, preparer
     assert (outcome.updated, outcome.created) == (1, 0)
     assert Repayment.objects.get().amount == Decimal("610.00")
     assert Repayment.history.filter(history_type="~").count() == 1
+
+
+def test_imported_repayments_have_a_creation_history_row_by_the_importer(partner, preparer):
+    import_loans(partner, preparer)
+    outcome = RepaymentImporter(
+        partner=partner, sources={"main": csv_source(REPAYMENTS)}, actor=preparer
+    ).commit()
+    assert outcome.ok
+    repayment = Repayment.objects.get()
+    (row,) = repayment.history.all()
+    assert (row.history_type, row.history_user, row.amount, row.loan_id, str(row.date)) == (
+        "+",
+        preparer,
+        Decimal("620.00"),
+        repayment.loan_id,
+        "2026-02-10",
+    )
+    assert repayment.created_by == preparer and repayment.created_at is not None

@@ -2,11 +2,12 @@
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_update_with_history
 
 from integrations.mis.fields import parse_date, parse_money
 from integrations.mis.importers.base import BATCH_SIZE, Column
 from integrations.mis.importers.borrowers import text
+from integrations.mis.importers.bulk import insert_with_history
 from integrations.mis.importers.flat import FlatImporter, changed_fields
 from kivaportal.common.money import currency_decimals, has_currency_precision
 from kivaportal.lending.models import Borrower, Loan, LoanBorrower
@@ -143,10 +144,13 @@ class RepaymentImporter(FlatImporter):
             self._fields.update(changed)
 
     def flush(self):
-        if self._create:
-            bulk_create_with_history(
-                self._create, Repayment, batch_size=BATCH_SIZE, default_user=self.actor
-            )
+        insert_with_history(
+            Repayment,
+            self._create,
+            key="mis_repayment_id",
+            scope={"partner": self.partner},
+            user=self.actor,
+        )
         if self._update:
             bulk_update_with_history(
                 self._update,
