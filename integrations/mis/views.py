@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from integrations.mis.forms import UploadForm
@@ -14,6 +15,13 @@ from integrations.mis.templates_csv import TEMPLATES, template_csv
 from kivaportal.partners.models import Partner
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import partner_ids_where, user_can
+
+ACTION_LABELS = {
+    "create": _("new"),
+    "update": _("update"),
+    "new_version": _("new version of a sent record"),
+    "unchanged": _("unchanged"),
+}
 
 
 def _editable_partners(user):
@@ -66,6 +74,10 @@ def job_detail(request, pk):
             "job": job,
             "progress": import_job_progress(job),
             "results": job.results,
+            "preview": [
+                {**p, "label": ACTION_LABELS.get(p["action"], p["action"])}
+                for p in job.results.get("preview", [])
+            ],
             "can_commit": job.status == ImportStatus.CHECKED
             and user_can(request.user, Action.EDIT, job.partner_id),
         },

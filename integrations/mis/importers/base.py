@@ -72,6 +72,10 @@ class Outcome:
     def ok(self) -> bool:
         return self.problem_count == 0
 
+    @property
+    def changes(self) -> int:
+        return self.created + self.updated + self.new_versions
+
     def add(self, problem: Problem):
         self.problem_count += 1
         if len(self.problems) < MAX_PROBLEMS:
@@ -216,6 +220,6 @@ class Importer:
             # Two imports for one partner at once could each decide "create" for the same id.
             list(Partner.objects.select_for_update().filter(pk=self.partner.pk).values_list("pk"))
             self.check()
-            if self.outcome.ok:
+            if self.outcome.ok and self.outcome.changes:
                 self.write()
         return self.outcome
