@@ -8,7 +8,7 @@ from kivaportal.lending.models import Loan
 from kivaportal.partners.roles import Role
 from kivaportal.repayments.models import Repayment
 from kivaportal.review.models import AuditEntry
-from tests.factories import LoanFactory, PartnerFactory, member
+from tests.factories import LoanFactory, MembershipFactory, PartnerFactory, member
 from tests.mis.data import LOANS, MEMBERS, SCHEDULE
 
 
@@ -145,3 +145,38 @@ def test_the_admin_add_button_leads_to_the_upload_page(client, preparer):
     client.force_login(preparer)
     response = client.get("/admin/mis/importjob/add/")
     assert response.status_code == 302 and response.url == "/intake/"
+
+
+def test_a_loans_workbook_uploaded_on_the_page_uses_its_three_sheets(client, partner, preparer):
+    from tests.mis.helpers import xlsx_bytes
+
+    def sheet(text):
+        return [line.split(",") for line in text.strip().splitlines()]
+
+    data = xlsx_bytes(
+        {"loans": sheet(LOANS), "borrowers": sheet(MEMBERS), "schedule": sheet(SCHEDULE)}
+    )
+    client.force_login(preparer)
+    client.post(
+        "/intake/",
+        {
+            "partner": partner.pk,
+            "kind": "loans",
+            "encoding": "auto",
+            "file": SimpleUploadedFile("loans.xlsx", data, "application/octet-stream"),
+        },
+    )
+    job = ImportJob.objects.get()
+    assert job.status == ImportStatus.CHECKED, job.results
+    client.post(f"/intake/jobs/{job.pk}/commit/")
+    loan = Loan.objects.get()
+    assert (loan.loan_borrowers.count(), loan.schedule.count()) == (1, 2)
+
+
+def test_the_upload_page_offers_only_partners_where_the_user_may_edit(client, partner, preparer):
+    other = PartnerFactory(name="Other MFI")
+    MembershipFactory(user=preparer, partner=other, role=Role.REVIEWER)
+    client.force_login(preparer)
+    page = client.get("/intake/").content.decode()
+    assert partner.name in page and "Other MFI" not in page
+    assert "loan_borrowers.csv" in page
