@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate demo lock clean bench
+.PHONY: run test lint format migrate demo lock clean bench bench-intake
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ demo: migrate
 lock: $(VENV)/.dev-installed
 	$(BIN)/pip-compile --quiet --strip-extras -o requirements/base.txt pyproject.toml
 	$(BIN)/pip-compile --quiet --strip-extras --extra dev -o requirements/dev.txt pyproject.toml
+
+## bench-intake: time 10,000 loans (12 instalments each) and 100,000 repayments from CSV
+bench-intake: $(VENV)/.base-installed
+	$(BIN)/python benchmarks/bench_intake.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles

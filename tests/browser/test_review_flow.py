@@ -23,9 +23,7 @@ def log_in(page, live_server, username):
     page.get_by_role("button", name="Log in").click()
 
 
-def test_preparer_submits_and_reviewer_approves_in_the_browser(
-    live_server, browser, kiva_sandbox
-):
+def test_preparer_submits_and_reviewer_approves_in_the_browser(live_server, browser, kiva_sandbox):
     partner = PartnerFactory(name="Cooperativa Navegador")
     preparer = member(partner, Role.PREPARER, username="prep", first_name="Ana")
     member(partner, Role.REVIEWER, username="rev", first_name="Rosa")
