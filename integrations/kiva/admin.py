@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from integrations.kiva.forms import KivaConnectionForm
 from integrations.kiva.models import Attempt, KivaConnection, Submission
 from integrations.kiva.services import connection_test
-from kivaportal.common.admin import TRACKING, PartnerScopedAdmin
+from kivaportal.common.admin import TRACKING, PartnerScopedAdmin, ReadOnlyAdminMixin
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import partner_ids_where, user_can
 
@@ -96,7 +96,7 @@ class AttemptInline(admin.TabularInline):
 
 
 @admin.register(Submission)
-class SubmissionAdmin(PartnerScopedAdmin):
+class SubmissionAdmin(ReadOnlyAdminMixin, PartnerScopedAdmin):
     """What was sent to Kiva and what Kiva answered: read-only for everyone. Staff act on
     submissions from the record's review page (retry, cancel, resolve), which audits it."""
 
@@ -128,23 +128,9 @@ class SubmissionAdmin(PartnerScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Submission._meta.fields if f.name != "content_type"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def history_view(self, request, object_id, extra_context=None):
-        # No change history: a submission is changed only by the pipeline, and audited.
-        self._ensure_visible(request, object_id)
-        return admin.ModelAdmin.history_view(self, request, object_id, extra_context)
-
 
 @admin.register(Attempt)
-class AttemptAdmin(PartnerScopedAdmin):
+class AttemptAdmin(ReadOnlyAdminMixin, PartnerScopedAdmin):
     list_display = (
         "started_at",
         "submission",
@@ -163,16 +149,3 @@ class AttemptAdmin(PartnerScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Attempt._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def history_view(self, request, object_id, extra_context=None):
-        self._ensure_visible(request, object_id)
-        return admin.ModelAdmin.history_view(self, request, object_id, extra_context)
