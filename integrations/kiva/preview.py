@@ -24,6 +24,13 @@ class PayloadPreview:
     calls: int  # how many API calls the record will take
 
 
+def report_bodies(report):
+    """Every call the report would take now (for comparing with what was sent)."""
+    connection = _connection(report.partner)
+    size = connection.repayment_batch_size if connection else DEFAULT_BATCH_SIZE
+    return payloads.repayment_batches(report_lines(report), partner=report.partner, batch_size=size)
+
+
 def _connection(partner):
     return KivaConnection.objects.filter(partner_id=partner.pk).first()
 
