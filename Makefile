@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate demo lock clean bench bench-intake
+.PHONY: run test lint format migrate demo lock clean bench bench-intake messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,3 +61,8 @@ clean:
 ## bench: review pages on 20,000 loans and 100,000 repayments (PostgreSQL)
 bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/review_pages.py
+
+## messages: extract the texts to translate into locale/ (es, fr) and compile them
+messages: $(VENV)/.dev-installed
+	$(MANAGE) makemessages -l es -l fr --ignore=.venv --ignore=tests --ignore=benchmarks --no-location
+	$(MANAGE) compilemessages --ignore=.venv
