@@ -31,7 +31,8 @@ def detail_context(record, page_number=None) -> dict:
         context = _report_context(record, page_number)
     else:
         context = {**_findings(journal_findings(record)), "timeline": record_timeline(record)}
-    context["payload"] = payload_preview(record)
+    totals = context.get("totals")
+    context["payload"] = payload_preview(record, line_count=totals.lines if totals else None)
     context["submissions"] = record_submissions(record)
     if record.version > 1:
         context["since_sent"] = changes_since_sent(record)
