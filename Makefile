@@ -22,6 +22,8 @@ $(VENV)/.dev-installed: requirements/dev.txt | $(BIN)/python
 	touch $@ $(VENV)/.base-installed
 
 ## run: set up the portal with demo data on SQLite and serve it on http://127.0.0.1:8000/
+# The demo partners' Kiva connections point at the sandbox inside this same server.
+run: export KIVA_SANDBOX_URL ?= http://$(HOST):$(PORT)/kiva-sandbox/
 run: $(VENV)/.base-installed
 	$(MANAGE) migrate --no-input
 	$(MANAGE) load_demo
