@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate demo lock clean bench bench-push
+.PHONY: run test lint format migrate demo lock clean bench bench-intake bench-push messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,8 @@ $(VENV)/.dev-installed: requirements/dev.txt | $(BIN)/python
 	touch $@ $(VENV)/.base-installed
 
 ## run: set up the portal with demo data on SQLite and serve it on http://127.0.0.1:8000/
+# The demo partners' Kiva connections point at the sandbox inside this same server.
+run: export KIVA_SANDBOX_URL ?= http://$(HOST):$(PORT)/kiva-sandbox/
 run: $(VENV)/.base-installed
 	$(MANAGE) migrate --no-input
 	$(MANAGE) load_demo
@@ -51,6 +53,10 @@ lock: $(VENV)/.dev-installed
 	$(BIN)/pip-compile --quiet --strip-extras -o requirements/base.txt pyproject.toml
 	$(BIN)/pip-compile --quiet --strip-extras --extra dev -o requirements/dev.txt pyproject.toml
 
+## bench-intake: time 10,000 loans (12 instalments each) and 100,000 repayments from CSV
+bench-intake: $(VENV)/.base-installed
+	$(BIN)/python benchmarks/bench_intake.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
 
@@ -61,3 +67,8 @@ bench: $(VENV)/.dev-installed
 ## bench-push: approved records to the sandbox (100 ms a call) with 1, 2 and 4 workers (PostgreSQL, own Redis)
 bench-push: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/bench_push.py $(BENCH_ARGS)
+
+## messages: extract the texts to translate into locale/ (es, fr) and compile them
+messages: $(VENV)/.dev-installed
+	$(MANAGE) makemessages -l es -l fr --ignore=.venv --ignore=tests --ignore=benchmarks --no-location
+	$(MANAGE) compilemessages --ignore=.venv

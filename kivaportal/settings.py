@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "kivaportal.demo",
     "integrations.kiva",
     "integrations.kiva.sandbox",
+    "integrations.mis",
 ]
 
 MIDDLEWARE = [
@@ -256,6 +257,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=KIVA_SWEEP_SECONDS),
     },
 }
+
+# MIS intake (docs/configuration.md, docs/intake.md).
+INTAKE_API_MAX_BODY_BYTES = env.int("INTAKE_API_MAX_BODY_BYTES", default=8 * 1024 * 1024)
+INTAKE_API_MAX_ITEMS = env.int("INTAKE_API_MAX_ITEMS", default=1000)
+INTAKE_UPLOAD_MAX_BYTES = env.int("INTAKE_UPLOAD_MAX_BYTES", default=200 * 1024 * 1024)
+INTAKE_ASYNC_ROWS = env.int("INTAKE_ASYNC_ROWS", default=3000)
 
 LOGGING = {
     "version": 1,

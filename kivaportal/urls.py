@@ -8,6 +8,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    path("intake/", include("integrations.mis.urls")),
+    path("api/intake/v1/", include("integrations.mis.api_urls")),
 ]
 
 if settings.KIVA_SANDBOX_ENABLED:

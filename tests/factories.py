@@ -262,3 +262,11 @@ class KivaConnectionFactory(factory.django.DjangoModelFactory):
         obj.set_client_secret("s3cret&key=with+specials" if extracted is None else extracted)
         if create:
             obj.save()
+
+
+def api_key(partner, name="MIS"):
+    """An active intake API key of `partner`: (ApiKey row, the full key the MIS sends)."""
+    from integrations.mis.models import ApiKey
+
+    full, prefix, hashed = ApiKey.generate()
+    return ApiKey.objects.create(partner=partner, name=name, prefix=prefix, key_hash=hashed), full

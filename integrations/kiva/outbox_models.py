@@ -134,6 +134,9 @@ class Attempt(models.Model):
     response_body = models.TextField(_("response (first 10 kB)"), blank=True)
     worker = models.CharField(_("worker"), max_length=120, blank=True)
 
+    objects = PartnerScopedQuerySet.as_manager()
+    partner_path = "submission__partner"
+
     class Meta:
         verbose_name = _("attempt")
         verbose_name_plural = _("attempts")

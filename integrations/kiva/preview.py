@@ -24,11 +24,19 @@ class PayloadPreview:
     calls: int  # how many API calls the record will take
 
 
+def report_bodies(report):
+    """Every call the report would take now (for comparing with what was sent)."""
+    connection = _connection(report.partner)
+    size = connection.repayment_batch_size if connection else DEFAULT_BATCH_SIZE
+    return payloads.repayment_batches(report_lines(report), partner=report.partner, batch_size=size)
+
+
 def _connection(partner):
     return KivaConnection.objects.filter(partner_id=partner.pk).first()
 
 
-def payload_preview(record) -> PayloadPreview:
+def payload_preview(record, *, line_count=None) -> PayloadPreview:
+    """`line_count`: a report's number of lines, when the caller already counted them."""
     connection = _connection(record.partner)
     if isinstance(record, Loan):
         body = payloads.loan_draft(record, connection=connection, encode_photo=False)
@@ -44,7 +52,7 @@ def payload_preview(record) -> PayloadPreview:
     if isinstance(record, RepaymentReport):
         size = connection.repayment_batch_size if connection else DEFAULT_BATCH_SIZE
         lines = report_lines(record, limit=size)
-        total = report_totals(record).lines
+        total = report_totals(record).lines if line_count is None else line_count
         batches = payloads.repayment_batches(lines, partner=record.partner, batch_size=size)
         body = batches[0] if batches else {"repayments": []}
         calls = max(1, -(-total // size))

@@ -141,3 +141,22 @@ class ScopedInline(ScopedFormfieldsMixin):
 
 class ScopedTabularInline(ScopedInline, admin.TabularInline):
     pass
+
+
+class ReadOnlyAdminMixin:
+    """For records nobody edits or deletes through the portal, superusers included (the audit
+    trail, what was sent to Kiva). Put it before PartnerScopedAdmin in the bases."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def history_view(self, request, object_id, extra_context=None):
+        # These models keep no change history of their own: Django's plain history page.
+        self._ensure_visible(request, object_id)
+        return admin.ModelAdmin.history_view(self, request, object_id, extra_context)

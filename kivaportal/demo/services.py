@@ -387,9 +387,10 @@ def _kiva_sandbox(spec: PartnerSpec, partner, admin):
     )
     existing = KivaConnection.objects.filter(partner=partner).first()
     keep_secret = existing is not None and existing.get_client_secret() == secret
-    if keep_secret and (existing.environment, existing.client_id) == (
+    if keep_secret and (existing.environment, existing.client_id, existing.api_base_url) == (
         Environment.SANDBOX,
         client_id,
+        urls["api_base_url"],
     ):
         return  # already set up: saving again would only add a history row
     connection_configure(

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
 from kivaportal.common.admin import TRACKING, PartnerScopedAdmin, ScopedTabularInline
@@ -95,6 +95,19 @@ class LoanAdmin(ReviewableAdmin):
         (_("Profile"), {"fields": ("description", "loan_use", "photo")}),
         (_("Tracking"), {"fields": TRACKING, "classes": ("collapse",)}),
     )
+
+    REFERENCE_FIELDS = ("activity", "theme", "description_language", "location")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name in self.REFERENCE_FIELDS and field is not None:
+            # Kiva's current lists only; a loan keeps a value Kiva has since retired (the
+            # checks warn about it) so that editing it does not fail on that field.
+            current = Loan.objects.filter(
+                pk=(request.resolver_match.kwargs.get("object_id") or 0)
+            ).values_list(f"{db_field.name}_id", flat=True)
+            field.queryset = field.queryset.filter(Q(retired=False) | Q(pk__in=current))
+        return field
 
     def get_queryset(self, request):
         # distinct: a search on borrowers' names joins the same rows again.

@@ -9,7 +9,7 @@ prefetches them (`loan_borrowers__borrower`, `schedule`).
 
 from decimal import Decimal
 
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 from kivaportal.common.checks import Finding, error, warning
 from kivaportal.common.money import currency_decimals, has_currency_precision, quantize
@@ -41,7 +41,7 @@ def _precision(field, amount, currency):
         return [
             error(
                 field,
-                N_("%(field)s has more decimals than %(currency)s allows (%(places)s)."),
+                gettext_noop("%(field)s has more decimals than %(currency)s allows (%(places)s)."),
                 "precision",
                 field=field,
                 currency=currency,
@@ -53,7 +53,9 @@ def _precision(field, amount, currency):
 
 def _amount_findings(loan, shares, schedule):
     if loan.amount is None or loan.amount <= ZERO:
-        return [error("amount", N_("amount must be greater than zero."), "amount_positive")]
+        return [
+            error("amount", gettext_noop("amount must be greater than zero."), "amount_positive")
+        ]
     findings = _precision("amount", loan.amount, loan.currency)
     if shares:
         total = sum((s.amount for s in shares), ZERO)
@@ -61,7 +63,7 @@ def _amount_findings(loan, shares, schedule):
             findings.append(
                 error(
                     "borrowers",
-                    N_(
+                    gettext_noop(
                         "The borrowers' shares add up to %(total)s, not the loan amount %(amount)s."
                     ),
                     "shares_sum",
@@ -75,7 +77,7 @@ def _amount_findings(loan, shares, schedule):
             findings.append(
                 error(
                     "schedule",
-                    N_(
+                    gettext_noop(
                         "The schedule's principal adds up to %(total)s, not the loan amount "
                         "%(amount)s."
                     ),
@@ -91,7 +93,11 @@ def _borrower_findings(loan, shares):
     findings = []
     if not shares:
         findings.append(
-            error("borrowers", N_("A loan needs at least one borrower."), "borrowers_missing")
+            error(
+                "borrowers",
+                gettext_noop("A loan needs at least one borrower."),
+                "borrowers_missing",
+            )
         )
     for i, share in enumerate(shares, start=1):
         field = f"borrowers[{i}].amount"
@@ -99,7 +105,7 @@ def _borrower_findings(loan, shares):
             findings.append(
                 error(
                     field,
-                    N_("%(field)s must be greater than zero."),
+                    gettext_noop("%(field)s must be greater than zero."),
                     "amount_positive",
                     field=field,
                 )
@@ -110,7 +116,7 @@ def _borrower_findings(loan, shares):
             findings.append(
                 error(
                     f"borrowers[{i}].borrower",
-                    N_("Borrower %(client)s belongs to another partner."),
+                    gettext_noop("Borrower %(client)s belongs to another partner."),
                     "wrong_partner",
                     client=share.borrower.mis_client_id,
                 )
@@ -127,7 +133,7 @@ def _schedule_findings(loan, schedule):
             findings.append(
                 error(
                     prefix,
-                    N_("%(field)s: principal and interest cannot be negative."),
+                    gettext_noop("%(field)s: principal and interest cannot be negative."),
                     "amount_positive",
                     field=prefix,
                 )
@@ -136,7 +142,7 @@ def _schedule_findings(loan, schedule):
             findings.append(
                 error(
                     prefix,
-                    N_("%(field)s: an instalment must have principal or interest."),
+                    gettext_noop("%(field)s: an instalment must have principal or interest."),
                     "amount_positive",
                     field=prefix,
                 )
@@ -147,7 +153,7 @@ def _schedule_findings(loan, schedule):
             findings.append(
                 error(
                     f"{prefix}.due_date",
-                    N_(
+                    gettext_noop(
                         "%(field)s.due_date %(date)s is not after the instalment before it "
                         "(%(previous)s)."
                     ),
@@ -162,7 +168,9 @@ def _schedule_findings(loan, schedule):
         findings.append(
             error(
                 "disbursal_date",
-                N_("disbursal_date %(date)s must be before the first instalment (%(first)s)."),
+                gettext_noop(
+                    "disbursal_date %(date)s must be before the first instalment (%(first)s)."
+                ),
                 "disbursal_order",
                 date=loan.disbursal_date,
                 first=schedule[0].due_date,
@@ -179,7 +187,7 @@ def _group_findings(loan, shares):
                 findings.append(
                     error(
                         field,
-                        N_(
+                        gettext_noop(
                             "%(field)s is for group loans only; PA2 refuses to publish "
                             "an individual loan that carries it."
                         ),
@@ -192,14 +200,19 @@ def _group_findings(loan, shares):
                 field = f"borrowers[{i}].not_pictured"
                 findings.append(
                     error(
-                        field, N_("%(field)s is for group loans only."), "group_only", field=field
+                        field,
+                        gettext_noop("%(field)s is for group loans only."),
+                        "group_only",
+                        field=field,
                     )
                 )
         if len(shares) > 1:
             findings.append(
                 error(
                     "borrowers",
-                    N_("An individual loan has exactly one borrower; this one has %(count)s."),
+                    gettext_noop(
+                        "An individual loan has exactly one borrower; this one has %(count)s."
+                    ),
                     "individual_one_borrower",
                     count=len(shares),
                 )
@@ -207,13 +220,17 @@ def _group_findings(loan, shares):
         return findings
     if not loan.group_name:
         findings.append(
-            error("group_name", N_("group_name is required for a group loan."), "group_required")
+            error(
+                "group_name",
+                gettext_noop("group_name is required for a group loan."),
+                "group_required",
+            )
         )
     if not loan.group_client_id:
         findings.append(
             warning(
                 "group_client_id",
-                N_(
+                gettext_noop(
                     "group_client_id is empty: Kiva's internal_client_id "
                     "for the group will be missing."
                 ),
@@ -224,13 +241,19 @@ def _group_findings(loan, shares):
         findings.append(
             warning(
                 "borrowers",
-                N_("A group loan with a single borrower: should it be an individual loan?"),
+                gettext_noop(
+                    "A group loan with a single borrower: should it be an individual loan?"
+                ),
                 "group_size",
             )
         )
     if shares and all(s.not_pictured for s in shares):
         findings.append(
-            warning("not_pictured", N_("Every borrower is marked not pictured."), "not_pictured")
+            warning(
+                "not_pictured",
+                gettext_noop("Every borrower is marked not pictured."),
+                "not_pictured",
+            )
         )
     return findings
 
@@ -250,9 +273,8 @@ def _reference_findings(loan):
             findings.append(
                 error(
                     field,
-                    N_(
-                        "%(field)s \u201c%(value)s\u201d belongs to another partner's "
-                        "reference data."
+                    gettext_noop(
+                        "%(field)s “%(value)s” belongs to another partner's reference data."
                     ),
                     "wrong_partner",
                     field=field,
@@ -263,9 +285,8 @@ def _reference_findings(loan):
             findings.append(
                 warning(
                     field,
-                    N_(
-                        "%(field)s \u201c%(value)s\u201d is no longer in Kiva's list "
-                        "for this partner."
+                    gettext_noop(
+                        "%(field)s “%(value)s” is no longer in Kiva's list for this partner."
                     ),
                     "retired",
                     field=field,
@@ -277,7 +298,7 @@ def _reference_findings(loan):
         findings.append(
             warning(
                 "description_language",
-                N_(
+                gettext_noop(
                     "description_language is listed by Kiva for "
                     "%(theirs)s, but the loan is in %(ours)s."
                 ),
@@ -305,7 +326,9 @@ def _required_for_kiva(loan, schedule):
     findings = [
         warning(
             field,
-            N_("%(field)s is empty; Kiva needs it (%(kiva)s) before the loan can be published."),
+            gettext_noop(
+                "%(field)s is empty; Kiva needs it (%(kiva)s) before the loan can be published."
+            ),
             "kiva_required",
             field=field,
             kiva=kiva,
@@ -317,12 +340,16 @@ def _required_for_kiva(loan, schedule):
         findings.append(
             warning(
                 "schedule",
-                N_("schedule is empty; Kiva needs the repayment schedule."),
+                gettext_noop("schedule is empty; Kiva needs the repayment schedule."),
                 "kiva_required",
             )
         )
     if not loan.client_waiver_signed:
         findings.append(
-            warning("client_waiver_signed", N_("client_waiver_signed is not set."), "kiva_required")
+            warning(
+                "client_waiver_signed",
+                gettext_noop("client_waiver_signed is not set."),
+                "kiva_required",
+            )
         )
     return findings

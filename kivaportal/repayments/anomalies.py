@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 from kivaportal.common.checks import Finding, Severity, error, warning
 from kivaportal.common.money import quantize
@@ -48,12 +48,12 @@ def _anomalies(report) -> list[Anomaly]:
                 "principal_unknown",
                 Severity.ERROR,
                 unknown_principal_lines(report),
-                N_(
+                gettext_noop(
                     "Loan %(loan)s: some repayments have no principal part, so the cumulative "
                     "principal cannot be computed."
                 ),
                 lambda r: {"loan": r["loan__mis_loan_id"]},
-                N_("%(n)s more loans have repayments without a principal part."),
+                gettext_noop("%(n)s more loans have repayments without a principal part."),
             )
         )
     found += [
@@ -61,13 +61,15 @@ def _anomalies(report) -> list[Anomaly]:
             "overpaid",
             Severity.WARNING,
             overpaid_loans(report),
-            N_("Loan %(loan)s has repaid %(paid)s of principal, more than its amount %(amount)s."),
+            gettext_noop(
+                "Loan %(loan)s has repaid %(paid)s of principal, more than its amount %(amount)s."
+            ),
             lambda r: {
                 "loan": r["loan__mis_loan_id"],
                 "paid": quantize(r["paid"], r["loan__currency"]),
                 "amount": quantize(r["loan__amount"], r["loan__currency"]),
             },
-            N_("%(n)s more loans have repaid more than their amount."),
+            gettext_noop("%(n)s more loans have repaid more than their amount."),
         ),
         Anomaly(
             "loan_not_sent",
@@ -76,9 +78,9 @@ def _anomalies(report) -> list[Anomaly]:
             .exclude(state=RecordState.SENT)
             .order_by("mis_loan_id")
             .values("mis_loan_id"),
-            N_("Loan %(loan)s has not been sent to Kiva; Kiva will not know its id."),
+            gettext_noop("Loan %(loan)s has not been sent to Kiva; Kiva will not know its id."),
             lambda r: {"loan": r["mis_loan_id"]},
-            N_("%(n)s more loans in this report have not been sent to Kiva."),
+            gettext_noop("%(n)s more loans in this report have not been sent to Kiva."),
         ),
         Anomaly(
             "missing",
@@ -93,9 +95,9 @@ def _anomalies(report) -> list[Anomaly]:
             .values("loan__mis_loan_id")
             .distinct()
             .order_by("loan__mis_loan_id"),
-            N_("Loan %(loan)s had an instalment due this month but no repayment."),
+            gettext_noop("Loan %(loan)s had an instalment due this month but no repayment."),
             lambda r: {"loan": r["loan__mis_loan_id"]},
-            N_("%(n)s more loans had an instalment due this month but no repayment."),
+            gettext_noop("%(n)s more loans had an instalment due this month but no repayment."),
         ),
         Anomaly(
             "duplicate",
@@ -105,14 +107,16 @@ def _anomalies(report) -> list[Anomaly]:
             .annotate(n=Count("id"))
             .filter(n__gt=1)
             .order_by("loan__mis_loan_id", "date"),
-            N_("Loan %(loan)s has %(n)s repayments of %(amount)s on %(date)s: a duplicate?"),
+            gettext_noop(
+                "Loan %(loan)s has %(n)s repayments of %(amount)s on %(date)s: a duplicate?"
+            ),
             lambda r: {
                 "loan": r["loan__mis_loan_id"],
                 "n": r["n"],
                 "amount": quantize(r["amount"], r["loan__currency"]),
                 "date": r["date"],
             },
-            N_("%(n)s more possible duplicates."),
+            gettext_noop("%(n)s more possible duplicates."),
         ),
     ]
     return found
@@ -121,9 +125,13 @@ def _anomalies(report) -> list[Anomaly]:
 def report_anomalies(report) -> list[Finding]:
     findings: list[Finding] = []
     if report.month > timezone.localdate():
-        findings.append(error("month", N_("The month has not started yet."), "future_month"))
+        findings.append(
+            error("month", gettext_noop("The month has not started yet."), "future_month")
+        )
     if not in_month(report).exists():
-        findings.append(warning("lines", N_("No repayments are dated in this month."), "empty"))
+        findings.append(
+            warning("lines", gettext_noop("No repayments are dated in this month."), "empty")
+        )
         return findings
     for anomaly in _anomalies(report):
         rows = list(anomaly.rows[: LISTED + 1])

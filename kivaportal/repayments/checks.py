@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 from kivaportal.common.checks import Finding, error, warning
 from kivaportal.common.money import currency_decimals, has_currency_precision, quantize
@@ -15,12 +15,14 @@ def repayment_findings(repayment: Repayment) -> list[Finding]:
     findings: list[Finding] = []
     loan = repayment.loan
     if repayment.amount is None or repayment.amount <= ZERO:
-        findings.append(error("amount", N_("amount must be greater than zero."), "amount_positive"))
+        findings.append(
+            error("amount", gettext_noop("amount must be greater than zero."), "amount_positive")
+        )
     elif not has_currency_precision(repayment.amount, loan.currency):
         findings.append(
             error(
                 "amount",
-                N_("amount has more decimals than %(currency)s allows (%(places)s)."),
+                gettext_noop("amount has more decimals than %(currency)s allows (%(places)s)."),
                 "precision",
                 currency=loan.currency,
                 places=currency_decimals(loan.currency),
@@ -30,7 +32,7 @@ def repayment_findings(repayment: Repayment) -> list[Finding]:
         findings.append(
             error(
                 "loan",
-                N_("Loan %(loan)s belongs to another partner."),
+                gettext_noop("Loan %(loan)s belongs to another partner."),
                 "wrong_partner",
                 loan=loan.mis_loan_id,
             )
@@ -42,7 +44,7 @@ def repayment_findings(repayment: Repayment) -> list[Finding]:
         findings.append(
             error(
                 "borrower",
-                N_("The borrower is not one of loan %(loan)s's borrowers."),
+                gettext_noop("The borrower is not one of loan %(loan)s's borrowers."),
                 "borrower_not_in_loan",
                 loan=loan.mis_loan_id,
             )
@@ -52,7 +54,9 @@ def repayment_findings(repayment: Repayment) -> list[Finding]:
         findings.append(
             warning(
                 "principal",
-                N_("principal and interest add up to %(sum)s, not the amount %(amount)s."),
+                gettext_noop(
+                    "principal and interest add up to %(sum)s, not the amount %(amount)s."
+                ),
                 "parts_sum",
                 sum=quantize(sum(known), loan.currency),
                 amount=quantize(repayment.amount, loan.currency),
@@ -62,7 +66,7 @@ def repayment_findings(repayment: Repayment) -> list[Finding]:
         findings.append(
             warning(
                 "date",
-                N_("date %(date)s is before the loan's disbursal (%(disbursal)s)."),
+                gettext_noop("date %(date)s is before the loan's disbursal (%(disbursal)s)."),
                 "before_disbursal",
                 date=repayment.date,
                 disbursal=loan.disbursal_date,

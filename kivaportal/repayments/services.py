@@ -8,7 +8,7 @@ from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
 from kivaportal.repayments.models import RepaymentReport
 from kivaportal.review.errors import NotAllowed
-from kivaportal.review.services import audit_record, record_recheck
+from kivaportal.review.services import audit_record, record_data_changed, record_recheck
 
 
 @transaction.atomic
@@ -25,3 +25,11 @@ def repayment_report_open(*, partner, month: date, by) -> tuple[RepaymentReport,
         audit_record(record=report, actor=by, action="created", to_state=report.state)
         record_recheck(record=report)
     return report, created
+
+
+def repayment_reports_touched(*, partner, dates, by=None, data=None):
+    """Repayments dated on `dates` were imported or changed: the reports of those months learn
+    it (see `record_data_changed`)."""
+    months = {d.replace(day=1) for d in dates}
+    for report in RepaymentReport.objects.filter(partner=partner, month__in=months):
+        record_data_changed(record=report, by=by, reason="repayments_changed", data=data)

@@ -4,7 +4,7 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from kivaportal.common.admin import PartnerScopedAdmin
+from kivaportal.common.admin import PartnerScopedAdmin, ReadOnlyAdminMixin
 from kivaportal.review import services
 from kivaportal.review.errors import ReviewError
 from kivaportal.review.models import AuditEntry
@@ -56,7 +56,9 @@ class ReviewableAdmin(PartnerScopedAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(PartnerScopedAdmin):
+class AuditEntryAdmin(ReadOnlyAdminMixin, PartnerScopedAdmin):
+    """Nobody edits or deletes the audit trail, superusers included."""
+
     list_display = (
         "created_at",
         "partner",
@@ -77,13 +79,3 @@ class AuditEntryAdmin(PartnerScopedAdmin):
     search_fields = ("record_label", "actor__username", "comment")
     list_select_related = ("partner", "content_type", "actor")
     date_hierarchy = "created_at"
-
-    # Nobody edits or deletes the audit trail, superusers included.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

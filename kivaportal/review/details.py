@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.core.paginator import Paginator
 from django.utils.translation import gettext as _
 
+from integrations.kiva.diff import changes_since_sent
 from integrations.kiva.preview import payload_preview
 from integrations.kiva.selectors import record_submissions
 from kivaportal.common.checks import errors, warnings
@@ -30,8 +31,11 @@ def detail_context(record, page_number=None) -> dict:
         context = _report_context(record, page_number)
     else:
         context = {**_findings(journal_findings(record)), "timeline": record_timeline(record)}
-    context["payload"] = payload_preview(record)
+    totals = context.get("totals")
+    context["payload"] = payload_preview(record, line_count=totals.lines if totals else None)
     context["submissions"] = record_submissions(record)
+    if record.version > 1:
+        context["since_sent"] = changes_since_sent(record)
     return context
 
 

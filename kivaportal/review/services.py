@@ -193,6 +193,10 @@ def record_edited(*, record, by, changed_fields=()):
     """
     record = _locked(record)
     _require(by, Action.EDIT, record)
+    return _note_edit(record, by=by, changed_fields=changed_fields)
+
+
+def _note_edit(record, *, by, changed_fields, data=None):
     if not record.is_editable:
         raise IllegalTransition(
             _("%(record)s is %(state)s and read-only; start a new version to correct it.")
@@ -201,7 +205,7 @@ def record_edited(*, record, by, changed_fields=()):
     type(record).objects.filter(pk=record.pk).update(updated_by=by)
     record.updated_by = by
     record_recheck(record=record)
-    data = {"fields": sorted(changed_fields)} if changed_fields else None
+    data = {**(data or {}), **({"fields": sorted(changed_fields)} if changed_fields else {})}
     if can_proceed(record.reopen):
         return _transition(record, "reopen", by=by, action="returned_to_draft", data=data)
     audit_record(
@@ -279,3 +283,78 @@ def record_follow_pipeline_locked(*, record, target, by=None, data=None):
     if record.state == target:
         return record
     return _transition(record, PIPELINE_MOVES[target], by=by, action=f"kiva.{target}", data=data)
+
+
+# Intake from an MIS through the JSON API: no person acted, so the actor is None and the audit
+# entry names the API key. Records the API creates or edits keep `created_by`/`updated_by`
+# empty, so under four eyes any reviewer of the partner may approve them.
+
+
+@transaction.atomic
+def record_submit_from_intake(*, record, api_key_label):
+    record = _locked(record)
+    _refuse_blocking_errors(record, _("submitted"))
+    return _transition(
+        record, "submit", by=None, action="submitted", data={"api_key": api_key_label}
+    )
+
+
+@transaction.atomic
+def record_start_new_version_from_intake(*, record, api_key_label):
+    record = _locked(record)
+    return _transition(
+        record, "start_new_version", by=None, action="new_version", data={"api_key": api_key_label}
+    )
+
+
+@transaction.atomic
+def record_edited_from_intake(*, record, api_key_label, changed_fields=()):
+    record = _locked(record)
+    return _note_edit(
+        record, by=None, changed_fields=changed_fields, data={"api_key": api_key_label}
+    )
+
+
+def audit_records_created(*, records, actor, data=None):
+    """One "created" entry per new record, written in bulk: an import creates thousands.
+
+    Call it inside the transaction that created them.
+    """
+    entries = [
+        AuditEntry(
+            partner_id=record.partner_id,
+            content_type=ContentType.objects.get_for_model(record),
+            object_id=record.pk,
+            record_label=str(record)[:200],
+            record_version=getattr(record, "version", 1),
+            actor=actor,
+            action="created",
+            to_state=getattr(record, "state", ""),
+            data=data or {},
+        )
+        for record in records
+    ]
+    AuditEntry.objects.bulk_create(entries, batch_size=1000)
+
+
+@transaction.atomic
+def record_data_changed(*, record, by=None, reason, data=None):
+    """Data a record is computed from changed (a month's repayments, for its report): what a
+    reviewer saw no longer holds. Under review, it returns to draft; sent or on its way, it
+    stays, with an audit entry saying so (a correction is a new version). Checks run again.
+    The caller has checked the actor's right to change that data."""
+    record = _locked(record)
+    data = {**(data or {}), "reason": reason}
+    if can_proceed(record.reopen):
+        _transition(record, "reopen", by=by, action="returned_to_draft", data=data)
+    elif record.state != S.DRAFT:
+        audit_record(
+            record=record,
+            actor=by,
+            action="data_changed",
+            from_state=record.state,
+            to_state=record.state,
+            data=data,
+        )
+    record_recheck(record=record)
+    return record

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from kivaportal.review.selectors import record_audit_entries
 
@@ -16,7 +17,11 @@ QUIET_FIELDS = {
     "state_changed_at",
     "version",
 }
-HISTORY_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
+HISTORY_TYPES = {
+    "+": gettext_noop("created"),
+    "~": gettext_noop("changed"),
+    "-": gettext_noop("deleted"),
+}
 
 
 @dataclass

@@ -301,3 +301,24 @@ def test_sent_journals_and_reports_are_read_only(client, alfa, superuser, name, 
 
     assert page.status_code == 200
     assert page.context["has_change_permission"] is False
+
+
+@pytest.mark.django_db
+def test_the_loan_form_offers_only_kivas_current_reference_values_plus_the_loans_own(client):
+    from django.urls import reverse
+
+    from kivaportal.partners.roles import Role
+    from tests.factories import ActivityFactory, LoanFactory, member
+
+    loan = LoanFactory()
+    retired_own = loan.activity
+    retired_own.retired = True
+    retired_own.save()
+    current = ActivityFactory(partner=loan.partner)
+    gone = ActivityFactory(partner=loan.partner, retired=True)
+    client.force_login(member(loan.partner, Role.PREPARER))
+    page = client.get(reverse("admin:lending_loan_change", args=[loan.pk]))
+    choices = set(page.context["adminform"].form.fields["activity"].queryset)
+    assert choices == {retired_own, current}
+    add = client.get(reverse("admin:lending_loan_add"))
+    assert gone not in set(add.context["adminform"].form.fields["activity"].queryset)

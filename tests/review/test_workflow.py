@@ -3,6 +3,7 @@
 from datetime import date
 
 import pytest
+from django.urls import reverse
 from django_fsm import TransitionNotAllowed
 
 from kivaportal.review import services
@@ -211,3 +212,16 @@ def test_audit_entries_cannot_be_changed_or_deleted(make_loan, preparer):
         entry.save()
     with pytest.raises(ValueError, match="cannot be deleted"):
         entry.delete()
+
+
+def test_nobody_edits_or_deletes_audit_entries_in_the_admin(client, make_loan, preparer, superuser):
+    loan = services.record_submit(record=make_loan(), by=preparer)
+    entry = AuditEntry.objects.get(object_id=loan.pk)
+    client.force_login(superuser)
+    change = reverse("admin:review_auditentry_change", args=[entry.pk])
+    assert 'name="_save"' not in client.get(change).content.decode()
+    client.post(change, {"comment": "rewritten", "action": "approved"})
+    delete = reverse("admin:review_auditentry_delete", args=[entry.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    entry.refresh_from_db()
+    assert (entry.action, entry.comment) == ("submitted", "")

@@ -234,3 +234,40 @@ def test_a_token_cache_that_is_down_does_not_stop_a_send(setup, monkeypatch):
     submission = only_submission(loan)
     assert (loan.state, submission.state) == (S.SENT, St.SENT)
     assert setup.posts("loan_draft") == 1
+
+
+def test_the_review_of_a_new_version_shows_what_changed_since_kiva_got_it(setup, client):
+    from django.urls import reverse
+
+    from kivaportal.review import services
+
+    loan = setup.approve(setup.first)
+    services.record_start_new_version(record=loan, by=setup.preparer)
+    loan.refresh_from_db()
+    loan.loan_use = "To buy a second sewing machine."
+    loan.save()
+    services.record_edited(record=loan, by=setup.preparer, changed_fields=["loan_use"])
+    client.force_login(setup.reviewer)
+    page = client.get(reverse("review:record", args=[setup.partner.pk, "loans", loan.pk]))
+    version, changes = page.context["since_sent"]
+    assert version == 1
+    assert [(c.path, c.now) for c in changes] == [("loanuse", "To buy a second sewing machine.")]
+    assert "Changed since version 1 was sent to Kiva" in page.content.decode()
+
+
+def test_a_new_version_of_a_report_shows_the_lines_that_changed(setup):
+    from integrations.kiva.diff import changes_since_sent
+    from kivaportal.review import services
+
+    second = setup.loan(state=S.SENT)
+    setup.repayment(setup.first, amount=330)
+    report = RepaymentReportFactory(
+        partner=setup.partner, month=date(2026, 2, 1), state=S.SUBMITTED
+    )
+    report = setup.approve(report)
+    services.record_start_new_version(record=report, by=setup.preparer)
+    report.refresh_from_db()
+    setup.repayment(second, day=12, amount=100)
+    version, changes = changes_since_sent(report)
+    assert version == 1
+    assert [(c.path, c.sent, c.now) for c in changes] == [(second.mis_loan_id, None, "100.00")]

@@ -1,0 +1,89 @@
+"""Borrowers (the partner's clients), matched by MIS client id and updated with history."""
+
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from integrations.mis.fields import parse_bool, parse_choice, parse_date, parse_text
+from integrations.mis.importers.base import BATCH_SIZE, Column
+from integrations.mis.importers.flat import FlatImporter, changed_fields
+from kivaportal.lending.models import Borrower, Gender
+
+GENDERS = {"female": Gender.FEMALE, "f": Gender.FEMALE, "male": Gender.MALE, "m": Gender.MALE}
+
+
+def text(max_length):
+    return lambda value, fmt: parse_text(value, max_length=max_length)
+
+
+def gender(value, fmt):
+    return GENDERS[parse_choice(value, list(GENDERS))]
+
+
+COLUMNS = (
+    Column("mis_client_id", text(64), True, "The client's id in the MIS.", "C-00017"),
+    Column("first_name", text(100), True, "", "Rosa"),
+    Column("last_name", text(100), True, "", "Quispe Mamani"),
+    Column("gender", gender, True, "female or male (f, m).", "female"),
+    Column("birth_date", parse_date, False, "In the partner's date format.", "1984-05-02"),
+    Column("phone", text(40), False, "", "+51 984 000 111"),
+    Column("city", text(120), False, "Town or village.", "Pisac"),
+    Column("is_active", parse_bool, False, "yes or no; empty means yes.", "yes"),
+)
+FIELDS = {c.name: c.name for c in COLUMNS if c.name != "mis_client_id"}
+
+
+class BorrowerImporter(FlatImporter):
+    kind = "borrowers"
+    columns = COLUMNS
+    key_column = "mis_client_id"
+
+    def prepare(self, cleaned):
+        self._create, self._update, self._fields = [], [], set()
+        keys = [values["mis_client_id"] for _row, values in cleaned]
+        return {
+            b.mis_client_id: b
+            for b in Borrower.objects.filter(partner=self.partner, mis_client_id__in=keys)
+        }
+
+    def process(self, row, values, existing, *, write):
+        if values.get("is_active") is None:
+            values.pop("is_active", None)
+        key = values["mis_client_id"]
+        borrower = existing.get(key)
+        if borrower is None:
+            if write:
+                self._create.append(
+                    Borrower(
+                        partner=self.partner,
+                        created_by=self.actor,
+                        updated_by=self.actor,
+                        **values,
+                    )
+                )
+            else:
+                self.note(row, key, "create")
+            return
+        changed = changed_fields(borrower, values, FIELDS)
+        if not write:
+            self.note(row, key, "update" if changed else "unchanged", changed)
+        elif changed:
+            for name in changed:
+                setattr(borrower, name, values[name])
+            borrower.updated_by = self.actor
+            borrower.updated_at = timezone.now()
+            self._update.append(borrower)
+            self._fields.update(changed)
+
+    def flush(self):
+        if self._create:
+            bulk_create_with_history(
+                self._create, Borrower, batch_size=BATCH_SIZE, default_user=self.actor
+            )
+        if self._update:
+            bulk_update_with_history(
+                self._update,
+                Borrower,
+                [*self._fields, "updated_by", "updated_at"],
+                batch_size=BATCH_SIZE,
+                default_user=self.actor,
+            )

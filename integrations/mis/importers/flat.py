@@ -1,0 +1,83 @@
+"""Importers whose file has one record per row, matched by one MIS id (borrowers, repayments,
+journals): a batch loop shared by the check pass and the write pass."""
+
+from django.utils.translation import gettext as _
+
+from integrations.mis.formats import FileError
+from integrations.mis.importers.base import Importer, batches
+
+
+class FlatImporter(Importer):
+    key_column = ""
+
+    def key(self, values: dict):
+        return values[self.key_column]
+
+    def check(self):
+        source = self.sources["main"]
+        seen: dict = {}
+        self._run(source, write=False, seen=seen)
+        return self.outcome
+
+    def write(self):
+        self._run(self.sources["main"], write=True, seen=None)
+        return self.outcome
+
+    def _run(self, source, *, write, seen):
+        done = 0
+        try:
+            for batch in batches(source):
+                if done == 0 and not write and not self.check_header(source, self.columns):
+                    return
+                cleaned = []
+                for row in batch:
+                    values = self.clean(row, self.columns)
+                    if values is None:
+                        continue
+                    if seen is not None and not self._first_time(seen, row, values):
+                        continue
+                    cleaned.append((row, values))
+                context = self.prepare(cleaned)
+                for row, values in cleaned:
+                    self.process(row, values, context, write=write)
+                if write:
+                    self.flush()
+                done += len(batch)
+                self.progress("write" if write else "check", len(batch))
+            if done == 0 and not write:
+                self.check_header(source, self.columns)
+        except FileError as exc:
+            self.outcome.add(exc.problem)
+
+    def _first_time(self, seen, row, values) -> bool:
+        key = self.key(values)
+        if key in seen:
+            first = seen[key]
+            if first is None:
+                message = _("Duplicate: the same id appears more than once.")
+            else:
+                message = _("Duplicate: the same id is already on row %(row)d.") % {"row": first}
+            self.problem(row, self.key_column, message)
+            return False
+        seen[key] = row.number
+        return True
+
+    # Per type.
+    def prepare(self, cleaned) -> dict:
+        """Whatever the batch needs from the database, in a few queries."""
+        return {}
+
+    def process(self, row, values, context, *, write):
+        raise NotImplementedError
+
+    def flush(self):
+        """Write what `process` collected for the batch."""
+
+
+def changed_fields(obj, values: dict, mapping: dict) -> list[str]:
+    """The model fields whose value differs from the row's (only columns the row has)."""
+    changed = []
+    for column, attname in mapping.items():
+        if column in values and getattr(obj, attname) != values[column]:
+            changed.append(attname)
+    return changed

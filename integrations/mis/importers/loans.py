@@ -1,0 +1,268 @@
+"""Loans with their borrowers and schedules, from three row sources checked together: the loans
+(one row per loan), the borrowers in each loan, and the schedule lines.
+
+The check pass reads the loans first, then the borrowers and the schedule, keeping per loan only
+a count, a total and a fingerprint; the write pass reads them again and writes in bulk. A loan
+without rows in the borrowers (or schedule) input keeps the borrowers (or schedule) it has.
+"""
+
+from django.utils.translation import gettext as _
+
+from integrations.mis.formats import FileError
+from integrations.mis.importers.base import Importer, batches
+from integrations.mis.importers.loan_parts import (
+    LOAN_COLUMNS,
+    LOAN_FIELDS,
+    MEMBER_COLUMNS,
+    SCHEDULE_COLUMNS,
+    Lines,
+    LoanPlan,
+    References,
+    member_fp,
+    schedule_fp,
+)
+from kivaportal.common.money import currency_decimals, has_currency_precision
+from kivaportal.lending.models import Borrower, Loan, LoanBorrower, LoanType, ScheduleLine
+
+
+class LoanImporter(Importer):
+    kind = "loans"
+    columns = LOAN_COLUMNS
+
+    def __init__(self, *, pending_clients=(), photos=None, **kwargs):
+        super().__init__(**kwargs)
+        self.pending_clients = set(pending_clients)  # borrowers the same API call creates
+        self.photos = photos or {}
+        self.plans: dict[str, LoanPlan] = {}
+
+    # Reading one source, batch by batch, with its header checked once.
+    def _rows(self, name, columns, *, check):
+        source = self.sources.get(name)
+        if source is None:
+            return
+        try:
+            first = True
+            for batch in batches(source):
+                if first and check and not self.check_header(source, columns):
+                    return
+                first = False
+                cleaned = [(row, self.clean(row, columns)) for row in batch]
+                if name != "main" or not check:
+                    cleaned = [(row, values) for row, values in cleaned if values is not None]
+                yield cleaned
+                self.progress("check" if check else "write", len(batch))
+            if first and check:
+                self.check_header(source, columns)
+        except FileError as exc:
+            self.outcome.add(exc.problem)
+
+    def _precision(self, row, column, amount, currency):
+        if amount is not None and not has_currency_precision(amount, currency):
+            self.problem(
+                row,
+                column,
+                _("More decimals than %(currency)s allows (%(places)d).")
+                % {"currency": currency, "places": currency_decimals(currency)},
+            )
+            return False
+        return True
+
+    def _resolve(self, row, values, existing) -> dict | None:
+        """The row's values as Loan attributes, references looked up; None on a problem."""
+        refs = self.refs
+        fields = {}
+        ok = True
+        cur = values.get("currency") or (existing.currency if existing else "")
+        cur = cur or self.partner.default_currency
+        lookups = (
+            ("activity_id", refs.activities.get),
+            ("theme_type_id", refs.themes.get),
+            ("description_language_id", lambda v: refs.locale(v, cur)),
+            ("location", refs.locations.get),
+        )
+        for column, lookup in lookups:
+            value = values.get(column)
+            if value in (None, ""):
+                if column in values:
+                    fields[LOAN_FIELDS[column]] = None
+                continue
+            found = lookup(value)
+            if found is None:
+                self.problem(row, column, _("Not in this partner's Kiva reference list."))
+                ok = False
+            fields[LOAN_FIELDS[column]] = found
+        for column, attname in LOAN_FIELDS.items():
+            if column in values and attname not in fields:
+                fields[attname] = values[column]
+        if values.get("currency") == "" or "currency" not in values:
+            fields["currency"] = cur
+        if values.get("loan_type") == "":
+            fields.pop("loan_type")
+        loan_kind = fields.get("loan_type") or (existing.loan_type if existing else "individual")
+        if loan_kind == LoanType.INDIVIDUAL:
+            for column in ("group_name", "group_client_id"):
+                if values.get(column):
+                    self.problem(row, column, _("For group loans only; PA2 refuses it otherwise."))
+                    ok = False
+        if values.get("client_waiver_signed") is None:
+            fields.pop("client_waiver_signed", None)
+        ok = self._precision(row, "amount", values["amount"], cur) and ok
+        return fields if ok else None
+
+    def check(self):
+        self.refs = References(self.partner)
+        for cleaned in self._rows("main", LOAN_COLUMNS, check=True):
+            self._check_loans(cleaned)
+        for cleaned in self._rows("members", MEMBER_COLUMNS, check=True):
+            self._check_lines(cleaned, "members")
+        for cleaned in self._rows("schedule", SCHEDULE_COLUMNS, check=True):
+            self._check_lines(cleaned, "schedule")
+        self._decide()
+        return self.outcome
+
+    def _check_loans(self, cleaned):
+        for row, values in cleaned:
+            key = row.raw.get("mis_loan_id")
+            if values is None and isinstance(key, str) and key.strip() not in self.plans:
+                # Its borrowers and schedule lines are skipped, not called orphans.
+                self.plans[key.strip()] = LoanPlan(row, 0, "", False, action="error")
+        cleaned = [(row, values) for row, values in cleaned if values is not None]
+        keys = [v["mis_loan_id"] for _r, v in cleaned]
+        existing = {
+            loan.mis_loan_id: loan
+            for loan in Loan.objects.filter(partner=self.partner, mis_loan_id__in=keys)
+        }
+        db_lines = self._db_lines([loan.pk for loan in existing.values()])
+        for row, values in cleaned:
+            key = values["mis_loan_id"]
+            if key in self.plans:
+                first = self.plans[key].row.number
+                self.problem(
+                    row,
+                    "mis_loan_id",
+                    _("Duplicate: the same id is already on row %(row)d.") % {"row": first}
+                    if first
+                    else _("Duplicate: the same id appears more than once."),
+                )
+                continue
+            loan = existing.get(key)
+            fields = self._resolve(row, values, loan)
+            plan = LoanPlan(
+                row=type(row)(row.number, {}, row.source, row.paths),
+                amount=values["amount"],
+                currency=(fields or {}).get("currency") or self.partner.default_currency,
+                is_group=((fields or {}).get("loan_type") or getattr(loan, "loan_type", ""))
+                == LoanType.GROUP,
+            )
+            self.plans[key] = plan
+            if fields is None:
+                plan.action = "error"
+                continue
+            if loan is not None:
+                plan.pk, plan.state, plan.label = loan.pk, loan.state, str(loan)
+                plan.changed = [a for a, v in fields.items() if getattr(loan, a) != v]
+                if key in self.photos and self.photos[key][2] != photo_digest(loan):
+                    plan.changed.append("photo")
+                plan.db_members, plan.db_schedule = db_lines.get(loan.pk, (None, None))
+
+    def _db_lines(self, pks):
+        found: dict = {pk: (Lines(), Lines()) for pk in pks}
+        positions: dict = {}
+        for loan_id, client, amount, own_id, not_pictured in (
+            LoanBorrower.objects.filter(loan_id__in=pks)
+            .order_by("loan_id", "position", "id")
+            .values_list(
+                "loan_id", "borrower__mis_client_id", "amount", "mis_loan_id", "not_pictured"
+            )
+        ):
+            position = positions[loan_id] = positions.get(loan_id, -1) + 1
+            found[loan_id][0].add(amount, member_fp(position, client, amount, own_id, not_pictured))
+        for loan_id, due, principal, interest in ScheduleLine.objects.filter(
+            loan_id__in=pks
+        ).values_list("loan_id", "due_date", "principal", "interest"):
+            found[loan_id][1].add(principal, schedule_fp(due, principal, interest))
+        return found
+
+    def _check_lines(self, cleaned, kind):
+        clients = set()
+        if kind == "members":
+            wanted = {v["mis_client_id"] for _r, v in cleaned}
+            clients = set(
+                Borrower.objects.filter(partner=self.partner, mis_client_id__in=wanted).values_list(
+                    "mis_client_id", flat=True
+                )
+            ) | (self.pending_clients & wanted)
+        for row, values in cleaned:
+            plan = self.plans.get(values["mis_loan_id"])
+            if plan is None:
+                self.problem(row, "mis_loan_id", _("This loan is not in the loans input."))
+                continue
+            if plan.action == "error":
+                continue
+            if kind == "members":
+                self._check_member(row, values, plan, clients)
+            else:
+                self._check_instalment(row, values, plan)
+
+    def _check_member(self, row, values, plan, clients):
+        lines = plan.members = plan.members or Lines()
+        client = values["mis_client_id"]
+        if client not in clients:
+            self.problem(row, "mis_client_id", _("No borrower with this MIS client id."))
+        elif client in lines.clients:
+            self.problem(row, "mis_client_id", _("This borrower is already in this loan."))
+        if values.get("not_pictured") and not plan.is_group:
+            self.problem(row, "not_pictured", _("For group loans only."))
+        self._precision(row, "amount", values["amount"], plan.currency)
+        lines.clients.add(client)
+        own = own_loan_id(values)
+        lines.add(
+            values["amount"],
+            member_fp(lines.count, client, values["amount"], own, values.get("not_pictured")),
+        )
+
+    def _check_instalment(self, row, values, plan):
+        lines = plan.schedule = plan.schedule or Lines()
+        principal, interest = values["principal"], values.get("interest") or 0
+        if principal == 0 and interest == 0:
+            self.problem(row, "principal", _("An instalment needs principal or interest."))
+        for column in ("principal", "interest"):
+            self._precision(row, column, values.get(column), plan.currency)
+        if lines.last_date is not None and values["due_date"] <= lines.last_date:
+            self.problem(
+                row,
+                "due_date",
+                _("Not after the loan's previous instalment (%(date)s): list them in date order.")
+                % {"date": lines.last_date.isoformat()},
+            )
+        lines.last_date = values["due_date"]
+        lines.add(principal, schedule_fp(values["due_date"], principal, interest))
+
+    def _decide(self):
+        from integrations.mis.importers.loan_write import decide
+
+        decide(self)
+
+    def write(self):
+        from integrations.mis.importers.loan_write import write
+
+        write(self)
+        return self.outcome
+
+
+def own_loan_id(values):
+    """The borrower's own MIS loan id, empty when it is the loan's (the model's convention)."""
+    own = values.get("borrower_loan_id") or ""
+    return "" if own == values["mis_loan_id"] else own
+
+
+def photo_digest(loan):
+    import hashlib
+
+    if not loan.photo:
+        return None
+    try:
+        with loan.photo.open("rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except OSError:
+        return None

@@ -1,0 +1,173 @@
+"""Repayment transactions, matched by the MIS's transaction id, for loans the portal knows."""
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from simple_history.utils import bulk_update_with_history
+
+from integrations.mis.fields import parse_date, parse_money
+from integrations.mis.importers.base import BATCH_SIZE, Column
+from integrations.mis.importers.borrowers import text
+from integrations.mis.importers.bulk import insert_with_history
+from integrations.mis.importers.flat import FlatImporter, changed_fields
+from kivaportal.common.money import currency_decimals, has_currency_precision
+from kivaportal.lending.models import Borrower, Loan, LoanBorrower
+from kivaportal.repayments.models import Repayment
+from kivaportal.repayments.services import repayment_reports_touched
+
+
+def money(value, fmt):
+    return parse_money(value, fmt)
+
+
+def part(value, fmt):
+    return parse_money(value, fmt, allow_zero=True)
+
+
+COLUMNS = (
+    Column("mis_repayment_id", text(64), True, "The transaction's id in the MIS.", "T-2026-0001"),
+    Column("mis_loan_id", text(64), True, "A loan the portal already has.", "L-1001"),
+    Column(
+        "mis_client_id",
+        text(64),
+        False,
+        "For a repayment by one borrower of a group loan (three-column partners).",
+        "",
+    ),
+    Column("date", parse_date, True, "In the partner's date format.", "2026-03-10"),
+    Column("amount", money, True, "Greater than zero, in the loan's currency.", "110.50"),
+    Column("principal", part, False, "The principal part, if the MIS splits it.", "100.00"),
+    Column("interest", part, False, "The interest part.", "10.50"),
+)
+FIELDS = {
+    "loan_id": "loan_id",
+    "borrower_id": "borrower_id",
+    "date": "date",
+    "amount": "amount",
+    "principal": "principal",
+    "interest": "interest",
+}
+
+
+class RepaymentImporter(FlatImporter):
+    kind = "repayments"
+    columns = COLUMNS
+    key_column = "mis_repayment_id"
+
+    def prepare(self, cleaned):
+        self._create, self._update, self._fields = [], [], set()
+        loan_ids = {v["mis_loan_id"] for _r, v in cleaned}
+        client_ids = {v["mis_client_id"] for _r, v in cleaned if v.get("mis_client_id")}
+        loans = {
+            loan["mis_loan_id"]: loan
+            for loan in Loan.objects.filter(partner=self.partner, mis_loan_id__in=loan_ids).values(
+                "id", "mis_loan_id", "currency"
+            )
+        }
+        borrowers = dict(
+            Borrower.objects.filter(partner=self.partner, mis_client_id__in=client_ids).values_list(
+                "mis_client_id", "id"
+            )
+        )
+        shares = set()
+        if borrowers:
+            shares = set(
+                LoanBorrower.objects.filter(
+                    loan_id__in=[loan["id"] for loan in loans.values()],
+                    borrower_id__in=borrowers.values(),
+                ).values_list("loan_id", "borrower_id")
+            )
+        existing = {
+            r.mis_repayment_id: r
+            for r in Repayment.objects.filter(
+                partner=self.partner,
+                mis_repayment_id__in=[v["mis_repayment_id"] for _r, v in cleaned],
+            )
+        }
+        return {"loans": loans, "borrowers": borrowers, "shares": shares, "existing": existing}
+
+    def _resolve(self, row, values, context) -> bool:
+        loan = context["loans"].get(values["mis_loan_id"])
+        if loan is None:
+            self.problem(row, "mis_loan_id", _("No loan with this MIS id in the portal."))
+            return False
+        values["loan_id"] = loan["id"]
+        ok = True
+        for column in ("amount", "principal", "interest"):
+            amount = values.get(column)
+            if amount is not None and not has_currency_precision(amount, loan["currency"]):
+                self.problem(
+                    row,
+                    column,
+                    _("More decimals than %(currency)s allows (%(places)d).")
+                    % {"currency": loan["currency"], "places": currency_decimals(loan["currency"])},
+                )
+                ok = False
+        client = values.pop("mis_client_id", None)
+        if client is not None:
+            values["borrower_id"] = context["borrowers"].get(client) if client else None
+            if client and values["borrower_id"] is None:
+                self.problem(row, "mis_client_id", _("No borrower with this MIS client id."))
+                ok = False
+            elif client and (loan["id"], values["borrower_id"]) not in context["shares"]:
+                self.problem(row, "mis_client_id", _("This client is not a borrower of the loan."))
+                ok = False
+        return ok
+
+    def process(self, row, values, context, *, write):
+        if not self._resolve(row, values, context):
+            return
+        key = values["mis_repayment_id"]
+        repayment = context["existing"].get(key)
+        if repayment is None:
+            if write:
+                fields = {k: v for k, v in values.items() if k in FIELDS}
+                self._create.append(
+                    Repayment(
+                        partner=self.partner,
+                        mis_repayment_id=key,
+                        created_by=self.actor,
+                        updated_by=self.actor,
+                        **fields,
+                    )
+                )
+            else:
+                self.note(row, key, "create")
+            return
+        changed = changed_fields(repayment, values, FIELDS)
+        if not write:
+            self.note(row, key, "update" if changed else "unchanged", changed)
+        elif changed:
+            for name in changed:
+                setattr(repayment, name, values[name])
+            repayment.updated_by = self.actor
+            repayment.updated_at = timezone.now()
+            self._update.append(repayment)
+            self._fields.update(changed)
+
+    def write(self):
+        self._touched = set()
+        outcome = super().write()
+        # Once per import: the months' reports must not keep showing (or queue) what no longer
+        # holds.
+        repayment_reports_touched(
+            partner=self.partner, dates=self._touched, by=self.actor, data=self.audit_data
+        )
+        return outcome
+
+    def flush(self):
+        self._touched |= {r.date for r in self._create} | {r.date for r in self._update}
+        insert_with_history(
+            Repayment,
+            self._create,
+            key="mis_repayment_id",
+            scope={"partner": self.partner},
+            user=self.actor,
+        )
+        if self._update:
+            bulk_update_with_history(
+                self._update,
+                Repayment,
+                [*self._fields, "updated_by", "updated_at"],
+                batch_size=BATCH_SIZE,
+                default_user=self.actor,
+            )

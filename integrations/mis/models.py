@@ -1,0 +1,199 @@
+"""What MIS intake keeps: per-partner API keys, file import jobs, and each partner's file format.
+
+An API key is stored as a SHA-256 hash only; the full key is shown once, when it is made. The
+key carries 256 bits of randomness, so a plain hash (no salt, no slow KDF) is enough: nobody
+can guess a preimage, and lookups stay one indexed query on the public prefix.
+"""
+
+import hashlib
+import hmac
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from kivaportal.common.models import PartnerOwned
+from kivaportal.common.scoping import PartnerScopedQuerySet
+
+KEY_PREFIX_BYTES = 5  # 10 hex characters, public: it names the key in lists and audits
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiKey(models.Model):
+    partner = models.ForeignKey(
+        "partners.Partner",
+        verbose_name=_("partner"),
+        on_delete=models.CASCADE,
+        related_name="api_keys",
+    )
+    name = models.CharField(_("name"), max_length=100, help_text=_("Which MIS or system uses it."))
+    prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(_("key hash"), max_length=64, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+
+    objects = PartnerScopedQuerySet.as_manager()
+    partner_path = "partner"
+
+    class Meta:
+        verbose_name = _("intake API key")
+        verbose_name_plural = _("intake API keys")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @classmethod
+    def generate(cls) -> tuple[str, str, str]:
+        """A new (full key, prefix, hash). The full key is `kp_<prefix>_<secret>`."""
+        # Hex, so the prefix never contains the "_" that separates the parts.
+        prefix = secrets.token_hex(KEY_PREFIX_BYTES)
+        key = f"kp_{prefix}_{secrets.token_urlsafe(32)}"
+        return key, prefix, _hash(key)
+
+    @staticmethod
+    def prefix_of(key: str) -> str | None:
+        parts = key.split("_", 2) if key.startswith("kp_") else []
+        return parts[1] if len(parts) == 3 and parts[1] else None
+
+    def matches(self, key: str) -> bool:
+        return hmac.compare_digest(self.key_hash, _hash(key))
+
+
+class ImportKind(models.TextChoices):
+    BORROWERS = "borrowers", _("Borrowers")
+    LOANS = "loans", _("Loans with borrowers and schedules")
+    REPAYMENTS = "repayments", _("Repayments")
+    JOURNALS = "journals", _("Journals (borrower updates)")
+
+
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to be checked")
+    CHECKING = "checking", _("Checking")
+    CHECKED = "checked", _("Checked: ready to import")
+    INVALID = "invalid", _("Has errors: nothing imported")
+    IMPORTING = "importing", _("Importing")
+    IMPORTED = "imported", _("Imported")
+    FAILED = "failed", _("Failed: nothing imported")
+
+
+class ImportJob(PartnerOwned):
+    """One uploaded file (for loans, up to three files) from preview to commit.
+
+    `results` holds the counts, the per-row errors and a preview of the first rows' actions;
+    it is what the page shows. Progress of a running job is also kept in the cache, because the
+    import writes inside one transaction that other connections cannot see into.
+    """
+
+    kind = models.CharField(_("kind"), max_length=20, choices=ImportKind.choices)
+    status = models.CharField(
+        _("status"), max_length=20, choices=ImportStatus.choices, default=ImportStatus.PENDING
+    )
+    file = models.FileField(_("file"), upload_to="intake/%Y/%m/")
+    members_file = models.FileField(
+        _("borrowers in loans file"), upload_to="intake/%Y/%m/", blank=True
+    )
+    schedule_file = models.FileField(_("schedule file"), upload_to="intake/%Y/%m/", blank=True)
+    original_name = models.CharField(_("file name"), max_length=255)
+    encoding = models.CharField(_("encoding"), max_length=20, default="auto")
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    rows_done = models.PositiveIntegerField(_("rows done"), default=0)
+    results = models.JSONField(_("results"), default=dict, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.original_name}"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in (
+            ImportStatus.PENDING,
+            ImportStatus.CHECKING,
+            ImportStatus.IMPORTING,
+        )
+
+    def mark(self, status, **fields):
+        self.status = status
+        if status in (ImportStatus.CHECKED, ImportStatus.INVALID, ImportStatus.IMPORTED):
+            fields.setdefault("finished_at", timezone.now())
+        for name, value in fields.items():
+            setattr(self, name, value)
+        self.save(update_fields=["status", "updated_at", *fields])
+
+
+class DateFormat(models.TextChoices):
+    ISO = "%Y-%m-%d", _("2026-03-31 (year-month-day)")
+    DAY_FIRST = "%d/%m/%Y", _("31/03/2026 (day/month/year)")
+    MONTH_FIRST = "%m/%d/%Y", _("03/31/2026 (month/day/year)")
+    DAY_FIRST_DOTS = "%d.%m.%Y", _("31.03.2026 (day.month.year)")
+    DAY_FIRST_DASHES = "%d-%m-%Y", _("31-03-2026 (day-month-year)")
+
+
+class DecimalSeparator(models.TextChoices):
+    POINT = ".", _("Point: 1234.50")
+    COMMA = ",", _("Comma: 1234,50")
+
+
+class IntakeFormat(models.Model):
+    """How one partner's MIS writes files: dates, decimals, encoding. Defaults without a row."""
+
+    partner = models.OneToOneField(
+        "partners.Partner",
+        verbose_name=_("partner"),
+        on_delete=models.CASCADE,
+        related_name="intake_format",
+    )
+    date_format = models.CharField(
+        _("date format"), max_length=12, choices=DateFormat.choices, default=DateFormat.ISO
+    )
+    decimal_separator = models.CharField(
+        _("decimal separator"),
+        max_length=1,
+        choices=DecimalSeparator.choices,
+        default=DecimalSeparator.POINT,
+    )
+    encoding = models.CharField(
+        _("file encoding"),
+        max_length=20,
+        default="auto",
+        help_text=_("auto, utf-8, windows-1252 or latin-1."),
+    )
+
+    objects = PartnerScopedQuerySet.as_manager()
+    partner_path = "partner"
+
+    class Meta:
+        verbose_name = _("intake file format")
+        verbose_name_plural = _("intake file formats")
+
+    def __str__(self):
+        return str(self.partner)
+
+    @classmethod
+    def for_partner(cls, partner) -> "IntakeFormat":
+        found = cls.objects.filter(partner=partner).first()
+        return found or cls(partner=partner)

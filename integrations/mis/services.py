@@ -1,0 +1,159 @@
+"""File imports: an uploaded file becomes an ImportJob, is checked (the preview), then imported
+all or nothing. Files with more rows than INTAKE_ASYNC_ROWS run in a Celery task; the page
+polls the job's progress."""
+
+import logging
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from integrations.mis.fields import NumberFormat
+from integrations.mis.formats import FileSource, count_rows, has_sheet
+from integrations.mis.importers.borrowers import BorrowerImporter
+from integrations.mis.importers.journals import JournalImporter
+from integrations.mis.importers.loans import LoanImporter
+from integrations.mis.importers.repayments import RepaymentImporter
+from integrations.mis.models import ImportJob, ImportKind, ImportStatus, IntakeFormat
+from kivaportal.partners.roles import Action
+from kivaportal.partners.selectors import user_can
+
+log = logging.getLogger(__name__)
+
+IMPORTERS = {
+    ImportKind.BORROWERS: BorrowerImporter,
+    ImportKind.LOANS: LoanImporter,
+    ImportKind.REPAYMENTS: RepaymentImporter,
+    ImportKind.JOURNALS: JournalImporter,
+}
+# The sheets of a loans workbook, and the inputs they feed.
+LOAN_SHEETS = {"main": "loans", "members": "borrowers", "schedule": "schedule"}
+
+
+def number_format(partner) -> NumberFormat:
+    found = IntakeFormat.for_partner(partner)
+    return NumberFormat(decimal_separator=found.decimal_separator, date_format=found.date_format)
+
+
+def _opener_for(field):
+    # Storage files are reopened for each pass; `with` closes them after.
+    def open_file():
+        return field.storage.open(field.name, "rb")
+
+    return open_file
+
+
+def job_sources(job: ImportJob) -> dict:
+    main = _opener_for(job.file)
+    encoding = job.encoding
+    if job.kind != ImportKind.LOANS:
+        return {"main": FileSource(main, name=job.original_name, encoding=encoding)}
+    first = FileSource(main, name=job.original_name, encoding=encoding)
+    if first.xlsx:
+        return {
+            key: FileSource(main, name=sheet, sheet=sheet)
+            for key, sheet in LOAN_SHEETS.items()
+            if key == "main" or has_sheet(main, sheet)
+        }
+    sources = {"main": first}
+    for key, field in (("members", job.members_file), ("schedule", job.schedule_file)):
+        if field:
+            sources[key] = FileSource(
+                _opener_for(field), name=field.name.rsplit("/", 1)[-1], encoding=encoding
+            )
+    return sources
+
+
+def import_job_create(
+    *, partner, kind, file, by, members_file=None, schedule_file=None, encoding="auto"
+):
+    if not user_can(by, Action.EDIT, partner.pk):
+        raise PermissionDenied(_("Your role in this partner does not allow importing."))
+    if encoding == "auto":
+        encoding = IntakeFormat.for_partner(partner).encoding
+    job = ImportJob(
+        partner=partner,
+        kind=kind,
+        original_name=(file.name or "upload")[:255],
+        encoding=encoding,
+        created_by=by,
+        updated_by=by,
+    )
+    job.file.save(file.name or "upload", file, save=False)
+    if members_file:
+        job.members_file.save(members_file.name, members_file, save=False)
+    if schedule_file:
+        job.schedule_file.save(schedule_file.name, schedule_file, save=False)
+    job.rows_total = sum(
+        count_rows(_opener_for(f)) for f in (job.file, job.members_file, job.schedule_file) if f
+    )
+    job.save()
+    return job
+
+
+def import_job_start(*, job: ImportJob, commit: bool, by):
+    """Run the check (commit=False) or the import: here, or in a task for a big file."""
+    if not user_can(by, Action.EDIT, job.partner_id):
+        raise PermissionDenied(_("Your role in this partner does not allow importing."))
+    if commit and job.status != ImportStatus.CHECKED:
+        raise PermissionDenied(_("Only a checked file without errors can be imported."))
+    status = ImportStatus.IMPORTING if commit else ImportStatus.CHECKING
+    job.updated_by = by
+    job.mark(status, rows_done=0, updated_by=by)
+    if job.rows_total > settings.INTAKE_ASYNC_ROWS:
+        from integrations.mis.tasks import run_import_job
+
+        transaction.on_commit(lambda: run_import_job.delay(job.pk, commit, by.pk))
+        return job
+    return import_job_run(job_id=job.pk, commit=commit, user_id=by.pk)
+
+
+def progress_key(job_id) -> str:
+    return f"mis:import:{job_id}:progress"
+
+
+def import_job_progress(job: ImportJob) -> dict:
+    done = job.rows_done
+    if job.is_running:
+        done = cache.get(progress_key(job.pk), done)
+    total = job.rows_total * (2 if job.status == ImportStatus.IMPORTING else 1)
+    percent = 100 if not job.is_running else min(99, int(100 * done / total) if total else 0)
+    return {"status": job.status, "status_label": job.get_status_display(), "percent": percent}
+
+
+def import_job_run(*, job_id: int, commit: bool, user_id: int | None):
+    from django.contrib.auth import get_user_model
+
+    job = ImportJob.objects.select_related("partner").get(pk=job_id)
+    actor = get_user_model().objects.filter(pk=user_id).first()
+    done = [0]
+
+    def progress(phase, n):
+        # Inside the import's transaction the job row cannot be seen by others: use the cache.
+        done[0] += n
+        cache.set(progress_key(job.pk), done[0], timeout=3600)
+
+    importer = IMPORTERS[job.kind](
+        partner=job.partner,
+        sources=job_sources(job),
+        fmt=number_format(job.partner),
+        actor=actor,
+        job_id=job.pk,
+        progress=progress,
+    )
+    try:
+        outcome = importer.commit() if commit else importer.check()
+    except Exception:
+        # Whatever went wrong, the transaction was rolled back; the page must say so.
+        log.exception("Import job %s failed", job.pk)
+        job.mark(ImportStatus.FAILED, results={"failure": _("The import failed unexpectedly.")})
+        return job
+    if not outcome.ok:
+        status = ImportStatus.INVALID
+    else:
+        status = ImportStatus.IMPORTED if commit else ImportStatus.CHECKED
+    job.mark(status, results=outcome.as_dict(), rows_done=done[0])
+    cache.delete(progress_key(job.pk))
+    return job

@@ -1,0 +1,12 @@
+"""Big file imports run here, out of the request: an id in, the service, the outcome in the
+ImportJob row."""
+
+from celery import shared_task
+
+from integrations.mis.services import import_job_run
+
+
+@shared_task(soft_time_limit=3600, time_limit=3900)
+def run_import_job(job_id: int, commit: bool, user_id: int | None):
+    # A big import legitimately takes longer than the portal's default task limits.
+    import_job_run(job_id=job_id, commit=commit, user_id=user_id)

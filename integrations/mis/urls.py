@@ -1,0 +1,13 @@
+from django.urls import path
+
+from integrations.mis import views
+
+app_name = "mis"
+
+urlpatterns = [
+    path("", views.upload, name="upload"),
+    path("jobs/<int:pk>/", views.job_detail, name="job"),
+    path("jobs/<int:pk>/progress.json", views.job_progress, name="job_progress"),
+    path("jobs/<int:pk>/commit/", views.job_commit, name="job_commit"),
+    path("templates/<slug:name>.csv", views.template, name="template"),
+]

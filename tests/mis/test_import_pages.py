@@ -1,0 +1,182 @@
+"""The import page: upload, preview, import all or nothing; big files in a task; scoping."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from integrations.mis.models import ImportJob, ImportStatus, IntakeFormat
+from kivaportal.lending.models import Loan
+from kivaportal.partners.roles import Role
+from kivaportal.repayments.models import Repayment
+from kivaportal.review.models import AuditEntry
+from tests.factories import LoanFactory, MembershipFactory, PartnerFactory, member
+from tests.mis.data import LOANS, MEMBERS, SCHEDULE
+
+
+def upload(client, partner, kind, text, name="file.csv", encoding="utf-8", **files):
+    data = {
+        "partner": partner.pk,
+        "kind": kind,
+        "encoding": "auto",
+        "file": SimpleUploadedFile(name, text.encode(encoding), "text/csv"),
+        **{k: SimpleUploadedFile(f"{k}.csv", v.encode(), "text/csv") for k, v in files.items()},
+    }
+    return client.post("/intake/", data)
+
+
+def test_upload_shows_a_preview_and_writes_nothing_until_imported(client, partner, preparer):
+    client.force_login(preparer)
+    response = upload(client, partner, "loans", LOANS, members_file=MEMBERS, schedule_file=SCHEDULE)
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and response.url == f"/intake/jobs/{job.pk}/"
+    assert job.status == ImportStatus.CHECKED
+    assert (job.results["created"], job.results["error_count"]) == (1, 0)
+    assert Loan.objects.count() == 0
+    page = client.get(response.url)
+    assert b"L1" in page.content and b"Import now" in page.content
+    client.post(f"/intake/jobs/{job.pk}/commit/")
+    job.refresh_from_db()
+    assert job.status == ImportStatus.IMPORTED
+    loan = Loan.objects.get()
+    assert (loan.created_by, loan.schedule.count(), loan.loan_borrowers.count()) == (preparer, 2, 1)
+    entry = AuditEntry.objects.get()
+    assert (entry.actor, entry.data) == (preparer, {"import_job": job.pk})
+
+
+def test_a_file_with_errors_shows_them_and_cannot_be_imported(client, partner, preparer):
+    client.force_login(preparer)
+    text = "mis_repayment_id,mis_loan_id,date,amount\nT1,L404,2026-02-10,5\n"
+    upload(client, partner, "repayments", text)
+    job = ImportJob.objects.get()
+    assert job.status == ImportStatus.INVALID
+    page = client.get(f"/intake/jobs/{job.pk}/")
+    assert b"No loan with this MIS id" in page.content and b"Import now" not in page.content
+    client.post(f"/intake/jobs/{job.pk}/commit/")
+    assert Repayment.objects.count() == 0
+    assert ImportJob.objects.get().status == ImportStatus.INVALID
+
+
+def test_the_partners_file_format_applies_to_uploads(client, partner, preparer):
+    IntakeFormat.objects.create(partner=partner, date_format="%d/%m/%Y", decimal_separator=",")
+    LoanFactory(partner=partner, mis_loan_id="L1")
+    client.force_login(preparer)
+    text = "mis_repayment_id;mis_loan_id;date;amount\nT1;L1;10/02/2026;12,50\n"
+    upload(client, partner, "repayments", text, encoding="cp1252")
+    job = ImportJob.objects.get()
+    assert job.status == ImportStatus.CHECKED, job.results
+    client.post(f"/intake/jobs/{job.pk}/commit/")
+    assert str(Repayment.objects.get().amount) == "12.500"
+
+
+def test_a_big_file_goes_to_the_task_and_reports_progress(
+    client, partner, preparer, settings, django_capture_on_commit_callbacks
+):
+    settings.INTAKE_ASYNC_ROWS = 5
+    LoanFactory(partner=partner, mis_loan_id="L1")
+    client.force_login(preparer)
+    rows = "".join(f"T{n},L1,2026-02-10,5.00\n" for n in range(40))
+    with django_capture_on_commit_callbacks() as queued:
+        upload(client, partner, "repayments", "mis_repayment_id,mis_loan_id,date,amount\n" + rows)
+    job = ImportJob.objects.get()
+    assert job.rows_total == 40
+    # The request returned with the job still running: the check is queued for the task.
+    assert (job.status, len(queued)) == (ImportStatus.CHECKING, 1)
+    assert client.get(f"/intake/jobs/{job.pk}/").content.count(b"<progress") == 1
+    queued[0]()  # what the worker does (Celery is eager without a broker)
+    job.refresh_from_db()
+    assert job.status == ImportStatus.CHECKED
+    progress = client.get(f"/intake/jobs/{job.pk}/progress.json").json()
+    assert (progress["status"], progress["percent"]) == ("checked", 100)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/intake/jobs/{job.pk}/commit/")
+    assert Repayment.objects.count() == 40
+
+
+def test_a_running_job_reports_its_progress_from_the_cache(client, partner, preparer):
+    from django.core.cache import cache
+
+    from integrations.mis.services import progress_key
+
+    job = ImportJob.objects.create(
+        partner=partner,
+        kind="repayments",
+        original_name="x.csv",
+        rows_total=200,
+        status=ImportStatus.CHECKING,
+        file="intake/x.csv",
+    )
+    cache.set(progress_key(job.pk), 50)
+    client.force_login(preparer)
+    assert client.get(f"/intake/jobs/{job.pk}/progress.json").json()["percent"] == 25
+
+
+def test_a_reviewer_may_not_import(client, partner):
+    reviewer = member(partner, Role.REVIEWER)
+    client.force_login(reviewer)
+    response = upload(client, partner, "borrowers", "mis_client_id\n")
+    assert response.status_code == 200  # the form refuses the partner
+    assert ImportJob.objects.count() == 0
+
+
+def test_another_partners_import_is_not_found(client, partner, preparer):
+    other = PartnerFactory()
+    outsider = member(other, Role.PARTNER_ADMIN)
+    client.force_login(preparer)
+    upload(client, partner, "borrowers", "mis_client_id,first_name,last_name,gender\nC7,A,B,f\n")
+    job = ImportJob.objects.get()
+    client.force_login(outsider)
+    assert client.get(f"/intake/jobs/{job.pk}/").status_code == 404
+    assert client.get(f"/intake/jobs/{job.pk}/progress.json").status_code == 404
+    assert client.post(f"/intake/jobs/{job.pk}/commit/").status_code == 404
+    assert job.original_name not in client.get("/intake/").content.decode()
+
+
+@pytest.mark.parametrize(
+    "name", ["borrowers", "loans", "loan_borrowers", "schedule", "repayments", "journals"]
+)
+def test_each_template_downloads_with_its_columns(client, preparer, name):
+    client.force_login(preparer)
+    response = client.get(f"/intake/templates/{name}.csv")
+    assert response.status_code == 200
+    header = response.content.decode().splitlines()[0]
+    assert "mis_" in header
+
+
+def test_the_admin_add_button_leads_to_the_upload_page(client, preparer):
+    client.force_login(preparer)
+    response = client.get("/admin/mis/importjob/add/")
+    assert response.status_code == 302 and response.url == "/intake/"
+
+
+def test_a_loans_workbook_uploaded_on_the_page_uses_its_three_sheets(client, partner, preparer):
+    from tests.mis.helpers import xlsx_bytes
+
+    def sheet(text):
+        return [line.split(",") for line in text.strip().splitlines()]
+
+    data = xlsx_bytes(
+        {"loans": sheet(LOANS), "borrowers": sheet(MEMBERS), "schedule": sheet(SCHEDULE)}
+    )
+    client.force_login(preparer)
+    client.post(
+        "/intake/",
+        {
+            "partner": partner.pk,
+            "kind": "loans",
+            "encoding": "auto",
+            "file": SimpleUploadedFile("loans.xlsx", data, "application/octet-stream"),
+        },
+    )
+    job = ImportJob.objects.get()
+    assert job.status == ImportStatus.CHECKED, job.results
+    client.post(f"/intake/jobs/{job.pk}/commit/")
+    loan = Loan.objects.get()
+    assert (loan.loan_borrowers.count(), loan.schedule.count()) == (1, 2)
+
+
+def test_the_upload_page_offers_only_partners_where_the_user_may_edit(client, partner, preparer):
+    other = PartnerFactory(name="Other MFI")
+    MembershipFactory(user=preparer, partner=other, role=Role.REVIEWER)
+    client.force_login(preparer)
+    page = client.get("/intake/").content.decode()
+    assert partner.name in page and "Other MFI" not in page
+    assert "loan_borrowers.csv" in page
