@@ -1,5 +1,6 @@
 import pytest
 from django.core.cache import cache
+from django.utils import translation
 
 from tests.kiva.fixtures import kiva_sandbox  # noqa: F401 - shared with every test package
 
@@ -18,3 +19,12 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    # A test-client request in another language leaves it active in the thread (LocaleMiddleware
+    # activates it and nothing resets it), and later tests would read French messages.
+    translation.activate("en")
+    yield
+    translation.deactivate()
