@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from django.contrib.contenttypes.models import ContentType
 
 from integrations.kiva import payloads
-from integrations.kiva.models import Submission, SubmissionKind, SubmissionState
-from integrations.kiva.preview import payload_preview, report_bodies
+from integrations.kiva.models import KivaConnection, Submission, SubmissionKind, SubmissionState
+from integrations.kiva.preview import payload_preview
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,13 @@ def changes_since_sent(record):
     sent = [s for s in sent if s.record_version == version]
     if sent[0].kind == SubmissionKind.REPAYMENTS:
         before = _report_lines(parse(s.payload) for s in sent)
-        after = _report_lines(parse(payloads.to_json(b).decode()) for b in report_bodies(record))
+        after = _report_lines(
+            parse(payloads.to_json(b).decode())
+            for b in payloads.report_batches(
+                record,
+                connection=KivaConnection.objects.filter(partner_id=record.partner_id).first(),
+            )
+        )
     else:
         before = _flatten(parse(sent[0].payload))
         after = _flatten(parse(payload_preview(record).json))

@@ -22,11 +22,11 @@ from integrations.kiva.models import KivaConnection, Submission, SubmissionKind
 from integrations.kiva.models import SubmissionState as St
 from integrations.kiva.record_state import record_follow_submissions
 from kivaportal.journals.models import Journal
-from kivaportal.lending.models import Loan, LoanBorrower
+from kivaportal.lending.models import Loan
+from kivaportal.lending.selectors import loans_with_details
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
 from kivaportal.repayments.models import RepaymentReport
-from kivaportal.repayments.selectors import report_lines
 from kivaportal.review.errors import IllegalTransition, NotAllowed, ReviewError
 from kivaportal.review.services import audit_record
 
@@ -36,22 +36,11 @@ logger = logging.getLogger(__name__)
 def _bodies(record, connection):
     """(kind, endpoint, [bodies]) for a record, from the payload builders."""
     if isinstance(record, Loan):
-        loan = (
-            Loan.objects.select_related("activity", "theme", "description_language", "location")
-            .prefetch_related("schedule")
-            .get(pk=record.pk)
-        )
-        loan._prefetched_objects_cache["loan_borrowers"] = LoanBorrower.objects.filter(
-            loan=loan
-        ).select_related("borrower")
+        loan = loans_with_details(Loan.objects.all()).get(pk=record.pk)
         body = payloads.loan_draft(loan, connection=connection)
         return SubmissionKind.LOAN_DRAFT, "loan_draft", [body]
     if isinstance(record, RepaymentReport):
-        batches = payloads.repayment_batches(
-            report_lines(record),
-            partner=record.partner,
-            batch_size=connection.repayment_batch_size,
-        )
+        batches = payloads.report_batches(record, connection=connection)
         return SubmissionKind.REPAYMENTS, "repayments", batches
     if isinstance(record, Journal):
         item = payloads.journal_item(record, partner=record.partner)

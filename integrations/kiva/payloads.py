@@ -18,7 +18,7 @@ from integrations.kiva.photos import photo_base64
 from kivaportal.common.money import quantize
 from kivaportal.lending.models import Loan
 from kivaportal.partners.models import Partner
-from kivaportal.repayments.selectors import ReportLine
+from kivaportal.repayments.selectors import ReportLine, report_lines
 
 
 def to_json(value) -> bytes:
@@ -147,6 +147,16 @@ def repayment_batches(
         {"repayments": items[start : start + batch_size]}
         for start in range(0, len(items), batch_size)
     ]
+
+
+def report_batches(report, *, connection: KivaConnection | None = None) -> list[dict]:
+    """Every `POST repayments` body of a month's report, by the connection's batch size."""
+    size = (
+        connection.repayment_batch_size
+        if connection
+        else KivaConnection._meta.get_field("repayment_batch_size").default
+    )
+    return repayment_batches(report_lines(report), partner=report.partner, batch_size=size)
 
 
 def journal_item(journal, *, partner: Partner, image_url: str = "") -> dict:

@@ -14,21 +14,12 @@ from kivaportal.lending.models import Loan
 from kivaportal.repayments.models import RepaymentReport
 from kivaportal.repayments.selectors import report_lines, report_totals
 
-DEFAULT_BATCH_SIZE = 200
-
 
 @dataclass(frozen=True)
 class PayloadPreview:
     endpoint: str
     json: str
     calls: int  # how many API calls the record will take
-
-
-def report_bodies(report):
-    """Every call the report would take now (for comparing with what was sent)."""
-    connection = _connection(report.partner)
-    size = connection.repayment_batch_size if connection else DEFAULT_BATCH_SIZE
-    return payloads.repayment_batches(report_lines(report), partner=report.partner, batch_size=size)
 
 
 def _connection(partner):
@@ -50,7 +41,11 @@ def payload_preview(record, *, line_count=None) -> PayloadPreview:
         )
         return PayloadPreview("POST journals", payloads.to_pretty_json(body), 1)
     if isinstance(record, RepaymentReport):
-        size = connection.repayment_batch_size if connection else DEFAULT_BATCH_SIZE
+        size = (
+            connection.repayment_batch_size
+            if connection
+            else KivaConnection._meta.get_field("repayment_batch_size").default
+        )
         lines = report_lines(record, limit=size)
         total = report_totals(record).lines if line_count is None else line_count
         batches = payloads.repayment_batches(lines, partner=record.partner, batch_size=size)

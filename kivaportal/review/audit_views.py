@@ -35,7 +35,8 @@ def _entries(request, action=Action.VIEW):
     entries = AuditEntry.objects.for_user(request.user).select_related(
         "partner", "actor", "content_type"
     )
-    if allowed is not None:
+    if allowed is not None and action != Action.VIEW:
+        # for_user already keeps the partners where the user may view; export may be narrower.
         entries = entries.filter(partner_id__in=allowed)
     if form.is_valid():
         data = form.cleaned_data

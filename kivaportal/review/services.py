@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
@@ -242,16 +241,12 @@ def records_bulk_approve(*, records, by) -> BulkResult:
 def records_recheck(*, model, partner=None) -> int:
     """Refresh the stored check counts of every record of `model` (optionally one partner's).
     For after bulk loads and reference-data changes; returns how many were checked."""
-    from kivaportal.lending.models import Loan, LoanBorrower
+    from kivaportal.lending.models import Loan
+    from kivaportal.lending.selectors import loans_with_details
 
     records = model.objects.all() if partner is None else model.objects.filter(partner=partner)
     if model is Loan:
-        records = records.select_related(
-            "activity", "theme", "description_language", "location"
-        ).prefetch_related(
-            Prefetch("loan_borrowers", LoanBorrower.objects.select_related("borrower")),
-            "schedule",
-        )
+        records = loans_with_details(records)
     count = 0
     for record in records.iterator(chunk_size=500):
         record_recheck(record=record)

@@ -10,7 +10,6 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,7 +19,7 @@ from django_fsm import can_proceed
 
 from integrations.kiva import outbox
 from integrations.kiva.models import Submission
-from kivaportal.lending.models import LoanBorrower
+from kivaportal.lending.selectors import loans_with_details
 from kivaportal.partners.models import Partner
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
@@ -50,12 +49,7 @@ def _kind(slug):
 def _record(request, partner, kind, pk):
     queryset = kind.model.objects.for_user(request.user).filter(partner=partner)
     if kind.slug == "loans":
-        queryset = queryset.select_related(
-            "activity", "theme", "description_language", "location", "created_by", "updated_by"
-        ).prefetch_related(
-            Prefetch("loan_borrowers", LoanBorrower.objects.select_related("borrower")),
-            "schedule",
-        )
+        queryset = loans_with_details(queryset).select_related("created_by", "updated_by")
     else:
         queryset = queryset.select_related(*kind.select_related)
     return get_object_or_404(queryset, pk=pk)
