@@ -60,7 +60,7 @@ bench-intake: $(VENV)/.base-installed
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
 
-## bench: review pages on 20,000 loans and 100,000 repayments (PostgreSQL)
+## bench: review pages and admin lists at BENCH_LOANS=2000,20000,100000 loans (5x repayments), beside Django's plain admin (PostgreSQL)
 bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/review_pages.py
 
