@@ -28,10 +28,10 @@ REPORT_MONTH = "2025-03-01"
 
 
 def seed():
+    from _seed import REPAYMENTS_PER_LOAN, seed_partner
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
 
-    from _seed import REPAYMENTS_PER_LOAN, seed_partner
     from kivaportal.lending.models import Loan
     from kivaportal.partners.models import Membership, Partner
     from kivaportal.partners.roles import Role
@@ -44,7 +44,9 @@ def seed():
     )
     users = get_user_model().objects
     reviewer, _ = users.get_or_create(username="bench.reviewer")
-    Membership.objects.get_or_create(user=reviewer, partner=partner, defaults={"role": Role.REVIEWER})
+    Membership.objects.get_or_create(
+        user=reviewer, partner=partner, defaults={"role": Role.REVIEWER}
+    )
     superuser, created = users.get_or_create(
         username="bench.superuser", defaults={"is_superuser": True, "is_staff": True}
     )
@@ -96,7 +98,10 @@ def pages(partner, report):
             "reviewer",
             reverse("review:queue", args=[partner.pk, "loans"]) + "?state=submitted&page=2",
         ),
-        "loan review page": ("reviewer", reverse("review:record", args=[partner.pk, "loans", loan.pk])),
+        "loan review page": (
+            "reviewer",
+            reverse("review:record", args=[partner.pk, "loans", loan.pk]),
+        ),
         "repayment report page": (
             "reviewer",
             reverse("review:record", args=[partner.pk, "reports", report.pk]),
