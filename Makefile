@@ -53,7 +53,7 @@ lock: $(VENV)/.dev-installed
 	$(BIN)/pip-compile --quiet --strip-extras -o requirements/base.txt pyproject.toml
 	$(BIN)/pip-compile --quiet --strip-extras --extra dev -o requirements/dev.txt pyproject.toml
 
-## bench-intake: time 10,000 loans (12 instalments each) and 100,000 repayments from CSV
+## bench-intake: loans (12 instalments each) and 10x repayments from CSV at BENCH_INTAKE_LOANS=1000,10000, beside a row-by-row ORM importer (PostgreSQL)
 bench-intake: $(VENV)/.base-installed
 	$(BIN)/python benchmarks/bench_intake.py
 
