@@ -26,8 +26,9 @@ def _connection(partner):
     return KivaConnection.objects.filter(partner_id=partner.pk).first()
 
 
-def payload_preview(record, *, line_count=None) -> PayloadPreview:
-    """`line_count`: a report's number of lines, when the caller already counted them."""
+def payload_preview(record, *, line_count=None, first_lines=None) -> PayloadPreview:
+    """`line_count`: a report's number of lines, when the caller already counted them;
+    `first_lines`: its first lines (at least one call's worth), when the caller read them."""
     connection = _connection(record.partner)
     if isinstance(record, Loan):
         body = payloads.loan_draft(record, connection=connection, encode_photo=False)
@@ -46,8 +47,11 @@ def payload_preview(record, *, line_count=None) -> PayloadPreview:
             if connection
             else KivaConnection._meta.get_field("repayment_batch_size").default
         )
-        lines = report_lines(record, limit=size)
         total = report_totals(record).lines if line_count is None else line_count
+        if first_lines is not None and len(first_lines) >= min(size, total):
+            lines = first_lines[:size]
+        else:
+            lines = report_lines(record, limit=size)
         batches = payloads.repayment_batches(lines, partner=record.partner, batch_size=size)
         body = batches[0] if batches else {"repayments": []}
         calls = max(1, -(-total // size))

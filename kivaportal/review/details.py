@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.core.paginator import Paginator
 from django.utils.translation import gettext as _
 
+from integrations.kiva.connection_models import MAX_REPAYMENT_BATCH
 from integrations.kiva.diff import changes_since_sent
 from integrations.kiva.preview import payload_preview
 from integrations.kiva.selectors import record_submissions
@@ -32,7 +33,11 @@ def detail_context(record, page_number=None) -> dict:
     else:
         context = {**_findings(journal_findings(record)), "timeline": record_timeline(record)}
     totals = context.get("totals")
-    context["payload"] = payload_preview(record, line_count=totals.lines if totals else None)
+    context["payload"] = payload_preview(
+        record,
+        line_count=totals.lines if totals else None,
+        first_lines=context.pop("first_lines", None),
+    )
     context["submissions"] = record_submissions(record)
     if record.version > 1:
         context["since_sent"] = changes_since_sent(record)
@@ -68,12 +73,19 @@ def _loan_context(loan):
 def _report_context(report, page_number):
     totals = report_totals(report)
     page = Paginator(range(totals.lines), REPORT_LINES_PER_PAGE).get_page(page_number)
-    lines = report_lines(
-        report, offset=page.start_index() - 1 if totals.lines else 0, limit=REPORT_LINES_PER_PAGE
-    )
+    offset = page.start_index() - 1 if totals.lines else 0
+    first_lines = None
+    if offset == 0:
+        # The first page and the preview's first call (at most MAX_REPAYMENT_BATCH lines) in
+        # one query.
+        first_lines = report_lines(report, limit=max(MAX_REPAYMENT_BATCH, REPORT_LINES_PER_PAGE))
+        lines = first_lines[:REPORT_LINES_PER_PAGE]
+    else:
+        lines = report_lines(report, offset=offset, limit=REPORT_LINES_PER_PAGE)
     return {
         "lines_page": page,
         "lines": lines,
+        "first_lines": first_lines,
         "totals": totals,
         # Stored by the last check (see `record_recheck`): a month of 20,000 loans takes a
         # quarter of a second to check, too slow for every view of the page.

@@ -9,7 +9,6 @@ from datetime import date
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,6 +18,7 @@ from django_fsm import can_proceed
 
 from integrations.kiva import outbox
 from integrations.kiva.models import Submission
+from kivaportal.common.paging import LargeTablePaginator
 from kivaportal.lending.selectors import loans_with_details
 from kivaportal.partners.models import Partner
 from kivaportal.partners.roles import Action
@@ -84,7 +84,7 @@ def queue(request, partner_id, kind):
     preparers = get_user_model().objects.filter(memberships__partner=partner).order_by("username")
     form = QueueFilterForm(request.GET or None, preparers=preparers)
     records = selectors.queue_queryset(kind, partner, **form.filters())
-    page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = LargeTablePaginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
