@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from kivaportal.common.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 
 MAX_MONEY = Decimal(10) ** (MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES)
+MONEY_QUANTUM = Decimal(1).scaleb(-MONEY_DECIMAL_PLACES)
 MAX_INT = 2_147_483_647  # PositiveIntegerField on every database
 TRUE = {"1", "true", "yes", "y", "si", "sí", "oui", "x"}
 FALSE = {"0", "false", "no", "n", "non", ""}
@@ -106,7 +107,7 @@ def parse_money(value, fmt=ISO, *, allow_zero=False) -> Decimal | None:
         raise Invalid(_("Must not be negative."))
     if number == 0 and not allow_zero:
         raise Invalid(_("Must be greater than zero."))
-    if number != number.quantize(Decimal(1).scaleb(-MONEY_DECIMAL_PLACES), rounding="ROUND_DOWN"):
+    if number != number.quantize(MONEY_QUANTUM, rounding="ROUND_DOWN"):
         raise Invalid(_("Too many decimals."))
     return number
 
