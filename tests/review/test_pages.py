@@ -197,6 +197,22 @@ def test_page_queries_do_not_grow_with_the_data(client, partner, make_loan, revi
     assert many == few
 
 
+def test_report_pages_after_the_first_run_the_same_queries_at_any_size(
+    client, partner, make_loan, reviewer, monkeypatch
+):
+    # The first page reads its lines and the preview's in one query; later pages in two.
+    monkeypatch.setattr("kivaportal.review.details.REPORT_LINES_PER_PAGE", 2)
+    client.force_login(reviewer)
+    report = RepaymentReportFactory(partner=partner, month=date(2026, 2, 1))
+    url = reverse("review:record", args=[partner.pk, "reports", report.pk]) + "?page=2"
+    _populate(partner, make_loan, 5)
+    count_queries(client, url)
+    few = count_queries(client, url)
+    _populate(partner, make_loan, 30)
+    many = count_queries(client, url)
+    assert many == few
+
+
 def test_report_page_shows_stored_findings_until_checked_again(
     client, partner, reviewer, make_loan
 ):
