@@ -82,8 +82,10 @@ def parse_decimal(value, fmt=ISO) -> Decimal | None:
         number = Decimal(value)
     elif isinstance(value, str):
         sep = fmt.decimal_separator
-        text = value.strip().replace("\u00a0", "").replace(" ", "")
-        if _GROUPED[sep].match(text):
+        text = value.strip()
+        if _PLAIN[sep].match(text):
+            pass  # the common case, checked first (a plain number never matches _GROUPED)
+        elif _GROUPED[sep].match(text := text.replace("\u00a0", "").replace(" ", "")):
             text = text.replace("," if sep == "." else ".", "")
         elif not _PLAIN[sep].match(text):
             example = "1234.50" if sep == "." else "1234,50"

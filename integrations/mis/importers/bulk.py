@@ -37,9 +37,9 @@ AS_IS = (CharField, TextField, DecimalField, IntegerField, BigIntegerField, Bool
 
 
 def _as_is(field) -> bool:
-    if isinstance(field, (AutoField, BigAutoField)):
-        return False  # an AutoField is an IntegerField
-    return isinstance(field, (*AS_IS, DateField, ForeignKey))
+    # Ids (AutoField) are the sequence's integers; a DateTimeField (a DateField) has _getter's
+    # own case.
+    return isinstance(field, (*AS_IS, AutoField, BigAutoField, DateField, ForeignKey))
 
 
 def _getter(field, connection):
