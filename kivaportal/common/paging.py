@@ -31,9 +31,21 @@ def estimated_count(queryset) -> int | None:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
+def capped_count(queryset) -> tuple[int, bool]:
+    """(count, estimated): exact up to EXACT_UP_TO rows (reading at most that many index
+    entries), the planner's estimate above it (on PostgreSQL; elsewhere exact)."""
+    # Only the ids, no joins: the count walks an index and stops after EXACT_UP_TO + 1.
+    counted = queryset.order_by().values("pk")[: EXACT_UP_TO + 1].count()
+    if counted <= EXACT_UP_TO:
+        return counted, False
+    estimate = estimated_count(queryset)
+    if estimate is None:
+        return queryset.count(), False
+    return max(estimate, counted), True
+
+
 class LargeTablePaginator(Paginator):
-    """Exact counts up to EXACT_UP_TO rows (the count reads at most that many index entries),
-    the planner's estimate above it; `estimated` says which."""
+    """A paginator whose count is `capped_count`'s; `estimated` says which it is."""
 
     estimated = False
 
@@ -42,12 +54,5 @@ class LargeTablePaginator(Paginator):
         queryset = self.object_list
         if not hasattr(queryset, "query"):
             return super().count
-        # Only the ids, no joins: the count walks an index and stops after EXACT_UP_TO + 1.
-        counted = queryset.order_by().values("pk")[: EXACT_UP_TO + 1].count()
-        if counted <= EXACT_UP_TO:
-            return counted
-        estimate = estimated_count(queryset)
-        if estimate is None:
-            return queryset.count()
-        self.estimated = True
-        return max(estimate, counted)
+        count, self.estimated = capped_count(queryset)
+        return count
