@@ -36,7 +36,7 @@ def seed():
     from kivaportal.partners.models import Membership, Partner
     from kivaportal.partners.roles import Role
     from kivaportal.repayments.models import RepaymentReport
-    from kivaportal.review.services import record_recheck
+    from kivaportal.workflow.transitions import record_recheck
 
     partner, _ = Partner.objects.get_or_create(
         kiva_partner_id="7777",
@@ -88,7 +88,7 @@ def pages(partner, report):
     from django.urls import reverse
 
     from kivaportal.lending.models import Loan
-    from kivaportal.review.states import RecordState
+    from kivaportal.workflow.states import RecordState
 
     loan = Loan.objects.filter(partner=partner, state=RecordState.SUBMITTED).order_by("id").first()
     return {

@@ -7,9 +7,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count
 
 from kivaportal.common.paging import capped_count
-from kivaportal.review.kinds import KINDS
-from kivaportal.review.models import AuditEntry
-from kivaportal.review.states import RecordState
+from kivaportal.kinds import KINDS
+from kivaportal.workflow.models import AuditEntry
+from kivaportal.workflow.states import RecordState
 
 ATTENTION_STATES = (RecordState.REJECTED, RecordState.NEEDS_ATTENTION, RecordState.FAILED)
 # Where records end up and stay: these grow with the partner's whole history, so the dashboard
