@@ -223,7 +223,7 @@ def test_report_pages_after_the_first_run_the_same_queries_at_any_size(
     client, partner, make_loan, reviewer, monkeypatch
 ):
     # The first page reads its lines and the preview's in one query; later pages in two.
-    monkeypatch.setattr("kivaportal.review.details.REPORT_LINES_PER_PAGE", 2)
+    monkeypatch.setattr("kivaportal.repayments.selectors.REPORT_LINES_PER_PAGE", 2)
     client.force_login(reviewer)
     report = RepaymentReportFactory(partner=partner, month=date(2026, 2, 1))
     url = reverse("review:record", args=[partner.pk, "reports", report.pk]) + "?page=2"
