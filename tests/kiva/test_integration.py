@@ -10,7 +10,7 @@ from django.core.management import call_command
 from integrations.kiva import payloads
 from integrations.kiva.client import KivaClient
 from integrations.kiva.sandbox.models import SandboxJournal, SandboxLoan, SandboxRequest
-from integrations.kiva.sandbox.services import sandbox_loan_publish
+from integrations.kiva.sandbox.services import sandbox_loan_move
 from integrations.kiva.services import connection_test, reference_sync
 from kivaportal.lending.models import LoanType
 from kivaportal.partners.models import RepaymentAmountRule, RepaymentCsvFormat
@@ -86,8 +86,9 @@ def test_partner_syncs_and_sends_everything_to_a_running_sandbox_and_reads_it_ba
     draft = client.create_loan_draft(payloads.loan_draft(loan, connection=connection))
     draft_uuid = draft.data["loan_draft_uuid"]
 
-    # The partner publishes the draft in PA2; the portal reads it back.
-    sandbox_loan_publish(loan=SandboxLoan.objects.get(uuid=draft_uuid))
+    # The partner publishes the draft in PA2, lenders fund it, the partner disburses it; the
+    # portal reads it back.
+    sandbox_loan_move(loan=SandboxLoan.objects.get(uuid=draft_uuid), status="payingBack")
     [kiva_loan] = client.all_loans(query="CSS-L1")
     assert kiva_loan["uuid"] == draft_uuid
     assert kiva_loan["status"] == "payingBack" and kiva_loan["kiva_id"]
