@@ -96,10 +96,13 @@ def loan_draft(
     if loan.disbursal_date:
         body["disburse_time"] = loan.disbursal_date.isoformat()
     if loan.photo:
+        data_uri = (
+            connection.image_data_uri
+            if connection
+            else KivaConnection._meta.get_field("image_data_uri").default
+        )
         body["image_encoded"] = (
-            photo_base64(loan.photo, data_uri=bool(connection and connection.image_data_uri))
-            if encode_photo
-            else PHOTO_PLACEHOLDER
+            photo_base64(loan.photo, data_uri=data_uri) if encode_photo else PHOTO_PLACEHOLDER
         )
     body["entreps"] = [
         {

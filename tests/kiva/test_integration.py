@@ -9,13 +9,20 @@ from django.core.management import call_command
 
 from integrations.kiva import payloads
 from integrations.kiva.client import KivaClient
-from integrations.kiva.sandbox.models import SandboxJournal, SandboxLoan, SandboxRequest
+from integrations.kiva.sandbox.models import (
+    SandboxJournal,
+    SandboxLoan,
+    SandboxPartner,
+    SandboxRequest,
+)
 from integrations.kiva.sandbox.services import sandbox_loan_move
 from integrations.kiva.services import connection_test, reference_sync
 from kivaportal.lending.models import LoanType
 from kivaportal.partners.models import RepaymentAmountRule, RepaymentCsvFormat
 from kivaportal.reference.models import Activity, Locale, Location, Theme
 from kivaportal.repayments.selectors import report_lines
+from kivaportal.review.errors import BlockingErrors
+from kivaportal.review.services import record_submit
 from tests.factories import (
     BorrowerFactory,
     JournalFactory,
@@ -23,6 +30,7 @@ from tests.factories import (
     PartnerFactory,
     RepaymentFactory,
     RepaymentReportFactory,
+    member,
 )
 from tests.kiva.fixtures import sandbox_partner
 
@@ -151,3 +159,27 @@ def test_commands_connect_test_and_sync_a_partner_by_its_kiva_id(setup, monkeypa
     assert "sandbox-test-secret" not in out
     assert "config/locations: 1 items" in out
     assert "Thiès: Senegal" in Location.objects.values_list("full_name", flat=True)
+
+
+def test_a_loan_using_an_activity_kiva_retired_cannot_be_submitted_after_a_sync(setup):
+    partner, connection = setup
+    reference_sync(connection=connection)
+    store = Activity.objects.get(partner=partner, kiva_id=120)
+    loan = LoanFactory(
+        partner=partner,
+        currency="XOF",
+        activity=store,
+        theme=Theme.objects.get(partner=partner),
+        description_language=Locale.objects.get(partner=partner),
+        location=Location.objects.get(partner=partner),
+    )
+    preparer = member(partner)
+    SandboxPartner.objects.filter(partner_id="9002").update(
+        activities=[{"activity_id": 61, "activity": "Agriculture"}]
+    )
+
+    reference_sync(connection=connection)
+
+    with pytest.raises(BlockingErrors) as refused:
+        record_submit(record=loan, by=preparer)
+    assert [(f.field, f.code) for f in refused.value.findings] == [("activity", "retired")]
