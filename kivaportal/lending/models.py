@@ -298,8 +298,9 @@ class LoanAtKiva(models.Model):
 
 
 class KivaStatusChange(models.Model):
-    """One change of a loan's Kiva status: what it was, what it became, when it was seen and
-    by whom (reconciliation reading Kiva: `recorded_by` empty, shown as "Kiva")."""
+    """One change of a loan's Kiva status: what it was, what it became (empty: Kiva no longer
+    lists the loan), when it was seen and by whom (reconciliation reading Kiva:
+    `recorded_by` empty, shown as "Kiva, seen at 14:02")."""
 
     loan = models.ForeignKey(
         Loan, verbose_name=_("loan"), on_delete=models.CASCADE, related_name="kiva_changes"
@@ -316,7 +317,6 @@ class KivaStatusChange(models.Model):
         blank=True,
         related_name="+",
     )
-    note = models.CharField(_("note"), max_length=200, blank=True)
 
     objects = PartnerScopedQuerySet.as_manager()
     partner_path = "loan__partner"
