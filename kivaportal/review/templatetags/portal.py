@@ -23,3 +23,11 @@ def money(amount, currency):
     return number_format(
         quantize(amount, currency), currency_decimals(currency), use_l10n=True, force_grouping=True
     )
+
+
+@register.filter
+def kiva_status(value):
+    """A Kiva loan status (`payingBack`) as staff read it; one Kiva added later shows as is."""
+    from kivaportal.lending.models import KivaStatus
+
+    return KivaStatus(value).label if value in KivaStatus.values else value
