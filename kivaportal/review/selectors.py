@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count
 
+from kivaportal.lending.selectors import loans_at_kiva
 from kivaportal.review.kinds import KINDS
 from kivaportal.review.models import AuditEntry
 from kivaportal.review.states import RecordState
@@ -60,9 +61,20 @@ def dashboard_summary(partner) -> list[KindSummary]:
 
 
 def queue_queryset(
-    kind, partner, *, state=None, preparer=None, since=None, until=None, warnings=None, errors=None
+    kind,
+    partner,
+    *,
+    state=None,
+    preparer=None,
+    since=None,
+    until=None,
+    warnings=None,
+    errors=None,
+    kiva_status=None,
 ):
     records = kind.model.objects.filter(partner=partner).select_related(*kind.select_related)
+    if kind.slug == "loans":
+        records = loans_at_kiva(records.select_related("kiva"), kiva_status)
     if state:
         records = records.filter(state=state)
     if preparer:

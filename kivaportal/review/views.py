@@ -6,6 +6,7 @@ turn a refusal into a message that says why.
 
 from datetime import date
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -19,7 +20,7 @@ from django_fsm import can_proceed
 
 from integrations.kiva import outbox
 from integrations.kiva.models import Submission
-from kivaportal.lending.selectors import loans_with_details
+from kivaportal.lending.selectors import kiva_summary, loans_with_details
 from kivaportal.partners.models import Partner
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
@@ -73,6 +74,7 @@ def dashboard(request, partner_id):
             "partner": partner,
             "summaries": selectors.dashboard_summary(partner),
             "states": RecordState.choices,
+            "kiva": kiva_summary(partner, waiting_days=settings.KIVA_PUBLISH_WAIT_DAYS),
         },
     )
 
@@ -82,7 +84,7 @@ def queue(request, partner_id, kind):
     partner = _partner(request, partner_id)
     kind = _kind(kind)
     preparers = get_user_model().objects.filter(memberships__partner=partner).order_by("username")
-    form = QueueFilterForm(request.GET or None, preparers=preparers)
+    form = QueueFilterForm(request.GET or None, preparers=preparers, kiva=kind.slug == "loans")
     records = selectors.queue_queryset(kind, partner, **form.filters())
     page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()

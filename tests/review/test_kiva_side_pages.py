@@ -1,14 +1,15 @@
 """What Kiva did with a record, shown to staff: a loan's Kiva status, id, history and link,
 and the report's expected-against-reported figures."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.urls import reverse
 from django.utils import timezone
 
 from integrations.kiva.models import Environment
-from kivaportal.lending.models import KivaStatusChange, LoanAtKiva
+from kivaportal.lending.models import KivaStatusChange, Loan, LoanAtKiva
+from kivaportal.review.states import RecordState as S
 from tests.factories import RepaymentFactory, RepaymentReportFactory
 
 
@@ -64,3 +65,43 @@ def test_report_page_shows_expected_against_reported_with_zero_lines(
     assert 'Loans Kiva expects (paying back or defaulted at Kiva)</th><td class="num">2' in text
     assert 'Zero lines (Kiva expects them, nothing repaid)</th><td class="num">1' in text
     assert "L-SILENT" in text and "zero line" in text
+
+
+def test_queue_filters_loans_by_kiva_status_and_shows_it(client, make_loan, partner, reviewer):
+    paying, issue, unknown = (make_loan(mis_loan_id=f"L-{n}") for n in ("P", "I", "U"))
+    LoanAtKiva.objects.create(loan=paying, status="payingBack", kiva_id=2000001)
+    LoanAtKiva.objects.create(loan=issue, status="issue")
+    client.force_login(reviewer)
+    url = reverse("review:queue", args=[partner.pk, "loans"])
+
+    def listed(**query):
+        text = client.get(url, query).content.decode()
+        return {loan.mis_loan_id for loan in (paying, issue, unknown) if loan.mis_loan_id in text}
+
+    assert listed(kiva_status="payingBack") == {"L-P"}
+    assert listed(kiva_status="issue") == {"L-I"}
+    assert listed(kiva_status="not_listed") == {"L-U"}
+    assert "#2000001" in client.get(url).content.decode()
+
+
+def test_dashboard_counts_loans_per_kiva_status_late_drafts_and_issues(
+    client, make_loan, partner, reviewer
+):
+    long_ago = timezone.now() - timedelta(days=30)
+    waiting = make_loan(state=S.SENT, mis_loan_id="L-WAIT")
+    Loan.objects.filter(pk=waiting.pk).update(state_changed_at=long_ago)
+    recent = make_loan(state=S.SENT, mis_loan_id="L-RECENT")
+    Loan.objects.filter(pk=recent.pk).update(state_changed_at=timezone.now())
+    issue = make_loan(state=S.SENT, mis_loan_id="L-ISSUE")
+    LoanAtKiva.objects.create(loan=issue, status="issue", seen_at=timezone.now())
+    for _n in range(2):
+        LoanAtKiva.objects.create(loan=make_loan(state=S.SENT), status="payingBack")
+    client.force_login(reviewer)
+
+    text = client.get(reverse("review:dashboard", args=[partner.pk])).content.decode()
+    text = " ".join(text.split())
+
+    assert 'kiva_status=payingBack">Paying back</a></td><td class="num">2' in text
+    assert "1 drafts waiting to be published in PA2 for more than 14 days" in text
+    assert "L-WAIT" in text and "L-RECENT" not in text
+    assert "1 loan sent back with an issue" in text and "L-ISSUE" in text
