@@ -256,6 +256,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.kiva.tasks.kiva_reference_sync_all",
         "schedule": timedelta(hours=KIVA_REFERENCE_SYNC_HOURS),
     },
+    "kiva-reconcile": {
+        "task": "kiva.reconcile_all",
+        "schedule": timedelta(hours=KIVA_RECONCILE_HOURS),
+    },
     "kiva-sweep-submissions": {
         "task": "kiva.sweep_submissions",
         "schedule": timedelta(seconds=KIVA_SWEEP_SECONDS),

@@ -6,7 +6,14 @@ from datetime import timedelta
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
-from kivaportal.lending.models import KIVA_ISSUE, KivaStatus, Loan, LoanAtKiva, LoanBorrower
+from kivaportal.lending.models import (
+    KIVA_ISSUE,
+    KivaStatus,
+    Loan,
+    LoanAtKiva,
+    LoanBorrower,
+    Reconciliation,
+)
 from kivaportal.review.states import RecordState
 
 # Queue filter values beside Kiva's statuses.
@@ -50,10 +57,11 @@ class KivaSummary:
     issues: list  # sent back with an issue by Kiva (newest 10)
     issue_count: int
     last_seen: object  # when reconciliation last saw one of the partner's loans
+    last_run: object  # the partner's latest Reconciliation, or None
 
 
 def kiva_summary(partner, *, waiting_days: int) -> KivaSummary:
-    """The partner's loans as Kiva shows them, for the dashboard: six queries."""
+    """The partner's loans as Kiva shows them, for the dashboard: seven queries."""
     rows = LoanAtKiva.objects.filter(loan__partner=partner)
     by_status = dict(
         rows.exclude(status="").values_list("status").annotate(n=Count("pk")).order_by()
@@ -74,4 +82,5 @@ def kiva_summary(partner, *, waiting_days: int) -> KivaSummary:
         issues=list(issues.order_by("-kiva__status_changed_at", "-id")[:10]),
         issue_count=issues.count(),
         last_seen=rows.order_by("-seen_at").values_list("seen_at", flat=True).first(),
+        last_run=Reconciliation.objects.filter(partner=partner).order_by("-started_at").first(),
     )

@@ -10,7 +10,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,8 +21,9 @@ from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
 from integrations.kiva import outbox
-from integrations.kiva.models import Submission
+from integrations.kiva.models import KivaConnection, Submission
 from kivaportal.lending.selectors import kiva_summary, loans_with_details
+from kivaportal.lending.tasks import kiva_reconcile_partner
 from kivaportal.partners.models import Partner
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
@@ -75,8 +78,27 @@ def dashboard(request, partner_id):
             "summaries": selectors.dashboard_summary(partner),
             "states": RecordState.choices,
             "kiva": kiva_summary(partner, waiting_days=settings.KIVA_PUBLISH_WAIT_DAYS),
+            "can_manage": user_can(request.user, Action.MANAGE, partner.pk),
         },
     )
+
+
+@login_required
+@require_POST
+def kiva_reconcile(request, partner_id):
+    """A partner admin's "Reconcile with Kiva now": queued, as it pages through every loan."""
+    partner = _partner(request, partner_id)
+    if not user_can(request.user, Action.MANAGE, partner.pk):
+        raise PermissionDenied
+    if not KivaConnection.objects.filter(partner=partner, is_active=True).exists():
+        messages.error(request, _("This partner has no active Kiva connection."))
+        return redirect("review:dashboard", partner_id=partner.pk)
+    user_id = request.user.pk
+    transaction.on_commit(lambda: kiva_reconcile_partner.delay(partner.pk, user_id))
+    messages.success(
+        request, _("Reconciliation with Kiva started: the figures update as it reads each page.")
+    )
+    return redirect("review:dashboard", partner_id=partner.pk)
 
 
 @login_required

@@ -5,6 +5,8 @@ flagged, and a loan draft that needs attention settled when Kiva lists it."""
 from decimal import Decimal
 
 import requests
+from django.core.management import call_command
+from django.urls import reverse
 
 from integrations.kiva.client import KivaClient
 from integrations.kiva.models import Submission
@@ -13,8 +15,10 @@ from integrations.kiva.sandbox.models import SandboxLoan, SandboxPartner
 from integrations.kiva.sandbox.services import sandbox_loan_move
 from kivaportal.lending.models import KivaStatusChange, Loan, LoanAtKiva, Reconciliation
 from kivaportal.lending.reconciliation import reconcile_partner
+from kivaportal.partners.roles import Role
 from kivaportal.review.models import AuditEntry
 from kivaportal.review.states import RecordState as S
+from tests.factories import member
 
 STATUSES = ("inactive", "fundRaising", "raised", "payingBack", "defaulted", "ended", "issue")
 
@@ -155,3 +159,35 @@ def test_a_loan_draft_needing_attention_is_settled_when_kiva_lists_it(setup):
     entry = AuditEntry.objects.get(action="kiva.found")
     assert entry.actor is None and entry.data["reference"] == str(draft.uuid)
     assert LoanAtKiva.objects.get(loan=loan).status == "fundRaising"
+
+
+def test_the_command_reconciles_every_connected_partner(setup, capsys):
+    sent_loans(setup, 3)
+    call_command("kiva_reconcile")
+    assert LoanAtKiva.objects.count() == 3
+    assert "done; 3 loans read in 1 pages, 3 matched" in capsys.readouterr().out
+
+
+def test_a_partner_admin_reconciles_from_the_dashboard_and_a_reviewer_cannot(setup, client):
+    sent_loans(setup, 3)
+    url = reverse("review:kiva_reconcile", args=[setup.partner.pk])
+
+    client.force_login(setup.reviewer)
+    assert client.post(url).status_code == 403
+    assert (
+        "Reconcile with Kiva now"
+        not in client.get(reverse("review:dashboard", args=[setup.partner.pk])).content.decode()
+    )
+    client.force_login(member(setup.partner, Role.PARTNER_ADMIN, username="padmin"))
+    response = client.post(url, follow=True)
+
+    assert response.status_code == 200
+    assert "Last reconciliation with Kiva" in response.content.decode()
+    assert LoanAtKiva.objects.count() == 3
+    assert Reconciliation.objects.get().started_by.username == "padmin"
+
+
+def test_reconciliation_runs_on_a_beat_schedule(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["kiva-reconcile"]
+    assert entry["task"] == "kiva.reconcile_all"
+    assert entry["schedule"].total_seconds() == settings.KIVA_RECONCILE_HOURS * 3600
