@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate demo lock clean bench bench-intake bench-push messages
+.PHONY: run test lint format migrate demo lock clean bench bench-intake bench-push bench-reconcile messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,10 @@ clean:
 ## bench: review pages on 20,000 loans and 100,000 repayments (PostgreSQL)
 bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/review_pages.py
+
+## bench-reconcile: reconcile 20,000 loans with the sandbox (100 ms a page): wall time, queries a page, memory
+bench-reconcile: $(VENV)/.dev-installed
+	$(BIN)/python benchmarks/bench_reconcile.py
 
 ## bench-push: approved records to the sandbox (100 ms a call) with 1, 2 and 4 workers (PostgreSQL, own Redis)
 bench-push: $(VENV)/.dev-installed

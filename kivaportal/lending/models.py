@@ -171,6 +171,8 @@ class LoanBorrower(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["loan", "borrower"], name="loan_borrower_once")
         ]
+        # Reconciliation finds a group borrower's loan by the borrower's own MIS loan id.
+        indexes = [models.Index(fields=["mis_loan_id"], name="loanborrower_mis_loan_id")]
 
     def __str__(self):
         return f"{self.borrower} in {self.loan}"

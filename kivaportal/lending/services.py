@@ -15,7 +15,6 @@ from datetime import datetime
 from uuid import UUID
 
 from django.db import transaction
-from django.db.models import Q
 
 from kivaportal.lending.models import (
     KivaStatus,
@@ -56,15 +55,31 @@ def _uuid(text: str) -> UUID | None:
         return None
 
 
+def _loan_ids_by(field: str, values: set) -> dict:
+    """LoanAtKiva's `field` value -> loan id, for the rows whose `field` is in `values`."""
+    if not values:
+        return {}
+    rows = LoanAtKiva.objects.filter(**{f"{field}__in": values})
+    return dict(rows.values_list(field, "loan_id"))
+
+
 def _loans_by_mis_id(partner, ids: set[str]) -> dict[str, int]:
     """MIS loan id -> loan id, for group loans' own ids and individual borrowers' loan ids."""
     if not ids:
         return {}
-    found = dict(
-        LoanBorrower.objects.filter(loan__partner=partner, mis_loan_id__in=ids).values_list(
-            "mis_loan_id", "loan_id"
-        )
+    # Borrowers' own loan ids on their index, then only the partner's loans are kept (no join:
+    # see loans_at_kiva_apply).
+    shares = dict(
+        LoanBorrower.objects.filter(mis_loan_id__in=ids).values_list("mis_loan_id", "loan_id")
     )
+    ours = set(
+        Loan.objects.filter(pk__in=set(shares.values()), partner=partner).values_list(
+            "pk", flat=True
+        )
+        if shares
+        else ()
+    )
+    found = {mis_id: loan_id for mis_id, loan_id in shares.items() if loan_id in ours}
     for mis_id, loan_id in Loan.objects.filter(partner=partner, mis_loan_id__in=ids).values_list(
         "mis_loan_id", "id"
     ):
@@ -78,13 +93,19 @@ def loans_at_kiva_apply(*, partner, items, seen_at: datetime) -> PageOutcome:
     outcome = PageOutcome()
     uuids = {u for u in (_uuid(i.uuid) for i in items) if u}
     kiva_ids = {i.kiva_id for i in items if i.kiva_id}
-    known = list(
-        LoanAtKiva.objects.filter(loan__partner=partner).filter(
-            Q(draft_uuid__in=uuids) | Q(kiva_id__in=kiva_ids)
-        )
+    # Draft uuids and Kiva ids are unique at Kiva: each is looked up on its own index, without
+    # a join (which a planner misled by a fresh bulk load turned into a walk over every loan
+    # of the partner), and what belongs to another partner is dropped after.
+    by_uuid = _loan_ids_by("draft_uuid", uuids)
+    by_kiva_id = _loan_ids_by("kiva_id", kiva_ids)
+    found = set(by_uuid.values()) | set(by_kiva_id.values())
+    ours = set(
+        Loan.objects.filter(pk__in=found, partner=partner).values_list("pk", flat=True)
+        if found
+        else ()
     )
-    by_uuid = {row.draft_uuid: row.loan_id for row in known if row.draft_uuid}
-    by_kiva_id = {row.kiva_id: row.loan_id for row in known if row.kiva_id}
+    by_uuid = {key: loan_id for key, loan_id in by_uuid.items() if loan_id in ours}
+    by_kiva_id = {key: loan_id for key, loan_id in by_kiva_id.items() if loan_id in ours}
     rest = [i for i in items if _uuid(i.uuid) not in by_uuid and i.kiva_id not in by_kiva_id]
     by_mis_id = _loans_by_mis_id(partner, {i.internal_loan_id for i in rest if i.internal_loan_id})
 
