@@ -73,7 +73,7 @@ def seed(url):
     from integrations.kiva.services import SANDBOX_AUDIENCE, connection_configure
     from kivaportal.lending.models import Loan
     from kivaportal.partners.models import Partner
-    from kivaportal.review.states import RecordState
+    from kivaportal.workflow.states import RecordState
 
     partner, _created = Partner.objects.get_or_create(
         kiva_partner_id="8888",
@@ -163,8 +163,9 @@ def main():
     from django.db import connections
 
     from integrations.kiva.client import MAX_PAGE_SIZE, KivaClient
-    from kivaportal.lending.models import KivaStatusChange, LoanAtKiva, Reconciliation
-    from kivaportal.lending.reconciliation import reconcile_partner
+    from kivaportal.lending.models import KivaStatusChange, LoanAtKiva
+    from kivaportal.pipeline.models import Reconciliation
+    from kivaportal.pipeline.reconcile import reconcile_partner
 
     settings.DEBUG = False
     # The sandbox as its own process, as Kiva is: its work does not share this process's CPU.

@@ -11,7 +11,7 @@ from kivaportal.common.models import PartnerOwned
 from kivaportal.common.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from kivaportal.common.scoping import PartnerScopedQuerySet
 from kivaportal.partners.models import currency_code
-from kivaportal.review.models import CHECK_FIELDS, Reviewable
+from kivaportal.workflow.models import CHECK_FIELDS, Reviewable
 
 
 def money_field(verbose_name, **kwargs):
@@ -125,6 +125,11 @@ class Loan(Reviewable):
 
     def __str__(self):
         return self.mis_loan_id
+
+    def findings(self):
+        from kivaportal.lending.checks import loan_findings
+
+        return loan_findings(self)
 
     @property
     def is_group(self) -> bool:
@@ -330,71 +335,3 @@ class KivaStatusChange(models.Model):
 
     def __str__(self):
         return f"{self.loan_id}: {self.from_status or '-'} -> {self.to_status or '-'}"
-
-
-class ReconciliationState(models.TextChoices):
-    RUNNING = "running", _("Running")
-    DONE = "done", _("Done")
-    FAILED = "failed", _("Stopped by an error: the next run resumes it")
-
-
-class Reconciliation(models.Model):
-    """One reading of a partner's whole loan list at Kiva (GET loans, page by page), by the
-    reconciliation service (kivaportal/pipeline/reconcile.py).
-
-    Each page is recorded in its own transaction together with `next_offset`, so a run that
-    stops (Kiva down, worker killed) is resumed from the page it reached by the next one.
-    Loans Kiva listed before but not during a complete run are flagged at its end.
-    """
-
-    partner = models.ForeignKey(
-        "partners.Partner", verbose_name=_("partner"), on_delete=models.CASCADE
-    )
-    environment = models.CharField(_("environment"), max_length=12)
-    state = models.CharField(
-        _("state"),
-        max_length=10,
-        choices=ReconciliationState.choices,
-        default=ReconciliationState.RUNNING,
-    )
-    started_at = models.DateTimeField(_("started"))
-    started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("started by"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    updated_at = models.DateTimeField(_("updated"), auto_now=True)
-    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
-    next_offset = models.PositiveIntegerField(_("next offset"), default=0)
-    total = models.PositiveIntegerField(_("loans Kiva lists"), null=True, blank=True)
-    pages = models.PositiveIntegerField(_("pages read"), default=0)
-    seen = models.PositiveIntegerField(_("loans read"), default=0)
-    matched = models.PositiveIntegerField(_("matched to the portal's loans"), default=0)
-    changed = models.PositiveIntegerField(_("status changes"), default=0)
-    unknown = models.PositiveIntegerField(_("not in the portal"), default=0)
-    unreadable = models.PositiveIntegerField(_("unreadable items"), default=0)
-    settled = models.PositiveIntegerField(_("needs attention settled"), default=0)
-    flagged = models.PositiveIntegerField(_("no longer listed"), default=0)
-    error = models.TextField(_("error"), blank=True)
-
-    objects = PartnerScopedQuerySet.as_manager()
-    partner_path = "partner"
-
-    class Meta:
-        verbose_name = _("reconciliation with Kiva")
-        verbose_name_plural = _("reconciliations with Kiva")
-        ordering = ["-started_at", "-id"]
-        constraints = [
-            # One running reading per partner: the beat and a button cannot both page.
-            models.UniqueConstraint(
-                fields=["partner"],
-                condition=models.Q(state="running"),
-                name="reconciliation_one_running_per_partner",
-            )
-        ]
-
-    def __str__(self):
-        return f"{self.partner_id} {self.started_at:%Y-%m-%d %H:%M} {self.state}"

@@ -2,9 +2,11 @@
 
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kivaportal.lending.models import (
     KIVA_ISSUE,
@@ -12,9 +14,8 @@ from kivaportal.lending.models import (
     Loan,
     LoanAtKiva,
     LoanBorrower,
-    Reconciliation,
 )
-from kivaportal.review.states import RecordState
+from kivaportal.workflow.states import RecordState
 
 # Queue filter values beside Kiva's statuses.
 NOT_LISTED = "not_listed"
@@ -32,6 +33,35 @@ def loans_with_details(queryset):
         Prefetch("loan_borrowers", LoanBorrower.objects.select_related("borrower")),
         "schedule",
     )
+
+
+def loan_page(loan, page_number=None) -> dict:
+    """What a loan's review page shows beyond the loan itself: shares, schedule, totals, its
+    checks, and the history of its parts for the timeline."""
+    from kivaportal.lending.models import ScheduleLine
+
+    shares = list(loan.loan_borrowers.all())
+    schedule = list(loan.schedule.all())
+    return {
+        "shares": shares,
+        "schedule": schedule,
+        "shares_total": sum((s.amount for s in shares), Decimal(0)),
+        "principal_total": sum((line.principal for line in schedule), Decimal(0)),
+        "interest_total": sum((line.interest for line in schedule), Decimal(0)),
+        "findings": loan.findings(),
+        "timeline_related": (
+            (
+                LoanBorrower.history.filter(loan_id=loan.pk).select_related("borrower"),
+                lambda row: _("Borrower %(name)s, share %(amount)s")
+                % {"name": row.borrower.full_name, "amount": row.amount},
+            ),
+            (
+                ScheduleLine.history.filter(loan_id=loan.pk),
+                lambda row: _("Instalment %(date)s: %(principal)s + %(interest)s")
+                % {"date": row.due_date, "principal": row.principal, "interest": row.interest},
+            ),
+        ),
+    }
 
 
 def loans_at_kiva(queryset, kiva_status=None):
@@ -57,11 +87,10 @@ class KivaSummary:
     issues: list  # sent back with an issue by Kiva (newest 10)
     issue_count: int
     last_seen: object  # when reconciliation last saw one of the partner's loans
-    last_run: object  # the partner's latest Reconciliation, or None
 
 
 def kiva_summary(partner, *, waiting_days: int) -> KivaSummary:
-    """The partner's loans as Kiva shows them, for the dashboard: seven queries."""
+    """The partner's loans as Kiva shows them, for the dashboard: six queries."""
     rows = LoanAtKiva.objects.filter(loan__partner=partner)
     by_status = dict(
         rows.exclude(status="").values_list("status").annotate(n=Count("pk")).order_by()
@@ -82,5 +111,4 @@ def kiva_summary(partner, *, waiting_days: int) -> KivaSummary:
         issues=list(issues.order_by("-kiva__status_changed_at", "-id")[:10]),
         issue_count=issues.count(),
         last_seen=rows.order_by("-seen_at").values_list("seen_at", flat=True).first(),
-        last_run=Reconciliation.objects.filter(partner=partner).order_by("-started_at").first(),
     )

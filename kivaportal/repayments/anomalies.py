@@ -26,7 +26,7 @@ from kivaportal.repayments.selectors import (
     unknown_principal_lines,
     zero_line_loans,
 )
-from kivaportal.review.states import RecordState
+from kivaportal.workflow.states import RecordState
 
 LISTED = 50
 

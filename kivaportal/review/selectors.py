@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count
 
+from kivaportal.kinds import KINDS
 from kivaportal.lending.selectors import loans_at_kiva
-from kivaportal.review.kinds import KINDS
-from kivaportal.review.models import AuditEntry
-from kivaportal.review.states import RecordState
+from kivaportal.workflow.models import AuditEntry
+from kivaportal.workflow.states import RecordState
 
 ATTENTION_STATES = (RecordState.REJECTED, RecordState.NEEDS_ATTENTION, RecordState.FAILED)
 

@@ -21,8 +21,8 @@ from kivaportal.lending.models import LoanType
 from kivaportal.partners.models import RepaymentAmountRule, RepaymentCsvFormat
 from kivaportal.reference.models import Activity, Locale, Location, Theme
 from kivaportal.repayments.selectors import report_lines
-from kivaportal.review.errors import BlockingErrors
 from kivaportal.review.services import record_submit
+from kivaportal.workflow.errors import BlockingErrors
 from tests.factories import (
     BorrowerFactory,
     JournalFactory,

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from integrations.kiva.models import Environment
 from kivaportal.lending.models import KivaStatusChange, Loan, LoanAtKiva
-from kivaportal.review.states import RecordState as S
+from kivaportal.workflow.states import RecordState as S
 from tests.factories import RepaymentFactory, RepaymentReportFactory
 
 
