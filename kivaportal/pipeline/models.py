@@ -35,6 +35,7 @@ DUE_STATES = (SubmissionState.PENDING, SubmissionState.RETRYING)
 
 class AttemptOutcome(models.TextChoices):
     SENT = "sent", _("Kiva accepted it")
+    SENT_WITH_PROBLEMS = "sent_with_problems", _("Kiva accepted it and reported problems")
     REJECTED = "rejected", _("Kiva refused the content")
     RETRYABLE = "retryable", _("Not received, or refused for a passing reason: retried")
     AMBIGUOUS = "ambiguous", _("Outcome unknown: Kiva may have it")
@@ -117,6 +118,12 @@ class Submission(models.Model):
     def __str__(self):
         chunk = f" ({self.chunk}/{self.chunks})" if self.chunks > 1 else ""
         return f"{self.get_kind_display()} {self.record_label} v{self.record_version}{chunk}"
+
+    @property
+    def sent_with_problems(self) -> bool:
+        """Sent, and Kiva reported problems (per repayment line, or warnings): an outcome of
+        its own, shown apart from a plain "sent"."""
+        return self.state == SubmissionState.SENT and bool(self.problems)
 
 
 class Attempt(models.Model):

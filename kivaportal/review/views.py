@@ -28,7 +28,7 @@ from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
 from kivaportal.pipeline import services as outbox
 from kivaportal.pipeline.models import Submission
-from kivaportal.pipeline.selectors import partner_last_reconciliation
+from kivaportal.pipeline.selectors import partner_last_reconciliation, sent_with_problems_counts
 from kivaportal.pipeline.tasks import kiva_reconcile_partner
 from kivaportal.repayments.services import repayment_report_open
 from kivaportal.review import selectors, services
@@ -77,6 +77,7 @@ def dashboard(request, partner_id):
             "states": RecordState.choices,
             "kiva": kiva_summary(partner, waiting_days=settings.KIVA_PUBLISH_WAIT_DAYS),
             "last_reconciliation": partner_last_reconciliation(partner),
+            "sent_with_problems": sent_with_problems_counts(partner),
             "can_manage": user_can(request.user, Action.MANAGE, partner.pk),
         },
     )
