@@ -117,6 +117,10 @@ class KivaClient:
             params["status"] = status
         return self._request("GET", self._partner_path("loans"), params=params).data
 
+    def loan_page(self, *, status: str = "", offset: int = 0, limit: int = MAX_PAGE_SIZE):
+        """One page of GET loans as a typed result (payloads.parse_loans_page)."""
+        return payloads.parse_loans_page(self.loans(status=status, offset=offset, limit=limit))
+
     def loan_pages(
         self, *, status: str = "", offset: int = 0, page_size: int = MAX_PAGE_SIZE
     ) -> Iterator[tuple[int, payloads.LoansPage]]:
@@ -124,9 +128,7 @@ class KivaClient:
         typed results (payloads.parse_loans_page); a caller that stops keeps its offset to
         resume from there."""
         while True:
-            page = payloads.parse_loans_page(
-                self.loans(status=status, offset=offset, limit=page_size)
-            )
+            page = self.loan_page(status=status, offset=offset, limit=page_size)
             yield offset, page
             offset += page.received
             # Without a total, a short page is the last one.
@@ -158,6 +160,13 @@ class KivaClient:
 
     def post_journals(self, body: dict | list | str | bytes) -> KivaResponse:
         return self._request("POST", self.connection.resolved_journal_path(), body=body)
+
+    def endpoint_url(self, endpoint: str) -> str:
+        """The full URL a write to `endpoint` ("loan_draft", "repayments", "journals") goes
+        to, as Kiva's bug-report guide asks to quote it."""
+        if endpoint == "journals":
+            return self._url(self.connection.resolved_journal_path())
+        return self._url(self._partner_path(endpoint))
 
     # -- token ---------------------------------------------------------------------------
 

@@ -16,12 +16,13 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def attempt_start(submission, *, endpoint, method="POST", worker=None) -> Attempt:
+def attempt_start(submission, *, endpoint, method="POST", worker=None, url="") -> Attempt:
     attempt = Attempt.objects.create(
         submission=submission,
         number=Attempt.objects.filter(submission=submission).count() + 1,
         method=method,
         endpoint=endpoint,
+        url=url[:500],
         started_at=timezone.now(),
         worker=(worker or worker_name())[:120],
     )

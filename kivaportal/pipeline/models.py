@@ -67,6 +67,10 @@ class Submission(models.Model):
     # twice, whatever path the approval took.
     idempotency_key = models.CharField(_("idempotency key"), max_length=120, unique=True)
     endpoint = models.CharField(_("endpoint"), max_length=40)
+    # Where it went: the connection's environment and API base URL when it was last sent
+    # (a switch from stage to production must not make stage sends look like production ones).
+    environment = models.CharField(_("Kiva environment"), max_length=12, blank=True)
+    api_base_url = models.CharField(_("Kiva API base URL"), max_length=300, blank=True)
     payload = models.TextField(_("payload (exact JSON sent)"))
     payload_sha256 = models.CharField(_("payload SHA-256"), max_length=64)
 
@@ -139,6 +143,7 @@ class Attempt(models.Model):
     number = models.PositiveIntegerField(_("attempt"))
     method = models.CharField(_("method"), max_length=8, default="POST")
     endpoint = models.CharField(_("endpoint"), max_length=200)
+    url = models.CharField(_("full URL"), max_length=500, blank=True)
     started_at = models.DateTimeField(_("started"))
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)

@@ -51,10 +51,19 @@ def submission_send(*, submission_id, worker=None, client=None) -> str:
     adapter = ADAPTERS[submission.kind]
     # Written (and committed) before the request, under the submission's row lock and only
     # while the claim is still this worker's (docs/pipeline.md, section 2).
+    connection = submission.partner.kiva_connection
     with transaction.atomic():
         if not submission_claim_held(submission):
             return ClaimResult.LOST_CLAIM
-        attempt = attempt_start(submission, endpoint=submission.endpoint, worker=worker)
+        attempt = attempt_start(
+            submission,
+            endpoint=submission.endpoint,
+            worker=worker,
+            url=client.endpoint_url(submission.endpoint),
+        )
+        Submission.objects.filter(pk=submission.pk).update(
+            environment=connection.environment, api_base_url=connection.api_base_url
+        )
     try:
         response = adapter.post(client, submission.payload.encode("utf-8"))
     except KivaAuthError as exc:

@@ -76,3 +76,18 @@ def test_a_report_kiva_took_without_problems_is_plainly_sent(setup):
 def test_a_sent_loan_draft_records_its_uuid_for_reconciliation(setup):
     loan = setup.approve(setup.first)
     assert LoanAtKiva.objects.get(loan=loan).draft_uuid == SandboxLoan.objects.get().uuid
+
+
+def test_a_submission_records_the_environment_and_the_attempt_the_full_url(setup):
+    loan = setup.approve(setup.first)
+    submission = Submission.objects.get()
+    [attempt] = Attempt.objects.filter(submission=submission)
+    assert loan.state == S.SENT
+    assert (submission.environment, submission.api_base_url) == (
+        "sandbox",
+        setup.connection.api_base_url,
+    )
+    assert attempt.url == (
+        setup.connection.api_base_url.rstrip("/")
+        + f"/v3/partner/{setup.partner.kiva_partner_id}/loan_draft"
+    )
