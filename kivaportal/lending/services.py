@@ -1,4 +1,5 @@
-"""Writes of what Kiva knows of the partner's loans (LoanAtKiva, KivaStatusChange).
+"""Writes for borrowers and loans outside the review moves, and of what Kiva knows of the
+partner's loans (LoanAtKiva, KivaStatusChange).
 
 Reconciliation (kivaportal/pipeline/reconcile.py) reads GET loans page by page and hands each
 page here. A page costs a fixed number of queries whatever its size: matching is done with
@@ -23,6 +24,7 @@ from kivaportal.lending.models import (
     LoanAtKiva,
     LoanBorrower,
 )
+from kivaportal.workflow.transitions import record_data_changed
 
 UPDATED_FIELDS = (
     "kiva_id",
@@ -213,3 +215,13 @@ def loan_at_kiva_draft_sent(*, loan_id: int, draft_uuid: str) -> None:
         unique_fields=["loan"],
         update_fields=["draft_uuid"],
     )
+
+
+def borrower_edited(*, borrower, by, changed_fields):
+    """A borrower's data (name, gender, client id) is part of every loan they are on: a loan
+    under review goes back to draft, one already on its way or sent notes it, each with an
+    audit entry naming the part and the person (who, under four eyes, may then not approve
+    it). Call after saving the edit, in the same transaction."""
+    data = {"part": "borrower", "borrower": borrower.mis_client_id, "fields": changed_fields}
+    for loan in Loan.objects.filter(loan_borrowers__borrower=borrower).distinct():
+        record_data_changed(record=loan, by=by, reason="borrower_changed", data=data)
