@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from integrations.mis.fields import ISO, Invalid, NumberFormat, is_blank
+from kivaportal.partners.models import Partner
 
 BATCH_SIZE = 1000
 MAX_PROBLEMS = 1000  # kept and shown; the count says how many more there were
@@ -91,6 +92,12 @@ class Outcome:
             "errors": [p.as_dict() for p in self.problems],
             "preview": self.preview,
         }
+
+
+def intake_lock(*, partner):
+    """One intake (file import or API call) at a time per partner, until the transaction ends:
+    two at once could each decide "create" for the same MIS id."""
+    list(Partner.objects.select_for_update().filter(pk=partner.pk).values_list("pk"))
 
 
 def batches(rows: Iterable, size: int = BATCH_SIZE):
@@ -214,11 +221,8 @@ class Importer:
 
     def commit(self) -> Outcome:
         """Check, and write only if nothing is wrong; all or nothing, one partner at a time."""
-        from kivaportal.partners.models import Partner
-
         with transaction.atomic():
-            # Two imports for one partner at once could each decide "create" for the same id.
-            list(Partner.objects.select_for_update().filter(pk=self.partner.pk).values_list("pk"))
+            intake_lock(partner=self.partner)
             self.check()
             if self.outcome.ok and self.outcome.changes:
                 self.write()

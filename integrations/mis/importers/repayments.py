@@ -1,6 +1,5 @@
 """Repayment transactions, matched by the MIS's transaction id, for loans the portal knows."""
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
@@ -8,7 +7,7 @@ from integrations.mis.fields import parse_date, parse_money
 from integrations.mis.importers.base import BATCH_SIZE, Column
 from integrations.mis.importers.borrowers import text
 from integrations.mis.importers.bulk import insert_with_history
-from integrations.mis.importers.flat import FlatImporter, changed_fields
+from integrations.mis.importers.flat import FlatImporter
 from kivaportal.common.money import currency_decimals, has_currency_precision
 from kivaportal.lending.models import Borrower, Loan, LoanBorrower
 from kivaportal.repayments.models import Repayment
@@ -54,7 +53,6 @@ class RepaymentImporter(FlatImporter):
     key_column = "mis_repayment_id"
 
     def prepare(self, cleaned):
-        self._create, self._update, self._fields = [], [], set()
         loan_ids = {v["mis_loan_id"] for _r, v in cleaned}
         client_ids = {v["mis_client_id"] for _r, v in cleaned if v.get("mis_client_id")}
         loans = {
@@ -117,32 +115,21 @@ class RepaymentImporter(FlatImporter):
         if not self._resolve(row, values, context):
             return
         key = values["mis_repayment_id"]
-        repayment = context["existing"].get(key)
-        if repayment is None:
-            if write:
-                fields = {k: v for k, v in values.items() if k in FIELDS}
-                self._create.append(
-                    Repayment(
-                        partner=self.partner,
-                        mis_repayment_id=key,
-                        created_by=self.actor,
-                        updated_by=self.actor,
-                        **fields,
-                    )
-                )
-            else:
-                self.note(row, key, "create")
-            return
-        changed = changed_fields(repayment, values, FIELDS)
-        if not write:
-            self.note(row, key, "update" if changed else "unchanged", changed)
-        elif changed:
-            for name in changed:
-                setattr(repayment, name, values[name])
-            repayment.updated_by = self.actor
-            repayment.updated_at = timezone.now()
-            self._update.append(repayment)
-            self._fields.update(changed)
+        self.upsert(
+            row,
+            key,
+            context["existing"].get(key),
+            values,
+            FIELDS,
+            write=write,
+            build=lambda: Repayment(
+                partner=self.partner,
+                mis_repayment_id=key,
+                created_by=self.actor,
+                updated_by=self.actor,
+                **{k: v for k, v in values.items() if k in FIELDS},
+            ),
+        )
 
     def write(self):
         self._touched = set()

@@ -8,24 +8,23 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from integrations.mis import payloads
+from integrations.mis import api_mapping
 from integrations.mis.fields import ISO
-from integrations.mis.importers.base import Problem
+from integrations.mis.importers.base import Problem, intake_lock
 from integrations.mis.importers.borrowers import BorrowerImporter
 from integrations.mis.importers.journals import JournalImporter
 from integrations.mis.importers.loans import LoanImporter
 from integrations.mis.importers.repayments import RepaymentImporter
 from kivaportal.journals.models import Journal
 from kivaportal.lending.models import Loan
-from kivaportal.partners.models import Partner
 from kivaportal.review.errors import BlockingErrors
 from kivaportal.review.services import record_submit_from_intake
 from kivaportal.review.states import RecordState
 
 FLAT = {
-    "repayments": (payloads.repayments, RepaymentImporter),
-    "journals": (payloads.journals, JournalImporter),
-    "borrowers": (payloads.borrowers, BorrowerImporter),
+    "repayments": (api_mapping.repayments, RepaymentImporter),
+    "journals": (api_mapping.journals, JournalImporter),
+    "borrowers": (api_mapping.borrowers, BorrowerImporter),
 }
 DRAFT_NAMESPACE = uuid.UUID("6f1c1e0a-3d4b-5a8e-9c2f-4b7d8e9a0c11")
 
@@ -63,11 +62,6 @@ def _importer_kwargs(api_key):
     }
 
 
-def _lock(partner):
-    # The same lock the file import takes: one intake at a time per partner.
-    list(Partner.objects.select_for_update().filter(pk=partner.pk).values_list("pk"))
-
-
 def _submit(record, api_key):
     try:
         return record_submit_from_intake(record=record, api_key_label=api_key.prefix)
@@ -78,7 +72,7 @@ def _submit(record, api_key):
 
 
 def intake_loan_draft(*, api_key, body, submit=False) -> IntakeResult:
-    mapped = payloads.loan_draft(body)
+    mapped = api_mapping.loan_draft(body)
     if not mapped.sources:
         return refusal(mapped.problems)
     kwargs = _importer_kwargs(api_key)
@@ -89,7 +83,7 @@ def intake_loan_draft(*, api_key, body, submit=False) -> IntakeResult:
     }
     try:
         with transaction.atomic():
-            _lock(api_key.partner)
+            intake_lock(partner=api_key.partner)
             people = BorrowerImporter(sources={"main": mapped.borrowers}, **kwargs)
             loans = LoanImporter(
                 sources=mapped.sources, pending_clients=pending, photos=mapped.photos, **kwargs
@@ -146,7 +140,7 @@ def intake_records(*, api_key, kind, body, submit=False) -> IntakeResult:
     importer = importer_class(sources=mapped.sources, **_importer_kwargs(api_key))
     try:
         with transaction.atomic():
-            _lock(api_key.partner)
+            intake_lock(partner=api_key.partner)
             importer.check()
             problems = mapped.problems + importer.outcome.problems
             if problems:

@@ -10,7 +10,7 @@ from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from integrations.mis.intake import intake_loan_draft, intake_records
+from integrations.mis.api_services import intake_loan_draft, intake_records
 from integrations.mis.keys import api_key_authenticate
 from integrations.mis.openapi import spec
 
