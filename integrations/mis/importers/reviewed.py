@@ -1,17 +1,19 @@
 """How intake changes a reviewed record (loan, journal) that already exists.
 
-One row per MIS id, never a duplicate. A record still in review (draft, submitted, approved) is
-updated in place and goes back to draft; one already sent, or refused by Kiva, becomes a new
-version; one the pipeline holds (queued, sending, needs attention) or that was withdrawn cannot
-be changed by intake.
+One row per MIS id, never a duplicate. A record still in review (the editable states) is
+updated in place and goes back to draft; one in a state the state machine lets open a new
+version (sent, refused by Kiva) becomes a new version; in any other state (the pipeline holds
+it, or it was withdrawn) intake refuses the change as a conflict.
 """
 
 from django.utils.translation import gettext as _
 
 from kivaportal.review import services
+from kivaportal.review.models import Reviewable
 from kivaportal.review.states import EDITABLE_STATES, RecordState
 
-NEW_VERSION_STATES = frozenset({RecordState.SENT, RecordState.REJECTED, RecordState.FAILED})
+# Read from the transition table itself, so the two can never disagree.
+NEW_VERSION_STATES = frozenset(Reviewable.start_new_version._django_fsm.transitions)
 
 
 def refusal(record_label: str, state: str) -> str | None:
