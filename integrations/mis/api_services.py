@@ -53,29 +53,30 @@ def refusal(problems: list[Problem]) -> IntakeResult:
     )
 
 
-def _importer_kwargs(api_key):
+def _importer_kwargs(caller):
     return {
-        "partner": api_key.partner,
+        "partner": caller.partner,
         "fmt": ISO,
-        "api_key_label": api_key.prefix,
+        "actor": caller.owner,
+        "via": caller.audit_data,
         "preview_limit": settings.INTAKE_API_MAX_ITEMS,
     }
 
 
-def _submit(record, api_key):
+def _submit(record, caller):
     try:
-        return record_submit_from_intake(record=record, api_key_label=api_key.prefix)
+        return record_submit_from_intake(record=record, by=caller.owner, data=caller.audit_data)
     except BlockingErrors as exc:
         raise Refused(
             [Problem(None, f.field, f.message, code="blocking") for f in exc.findings]
         ) from exc
 
 
-def intake_loan_draft(*, api_key, body, submit=False) -> IntakeResult:
+def intake_loan_draft(*, caller, body, submit=False) -> IntakeResult:
     mapped = api_mapping.loan_draft(body)
     if not mapped.sources:
         return refusal(mapped.problems)
-    kwargs = _importer_kwargs(api_key)
+    kwargs = _importer_kwargs(caller)
     pending = {
         r.raw["mis_client_id"].strip()
         for r in mapped.borrowers
@@ -83,7 +84,7 @@ def intake_loan_draft(*, api_key, body, submit=False) -> IntakeResult:
     }
     try:
         with transaction.atomic():
-            intake_lock(partner=api_key.partner)
+            intake_lock(partner=caller.partner)
             people = BorrowerImporter(sources={"main": mapped.borrowers}, **kwargs)
             loans = LoanImporter(
                 sources=mapped.sources, pending_clients=pending, photos=mapped.photos, **kwargs
@@ -95,9 +96,9 @@ def intake_loan_draft(*, api_key, body, submit=False) -> IntakeResult:
                 raise Refused(problems)
             people.write()
             loans.write()
-            loan = Loan.objects.get(partner=api_key.partner, mis_loan_id=mapped.key)
+            loan = Loan.objects.get(partner=caller.partner, mis_loan_id=mapped.key)
             if submit and loan.state == RecordState.DRAFT:
-                loan = _submit(loan, api_key)
+                loan = _submit(loan, caller)
     except Refused as exc:
         return refusal(exc.problems)
     done = loans.outcome.preview[0]
@@ -120,7 +121,7 @@ def intake_loan_draft(*, api_key, body, submit=False) -> IntakeResult:
     )
 
 
-def intake_records(*, api_key, kind, body, submit=False) -> IntakeResult:
+def intake_records(*, caller, kind, body, submit=False) -> IntakeResult:
     """Repayments, journals or borrowers: a list of records, all saved or none."""
     mapper, importer_class = FLAT[kind]
     mapped = mapper(body)
@@ -137,17 +138,17 @@ def intake_records(*, api_key, kind, body, submit=False) -> IntakeResult:
         )
     if mapped.problems and not rows:
         return refusal(mapped.problems)
-    importer = importer_class(sources=mapped.sources, **_importer_kwargs(api_key))
+    importer = importer_class(sources=mapped.sources, **_importer_kwargs(caller))
     try:
         with transaction.atomic():
-            intake_lock(partner=api_key.partner)
+            intake_lock(partner=caller.partner)
             importer.check()
             problems = mapped.problems + importer.outcome.problems
             if problems:
                 raise Refused(problems)
             importer.write()
             if submit and kind == "journals":
-                _submit_journals(rows, api_key)
+                _submit_journals(rows, caller)
     except Refused as exc:
         return refusal(exc.problems)
     outcome = importer.outcome.as_dict()
@@ -166,12 +167,12 @@ def intake_records(*, api_key, kind, body, submit=False) -> IntakeResult:
     )
 
 
-def _submit_journals(rows, api_key):
+def _submit_journals(rows, caller):
     for row in rows:
         for journal in Journal.objects.filter(
-            partner=api_key.partner,
+            partner=caller.partner,
             loan__mis_loan_id=str(row.raw["mis_loan_id"]).strip(),
             subject=str(row.raw["subject"]).strip(),
             state=RecordState.DRAFT,
         ):
-            _submit(journal, api_key)
+            _submit(journal, caller)

@@ -22,8 +22,14 @@ from tests.mis.api import LOAN_DRAFT, post
 
 
 @pytest.fixture
-def key(partner):
-    row, full = api_key(partner)
+def owner(partner):
+    """The member accountable for the key: what it posts is theirs."""
+    return member(partner, Role.PREPARER)
+
+
+@pytest.fixture
+def key(partner, owner):
+    row, full = api_key(partner, owner=owner)
     return full
 
 
@@ -38,7 +44,7 @@ def draft(**changes):
     return body
 
 
-def test_a_kiva_loan_draft_lands_as_a_draft_made_by_the_mis(client, partner, key, prefix):
+def test_a_kiva_loan_draft_lands_as_a_draft_by_the_keys_owner(client, partner, key, prefix, owner):
     response = post(client, "loan_draft", LOAN_DRAFT, key=key)
     assert response.status_code == 200, response.json()
     body = response.json()
@@ -63,7 +69,7 @@ def test_a_kiva_loan_draft_lands_as_a_draft_made_by_the_mis(client, partner, key
         7007,
         "Pisac: Peru",
     )
-    assert loan.created_by is None and loan.updated_by is None
+    assert loan.created_by == owner and loan.updated_by == owner
     share = loan.loan_borrowers.get()
     assert (share.borrower.mis_client_id, share.borrower.first_name) == ("C100", "Rosa")
     assert share.mis_loan_id == ""  # the loan's own id
@@ -72,7 +78,7 @@ def test_a_kiva_loan_draft_lands_as_a_draft_made_by_the_mis(client, partner, key
         (Decimal("600"), Decimal("10")),
     ]
     entry = AuditEntry.objects.get(object_id=loan.pk)
-    assert (entry.action, entry.actor, entry.data) == ("created", None, {"api_key": prefix})
+    assert (entry.action, entry.actor, entry.data) == ("created", owner, {"api_key": prefix})
 
 
 def test_a_group_loan_draft_with_kivas_group_fields(client, partner, key):
@@ -115,17 +121,28 @@ def test_a_group_loan_draft_with_kivas_group_fields(client, partner, key):
     ] == [("C201", "GL7-1", False, 0), ("C202", "GL7-2", True, 1)]
 
 
-def test_the_submit_flag_submits_for_review_and_any_reviewer_may_approve(client, partner, key):
+def test_the_submit_flag_submits_for_review_and_a_reviewer_approves(client, partner, key, owner):
     response = post(client, "loan_draft?submit=true", LOAN_DRAFT, key=key)
     assert response.status_code == 200, response.json()
     assert response.json()["loan"]["state"] == "submitted"
     loan = Loan.objects.get()
     submitted = AuditEntry.objects.get(action="submitted")
-    assert submitted.actor is None and "api_key" in submitted.data
+    assert submitted.actor == owner and "api_key" in submitted.data
     reviewer = member(partner, Role.REVIEWER)
     KivaConnectionFactory(partner=partner)  # approval writes the outbox for this connection
     # Approved, and queued for Kiva in the same transaction.
     assert record_approve(record=loan, by=reviewer).state == RecordState.QUEUED
+
+
+def test_the_keys_owner_cannot_approve_what_the_key_posted(client, partner):
+    from kivaportal.review.errors import FourEyesViolation
+
+    admin = member(partner, Role.PARTNER_ADMIN)
+    _row, full = api_key(partner, owner=admin)
+    response = post(client, "loan_draft?submit=true", LOAN_DRAFT, key=full)
+    assert response.status_code == 200, response.json()
+    with pytest.raises(FourEyesViolation):
+        record_approve(record=Loan.objects.get(), by=admin)
 
 
 def test_the_submit_flag_with_blocking_errors_refuses_everything(client, partner, key):
@@ -145,7 +162,7 @@ def test_reposting_a_draft_updates_it_in_place(client, partner, key):
     loan = Loan.objects.get()
     assert (loan.loan_use, loan.version) == ("To buy two carts.", 1)
     edited = AuditEntry.objects.get(action="edited")
-    assert edited.actor is None and edited.data["fields"] == ["loan_use"]
+    assert edited.actor == loan.created_by and edited.data["fields"] == ["loan_use"]
 
 
 def test_reposting_the_same_draft_changes_nothing(client, partner, key):

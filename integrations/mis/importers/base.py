@@ -124,7 +124,7 @@ class Importer:
         sources: dict,
         fmt: NumberFormat = ISO,
         actor=None,
-        api_key_label: str = "",
+        via: dict | None = None,
         job_id: int | None = None,
         progress: Callable[[str, int], None] | None = None,
         collect_records: bool = False,
@@ -133,19 +133,20 @@ class Importer:
         self.partner = partner
         self.sources = sources
         self.fmt = fmt
-        self.actor = actor  # the logged-in user; None for the API (the MIS prepared it)
-        self.api_key_label = api_key_label
+        # The uploader, or the owner of the API key or MIS client: who the records are by.
+        self.actor = actor
+        self.via = via  # for the API: names the key or client in audit entries
         self.job_id = job_id
         self.progress = progress or (lambda phase, done: None)
         self.collect_records = collect_records
         self.preview_limit = preview_limit
         self.outcome = Outcome()
 
-    # The audit entries' details: which key or which import made the change.
+    # The audit entries' details: which key, client or import made the change.
     @property
     def audit_data(self) -> dict:
-        if self.api_key_label:
-            return {"api_key": self.api_key_label}
+        if self.via:
+            return dict(self.via)
         return {"import_job": self.job_id} if self.job_id else {}
 
     def problem(self, row: Row | None, column: str, message: str, code: str = "invalid"):

@@ -33,7 +33,8 @@ COLUMNS = (
         "",
     ),
     Column("date", parse_date, True, "In the partner's date format.", "2026-03-10"),
-    Column("amount", money, True, "Greater than zero, in the loan's currency.", "110.50"),
+    # Zero is a line too: Kiva expects one for each loan that paid nothing this period.
+    Column("amount", part, True, "Zero or more, in the loan's currency.", "110.50"),
     Column("principal", part, False, "The principal part, if the MIS splits it.", "100.00"),
     Column("interest", part, False, "The interest part.", "10.50"),
 )

@@ -34,17 +34,13 @@ def begin_change(record, importer):
     """Before new content is saved: open a new version if the record was already sent."""
     if record.state not in NEW_VERSION_STATES:
         return record
-    if importer.api_key_label:
-        return services.record_start_new_version_from_intake(
-            record=record, api_key_label=importer.api_key_label
-        )
-    return services.record_start_new_version(record=record, by=importer.actor)
+    return services.record_start_new_version_from_intake(
+        record=record, by=importer.actor, data=importer.audit_data
+    )
 
 
 def end_change(record, importer, changed_fields):
     """After new content is saved: audit the edit (and return a reviewed record to draft)."""
-    if importer.api_key_label:
-        return services.record_edited_from_intake(
-            record=record, api_key_label=importer.api_key_label, changed_fields=changed_fields
-        )
-    return services.record_edited(record=record, by=importer.actor, changed_fields=changed_fields)
+    return services.record_edited_from_intake(
+        record=record, by=importer.actor, changed_fields=changed_fields, data=importer.audit_data
+    )

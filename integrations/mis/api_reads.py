@@ -1,0 +1,173 @@
+"""The reads a Kiva client makes, answered from the portal: the partner's reference lists
+(config/*), as synced from Kiva, and the partner's loans with Kiva's paging and filters."""
+
+from datetime import UTC
+
+from django.db.models import Count, Max, Prefetch, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from integrations.mis.importers.base import Problem
+from kivaportal.common.money import quantize
+from kivaportal.lending.models import Loan, LoanBorrower, LoanType
+from kivaportal.reference.models import Activity, Locale, Location, Theme
+from kivaportal.review.states import RecordState
+
+# Kiva's list name -> (model, the item as Kiva shapes it).
+CONFIG_LISTS = {
+    "activities": (Activity, lambda a: {"activity_id": a.kiva_id, "activity": a.name}),
+    "locales": (
+        Locale,
+        lambda loc: {
+            "currency": loc.currency,
+            "language_code": loc.language_code,
+            "language_name": loc.language_name,
+            "language_id": loc.language_id,
+        },
+    ),
+    "themes": (Theme, lambda t: {"theme_type_id": t.kiva_id, "theme_type": t.name}),
+    "locations": (
+        Location,
+        lambda loc: {"country": loc.country, "location": loc.location, "full_name": loc.full_name},
+    ),
+}
+LOANS_DEFAULT_LIMIT = 20
+LOANS_MAX_LIMIT = 300  # what Kiva asks clients never to exceed
+# Kiva's loan statuses (docs/kiva.md). `status` filters on them once the portal knows a loan's
+# Kiva status; the portal's own states are accepted too.
+KIVA_STATUSES = frozenset(
+    {
+        "refunded", "inactive", "inactive_expired", "fundRaising", "expired", "raised",
+        "payingBack", "ended", "reviewed", "issue", "defaulted", "deleted", "issue_revising",
+        "issue_approving",
+    }
+)  # fmt: skip
+
+
+class BadQuery(Exception):
+    def __init__(self, problem: Problem):
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+def _z(moment) -> str | None:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+def config_answer(*, partner, name) -> dict:
+    """Kiva's envelope for one reference list; retired values are no longer in Kiva's list."""
+    model, shape = CONFIG_LISTS[name]
+    values = model.objects.filter(partner=partner, retired=False)
+    synced = values.aggregate(at=Max("synced_at"))["at"]
+    return {
+        "as_of_date_time": _z(synced or timezone.now()),
+        name: [shape(value) for value in values],
+        "code": "api.success",
+        "message": _("Successfully retrieved %(name)s") % {"name": name},
+    }
+
+
+def _bounded_int(params, name, default, low, high) -> int:
+    raw = params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise BadQuery(
+            Problem(
+                None,
+                name,
+                _("An integer from %(low)d to %(high)d.") % {"low": low, "high": high},
+            )
+        )
+    return value
+
+
+def _has_kiva_fields() -> bool:
+    # Kiva's id and status come back on the loan once reconciliation stores them.
+    names = {f.name for f in Loan._meta.get_fields()}
+    return {"kiva_id", "kiva_status"} <= names
+
+
+def loans_answer(*, partner, params, link) -> dict:
+    """Kiva's `GET loans` over the partner's loans: `{"total_records", "data"}`, oldest first.
+
+    `params` are the query parameters (`offset`, `limit`, `query`, `status`); `link(path)`
+    makes an absolute URL of a review page.
+    """
+    offset = _bounded_int(params, "offset", 0, 0, 10**9)
+    limit = _bounded_int(params, "limit", LOANS_DEFAULT_LIMIT, 1, LOANS_MAX_LIMIT)
+    kiva = _has_kiva_fields()
+    loans = Loan.objects.filter(partner=partner)
+    status = (params.get("status") or "").strip()
+    if status in RecordState.values:
+        loans = loans.filter(state=status)
+    elif status in KIVA_STATUSES:
+        loans = loans.filter(kiva_status=status) if kiva else loans.none()
+    elif status:
+        raise BadQuery(Problem(None, "status", _("Not a Kiva loan status or a portal state.")))
+    query = (params.get("query") or "").strip()
+    if query:
+        condition = (
+            Q(mis_loan_id=query)
+            | Q(group_client_id=query)
+            | Q(group_name__icontains=query)
+            | Q(loan_borrowers__mis_loan_id=query)
+            | Q(loan_borrowers__borrower__mis_client_id=query)
+            | Q(loan_borrowers__borrower__first_name__icontains=query)
+            | Q(loan_borrowers__borrower__last_name__icontains=query)
+        )
+        if kiva and query.isdigit():
+            condition |= Q(kiva_id=int(query))
+        loans = loans.filter(pk__in=Loan.objects.filter(partner=partner).filter(condition))
+    total = loans.count()
+    page = (
+        loans.order_by("created_at", "id")
+        .select_related("location")
+        .annotate(borrower_count=Count("loan_borrowers"))
+        .prefetch_related(
+            Prefetch(
+                "loan_borrowers",
+                queryset=LoanBorrower.objects.select_related("borrower").order_by("position"),
+            )
+        )[offset : offset + limit]
+    )
+    return {"total_records": total, "data": [_loan_item(loan, kiva, link) for loan in page]}
+
+
+def _loan_item(loan, kiva, link) -> dict:
+    shares = list(loan.loan_borrowers.all())
+    first = shares[0].borrower if shares else None
+    group = loan.loan_type == LoanType.GROUP
+    if group:
+        name, client_id = loan.group_name, loan.group_client_id
+    else:
+        name = f"{first.first_name} {first.last_name}".strip() if first else ""
+        client_id = first.mis_client_id if first else ""
+    return {
+        # Kiva's fields, as Kiva's GET loans names them.
+        "kiva_id": getattr(loan, "kiva_id", None) if kiva else None,
+        "uuid": None,
+        "internal_loan_id": loan.mis_loan_id,
+        "internal_client_id": client_id,
+        "name": name,
+        "location": loan.location.full_name if loan.location else None,
+        "status": getattr(loan, "kiva_status", None) if kiva else None,
+        "borrower_count": loan.borrower_count,
+        "loan_currency": loan.currency,
+        "loan_local_price": str(quantize(loan.amount, loan.currency)),
+        "create_time": _z(loan.created_at),
+        # The portal's own: its id, its review state and version, the page to review it.
+        "portal_id": loan.pk,
+        "portal_state": loan.state,
+        "portal_version": loan.version,
+        "borrowers": [
+            {"client_id": s.borrower.mis_client_id, "loan_id": s.mis_loan_id or loan.mis_loan_id}
+            for s in shares
+        ],
+        "review_url": link(reverse("review:record", args=[loan.partner_id, "loans", loan.pk])),
+    }
