@@ -149,10 +149,11 @@ def intake_view(kind):
         if error:
             return error
         submit = request.GET.get("submit", "").lower() in TRUE
+        link = request.build_absolute_uri
         if kind == "loan_draft":
-            result = intake_loan_draft(caller=caller, body=body, submit=submit)
+            result = intake_loan_draft(caller=caller, body=body, submit=submit, link=link)
         else:
-            result = intake_records(caller=caller, kind=kind, body=body, submit=submit)
+            result = intake_records(caller=caller, kind=kind, body=body, submit=submit, link=link)
         return JsonResponse(result.body, status=result.status, encoder=DjangoJSONEncoder)
 
     view.__name__ = f"intake_{kind}"

@@ -149,9 +149,15 @@ class Importer:
             return dict(self.via)
         return {"import_job": self.job_id} if self.job_id else {}
 
-    def problem(self, row: Row | None, column: str, message: str, code: str = "invalid"):
+    def problem(
+        self, row: Row | None, column: str, message: str, code: str = "invalid", json_path=None
+    ):
+        """One problem, named by the file's row and column, or for JSON by the path of the
+        value as the client sent it (`json_path` when it is not the column's own)."""
         if row is None:
             self.outcome.add(Problem(1, column, message, code=code))
+        elif row.paths is not None and json_path is not None:
+            self.outcome.add(Problem(None, json_path, message, row.source, code))
         else:
             self.outcome.add(Problem(row.number, row.where(column), message, row.source, code))
 

@@ -57,13 +57,17 @@ class FlatImporter(Importer):
         key = self.key(values)
         if key in seen:
             first = seen[key]
-            if first is None:
+            if isinstance(first, str):  # JSON: the first item's path, e.g. repayments[0]
+                message = _("Duplicate of %(item)s.") % {"item": first}
+            elif first is None:
                 message = _("Duplicate: the same id appears more than once.")
             else:
                 message = _("Duplicate: the same id is already on row %(row)d.") % {"row": first}
             self.problem(row, self.key_column, message)
             return False
-        seen[key] = row.number
+        seen[key] = (
+            row.number if row.paths is None else row.where(self.key_column).rsplit(".", 1)[0]
+        )
         return True
 
     def upsert(self, row, key, record, values: dict, fields: dict, *, write, build):

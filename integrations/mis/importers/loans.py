@@ -27,7 +27,7 @@ from integrations.mis.importers.loan_parts import (
     member_fp,
     schedule_fp,
 )
-from kivaportal.common.money import currency_decimals, has_currency_precision
+from kivaportal.common.money import currency_decimals, has_currency_precision, quantize
 from kivaportal.lending.models import Borrower, Loan, LoanBorrower, LoanType, ScheduleLine
 from kivaportal.review.services import audit_records_created
 
@@ -115,7 +115,8 @@ class LoanImporter(Importer):
                     ok = False
         if values.get("client_waiver_signed") is None:
             fields.pop("client_waiver_signed", None)
-        ok = self._precision(row, "amount", values["amount"], cur) and ok
+        if row.paths is None:  # from JSON the amount is the entreps' sum, each checked itself
+            ok = self._precision(row, "amount", values["amount"], cur) and ok
         return fields if ok else None
 
     def check(self):
@@ -250,6 +251,10 @@ class LoanImporter(Importer):
     def _check_totals(self, plan):
         """The loan-level checks on a loan's summaries: shares and principal add up."""
         row, members, schedule = plan.row, plan.members, plan.schedule
+
+        def money(amount):  # as the currency writes it: 900.00, not 900.0 or 900.000
+            return quantize(amount, plan.currency)
+
         if members is not None:
             members.clients = set()  # no longer needed: free it before the write pass
             if members.total != plan.amount:
@@ -257,7 +262,8 @@ class LoanImporter(Importer):
                     row,
                     "amount",
                     _("The borrowers' amounts add up to %(total)s, not the loan amount %(amount)s.")
-                    % {"total": members.total, "amount": plan.amount},
+                    % {"total": money(members.total), "amount": money(plan.amount)},
+                    json_path="entreps",
                 )
             if not plan.is_group and members.count > 1:
                 self.problem(
@@ -265,13 +271,15 @@ class LoanImporter(Importer):
                     "loan_type",
                     _("An individual loan has exactly one borrower; this one has %(n)d.")
                     % {"n": members.count},
+                    json_path="entreps",
                 )
         if schedule is not None and schedule.total != plan.amount:
             self.problem(
                 row,
                 "amount",
                 _("The schedule's principal adds up to %(total)s, not the loan amount %(amount)s.")
-                % {"total": schedule.total, "amount": plan.amount},
+                % {"total": money(schedule.total), "amount": money(plan.amount)},
+                json_path="schedule",
             )
 
     def _decide(self):

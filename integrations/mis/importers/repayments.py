@@ -1,5 +1,9 @@
 """Repayment transactions, matched by the MIS's transaction id, for loans the portal knows."""
 
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
@@ -82,7 +86,14 @@ class RepaymentImporter(FlatImporter):
                 mis_repayment_id__in=[v["mis_repayment_id"] for _r, v in cleaned],
             )
         }
-        return {"loans": loans, "borrowers": borrowers, "shares": shares, "existing": existing}
+        horizon = timezone.localdate() + timedelta(days=settings.INTAKE_MAX_FUTURE_DAYS)
+        return {
+            "loans": loans,
+            "borrowers": borrowers,
+            "shares": shares,
+            "existing": existing,
+            "horizon": horizon,
+        }
 
     def _resolve(self, row, values, context) -> bool:
         loan = context["loans"].get(values["mis_loan_id"])
@@ -91,6 +102,15 @@ class RepaymentImporter(FlatImporter):
             return False
         values["loan_id"] = loan["id"]
         ok = True
+        if values["date"] > context["horizon"]:
+            # A repayment in 2100 is a typing error, not a plan.
+            self.problem(
+                row,
+                "date",
+                _("Later than %(date)s: a repayment cannot be that far in the future.")
+                % {"date": context["horizon"].isoformat()},
+            )
+            ok = False
         for column in ("amount", "principal", "interest"):
             amount = values.get(column)
             if amount is not None and not has_currency_precision(amount, loan["currency"]):
