@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "integrations.kiva",
     "integrations.kiva.sandbox",
     "integrations.mis",
+    "drf_spectacular_sidecar",  # only its static Swagger UI files (the intake API's docs page)
 ]
 
 MIDDLEWARE = [

@@ -9,6 +9,7 @@ KIVA = "v3/partner/<str:partner_id>/"
 
 urlpatterns = [
     path("openapi.json", api_views.openapi_view, name="openapi"),
+    path("docs/", api_views.docs_view, name="docs"),
     path("oauth/token", api_views.token_view, name="token"),
     *[path(kind, api_views.intake_view(kind), name=kind) for kind in KINDS],
     # Kiva's own layout, so an MIS built for Kiva only changes its base URL and credentials.

@@ -16,6 +16,8 @@ from functools import wraps
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
@@ -232,6 +234,13 @@ def openapi_view(request):
         return method_not_allowed(("GET", "HEAD"))
     base = request.build_absolute_uri("/api/intake/v1")
     return JsonResponse(spec(base), json_dumps_params={"indent": 2})
+
+
+def docs_view(request):
+    """Swagger UI for MIS developers, from the portal's own static files."""
+    if request.method not in ("GET", "HEAD"):
+        return method_not_allowed(("GET", "HEAD"))
+    return render(request, "mis/api_docs.html", {"spec_url": reverse("mis_api:openapi")})
 
 
 @csrf_exempt

@@ -2,6 +2,8 @@
 
 Kept by hand next to the views it describes; the fuzz test generates requests from these
 schemas, so a field added to the payloads but not here goes untested, and the reverse fails.
+The paths are Kiva's (`/v3/partner/{partnerId}/...`); the writes also answer without the
+prefix.
 """
 
 AMOUNT = {
@@ -189,7 +191,8 @@ def _operation(schema, summary, submit):
         "responses": {
             "200": {"description": "Saved (or unchanged).", "content": {"application/json": {}}},
             "400": error("Invalid input; nothing saved. Each error names its JSON field."),
-            "401": error("Missing, unknown or revoked API key."),
+            "401": error("Missing, unknown, expired or revoked token or API key."),
+            "403": error("The token lacks the scope, or the path names another partner."),
             "409": error("A record is being sent to Kiva (or withdrawn) and cannot change now."),
             "413": error("Body larger than INTAKE_API_MAX_BODY_BYTES."),
             "415": error("Body is not application/json."),
@@ -197,18 +200,131 @@ def _operation(schema, summary, submit):
     }
 
 
+CONFIG_ITEMS = {
+    "activities": {"activity_id": {"type": "integer"}, "activity": {"type": "string"}},
+    "locales": {
+        "currency": {"type": "string"},
+        "language_code": {"type": "string"},
+        "language_name": {"type": "string"},
+        "language_id": {"type": "integer"},
+    },
+    "themes": {"theme_type_id": {"type": "integer"}, "theme_type": {"type": "string"}},
+    "locations": {
+        "country": {"type": "string"},
+        "location": {"type": "string"},
+        "full_name": {"type": "string"},
+    },
+}
+SCOPE_OF = {
+    "/loan_draft": "create:loan_draft",
+    "/repayments": "create:repayment",
+    "/journals": "create:journal_update",
+    "/borrowers": "create:loan_draft",
+}
+PARTNER = {
+    "name": "partnerId",
+    "in": "path",
+    "required": True,
+    "description": "The partner's Kiva partner id (the token's partnerId).",
+    "schema": {"type": "string"},
+}
+
+
+def _error(description):
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+def _read(summary, scopes, parameters=()):
+    return {
+        "summary": summary,
+        "security": [{"oauth2": [scope]} for scope in scopes] + [{"bearer": []}],
+        "parameters": [PARTNER, *parameters],
+        "responses": {
+            "200": {"description": "Kiva's answer.", "content": {"application/json": {}}},
+            "400": _error("A bad query parameter, named in errors[].field."),
+            "401": _error("Missing, unknown, expired or revoked token or API key."),
+            "403": _error("The token lacks the scope, or the path names another partner."),
+        },
+    }
+
+
+def _query(name, description, schema):
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema}  # fmt: skip
+
+
+def _token_operation():
+    form = {
+        "type": "object",
+        "required": ["grant_type"],
+        "properties": {
+            "grant_type": {"type": "string", "enum": ["client_credentials"]},
+            "client_id": {"type": "string"},
+            "client_secret": {"type": "string"},
+            "audience": {"type": "string", "description": "Read and ignored."},
+            "scope": {"type": "string", "description": "Space-separated; default: all."},
+        },
+    }
+    return {
+        "summary": "A token for an MIS client (OAuth2 client credentials, as Kiva's)",
+        "security": [],
+        "requestBody": {
+            "required": True,
+            "content": {"application/x-www-form-urlencoded": {"schema": form}},
+        },
+        "responses": {
+            "200": {
+                "description": "access_token, token_type, expires_in, scope, iss, partnerId, jti",
+                "content": {"application/json": {}},
+            },
+            "400": {"description": "unsupported_grant_type or invalid_request"},
+            "401": {"description": "access_denied: wrong, unknown, revoked or expired client"},
+            "403": {"description": "access_denied: none of the asked scopes is allowed"},
+        },
+    }
+
+
 def spec(server_url: str = "/api/intake/v1") -> dict:
-    paths = {path: {"post": _operation(*op)} for path, op in OPERATIONS.items()}
+    paths = {}
+    for path, op in OPERATIONS.items():
+        operation = _operation(*op)
+        operation["security"] = [{"oauth2": [SCOPE_OF[path]]}, {"bearer": []}, {"apiKeyHeader": []}]
+        paths[f"/v3/partner/{{partnerId}}{path}"] = {
+            "post": {**operation, "parameters": [PARTNER, *operation["parameters"]]}
+        }
+    for name, item in CONFIG_ITEMS.items():
+        paths[f"/v3/partner/{{partnerId}}/config/{name}"] = {
+            "get": _read(
+                f"Kiva's config/{name}: the partner's list as synced from Kiva; items {item}",
+                ["read:loans", "create:loan_draft"],
+            )
+        }
+    paths["/v3/partner/{partnerId}/loans"] = {
+        "get": _read(
+            "The partner's loans in Kiva's shape, with their MIS ids and the portal's state",
+            ["read:loans"],
+            [
+                _query("offset", "Default 0.", {"type": "integer", "minimum": 0}),
+                _query("limit", "Default 20.", {"type": "integer", "minimum": 1, "maximum": 300}),
+                _query("query", "An MIS loan or client id, or a name.", {"type": "string"}),
+                _query("status", "A portal state or a Kiva status.", {"type": "string"}),
+            ],
+        )
+    }
+    paths["/oauth/token"] = {"post": _token_operation()}
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "Kiva partner portal: MIS intake API",
             "version": "1",
             "description": (
-                "Accepts the JSON shapes of Kiva's Partner API so an MIS built for Kiva can "
-                "send here instead. Records land as drafts awaiting review. Each call is "
-                "saved whole or refused whole. The same paths also answer under "
-                "/v3/partner/{partnerId}/ (Kiva's layout). See docs/intake.md."
+                "Kiva's Partner API, answered by the portal so an MIS built for Kiva changes "
+                "only its URLs and credentials: a token from oauth/token, the config lists, "
+                "loans, and the writes. Records land as drafts awaiting review. Each call is "
+                "saved whole or refused whole. See docs/intake.md."
             ),
         },
         "servers": [{"url": server_url}],
@@ -217,7 +333,25 @@ def spec(server_url: str = "/api/intake/v1") -> dict:
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer", "description": "The API key."},
+                "oauth2": {
+                    "type": "oauth2",
+                    "flows": {
+                        "clientCredentials": {
+                            "tokenUrl": f"{server_url}/oauth/token",
+                            "scopes": {
+                                "read:loans": "GET loans and the config lists",
+                                "create:loan_draft": "POST loan_draft and borrowers",
+                                "create:repayment": "POST repayments",
+                                "create:journal_update": "POST journals",
+                            },
+                        }
+                    },
+                },
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A token from oauth/token, or an API key.",
+                },
                 "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
             },
         },

@@ -345,4 +345,29 @@ def test_the_openapi_description_is_served(client):
     assert response.status_code == 200
     spec = response.json()
     assert spec["openapi"].startswith("3.")
-    assert set(spec["paths"]) == {"/loan_draft", "/repayments", "/journals", "/borrowers"}
+    kiva = "/v3/partner/{partnerId}/"
+    assert set(spec["paths"]) == {
+        "/oauth/token",
+        *(f"{kiva}{name}" for name in ("loan_draft", "repayments", "journals", "borrowers")),
+        *(f"{kiva}config/{name}" for name in ("activities", "locales", "themes", "locations")),
+        f"{kiva}loans",
+    }
+    for path, operations in spec["paths"].items():  # each described path is served
+        url = "/api/intake/v1" + path.replace("{partnerId}", "145")
+        for method in operations:
+            answer = getattr(client, method)(url)
+            assert answer.status_code in (400, 401), (method, path, answer.status_code)
+
+
+def test_the_api_docs_page_uses_local_static_files_only(client):
+    page = client.get("/api/intake/v1/docs/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'data-spec="/api/intake/v1/openapi.json"' in html
+    sources = [part.split('"')[0] for part in html.split('src="')[1:]]
+    sources += [part.split('"')[0] for part in html.split('href="')[1:]]
+    assert sources and all(src.startswith("/static/") for src in sources), sources
+    for src in sources:  # each file is there to serve
+        from django.contrib.staticfiles import finders
+
+        assert finders.find(src.removeprefix("/static/")), src
