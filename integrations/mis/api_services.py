@@ -153,9 +153,15 @@ def _earlier_loan(partner, body, key) -> str | None:
             Q(mis_loan_id__in=loan_ids) | Q(loan__mis_loan_id__in=loan_ids),
             loan__partner=partner,
             borrower__mis_client_id__in=clients,
-        ).values_list("loan__mis_loan_id", flat=True)
+        ).values_list("loan_id", "loan__mis_loan_id")
     )
-    return found.pop() if len(found) == 1 else None
+    if len(found) != 1:
+        return None
+    ((loan_id, mis_loan_id),) = found
+    # The same borrowers, not one of a group's: a group member's own loan stays its group's.
+    if LoanBorrower.objects.filter(loan_id=loan_id).count() != len(body["entreps"]):
+        return None
+    return mis_loan_id
 
 
 def intake_records(*, caller, kind, body, submit=False, link=str) -> IntakeResult:

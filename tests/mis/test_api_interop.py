@@ -201,3 +201,14 @@ def test_a_nul_byte_in_an_id_is_a_400_not_a_500(client, partner, key):
         "entreps[0].loan_id",
         "entreps[0].client_id",
     }
+
+
+def test_a_group_members_own_loan_id_does_not_turn_the_group_into_an_individual_loan(
+    client, partner, key
+):
+    second = dict(LOAN_DRAFT["entreps"][0], client_id="C101", loan_id="L101", amount="600.00")
+    first = dict(LOAN_DRAFT["entreps"][0], amount="600.00")
+    group = draft(entreps=[first, second], internal_loan_id="G9", group_name="Las Rosas")
+    assert post(client, "loan_draft", group, key=key).status_code == 200
+    post(client, "loan_draft", LOAN_DRAFT, key=key)
+    assert Loan.objects.get(mis_loan_id="G9").loan_borrowers.count() == 2
