@@ -141,3 +141,17 @@ def test_another_partners_keys_are_invisible(client, partner):
     client.force_login(admin)
     assert client.get(f"/admin/mis/apikey/{row.pk}/change/").status_code == 404
     assert "Their secret MIS" not in client.get("/admin/mis/apikey/").content.decode()
+
+
+def test_an_mis_clients_name_changes_but_its_scopes_and_owner_do_not(client, partner):
+    admin = member(partner, Role.PARTNER_ADMIN)
+    row, _secret = mis_client(partner, scopes=["read:loans"])
+    client.force_login(admin)
+    url = f"/admin/mis/misclient/{row.pk}/change/"
+    assert client.get(url).status_code == 200
+    other = member(partner, Role.PREPARER)
+    response = client.post(url, {"name": "Renamed", "owner": other.pk, "scopes": ["x"]})
+    assert response.status_code == 302
+    row.refresh_from_db()
+    assert (row.name, row.scopes) == ("Renamed", ["read:loans"])
+    assert row.owner_id != other.pk
