@@ -26,6 +26,8 @@ LOAN_FIELDS = {  # Kiva's name -> our column
     "group_name": "group_name",
     "internal_client_id": "group_client_id",
 }
+ENTREP_FIELDS = {"client_id": "mis_client_id", "amount": "amount", "loan_id": "borrower_loan_id"}
+SCHEDULE_FIELDS = {"date": "due_date", "principal": "principal", "interest": "interest"}
 LOAN_KNOWN = {
     *LOAN_FIELDS,
     "entreps",
@@ -182,7 +184,7 @@ def loan_draft(body) -> Mapped:
         members.append(
             _row(
                 item,
-                {"client_id": "mis_client_id", "amount": "amount", "loan_id": "borrower_loan_id"},
+                ENTREP_FIELDS,
                 f"entreps[{i}].",
                 mis_loan_id=(key, key_path),
                 **flags,
@@ -203,7 +205,7 @@ def loan_draft(body) -> Mapped:
             mapped.sources["schedule"] = [
                 _row(
                     item,
-                    {"date": "due_date", "principal": "principal", "interest": "interest"},
+                    SCHEDULE_FIELDS,
                     f"schedule[{i}].",
                     mis_loan_id=(key, key_path),
                 )

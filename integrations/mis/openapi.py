@@ -1,10 +1,34 @@
 """The OpenAPI 3.1 description of the intake API, served at /api/intake/v1/openapi.json.
 
-Kept by hand next to the views it describes; the fuzz test generates requests from these
-schemas, so a field added to the payloads but not here goes untested, and the reverse fails.
+The fuzz test generates its requests from these schemas.
 The paths are Kiva's (`/v3/partner/{partnerId}/...`); the writes also answer without the
 prefix.
+
+The request bodies' schemas are generated from the importers' column definitions (what each
+field's parser accepts, whether it is required, its help text) through api_mapping's field
+maps: the description and the validation are one source.
 """
+
+from integrations.mis.api_mapping import (
+    BORROWER_FIELDS,
+    ENTREP_FIELDS,
+    JOURNAL_FIELDS,
+    LOAN_FIELDS,
+    REPAYMENT_FIELDS,
+    SCHEDULE_FIELDS,
+)
+from integrations.mis.fields import parse_bool, parse_date, parse_int
+from integrations.mis.importers.borrowers import COLUMNS as BORROWER_COLUMNS
+from integrations.mis.importers.borrowers import gender
+from integrations.mis.importers.journals import COLUMNS as JOURNAL_COLUMNS
+from integrations.mis.importers.loan_parts import (
+    LOAN_COLUMNS,
+    MEMBER_COLUMNS,
+    SCHEDULE_COLUMNS,
+    currency,
+)
+from integrations.mis.importers.repayments import COLUMNS as REPAYMENT_COLUMNS
+from integrations.mis.importers.repayments import money, part
 
 AMOUNT = {
     "type": ["number", "string"],
@@ -33,86 +57,108 @@ ERROR = {
         },
     },
 }
-ENTREP = {
-    "type": "object",
-    "required": ["client_id", "amount"],
-    "properties": {
-        "first_name": {"type": "string", "maxLength": 100},
-        "last_name": {"type": "string", "maxLength": 100},
-        "gender": {"type": "string", "enum": ["female", "male"]},
-        "amount": AMOUNT,
-        "client_id": TEXT64,
-        "loan_id": {**TEXT64, "description": "The MIS loan id (individual loans: the loan's id)."},
+
+
+def _schema_of(column) -> dict:
+    """The JSON Schema of what a column's parser accepts: the API's description is read from
+    the same column definitions the importers validate with, so the two cannot drift."""
+    parse = column.parse
+    if hasattr(parse, "max_length"):
+        found = {"type": "string", "maxLength": parse.max_length}
+    else:
+        found = {
+            parse_date: DATE,
+            money: {**AMOUNT, "description": "Greater than zero. " + AMOUNT["description"]},
+            part: {**AMOUNT, "description": "Zero or more. " + AMOUNT["description"]},
+            parse_int: {"type": "integer", "minimum": 0},
+            parse_bool: {"type": "boolean"},
+            gender: {"type": "string", "enum": ["female", "male"]},
+            currency: {"type": "string", "pattern": "^[A-Z]{3}$"},
+        }[parse]
+    found = dict(found)  # never the shared constants themselves
+    if column.help and "description" not in found:
+        found["description"] = column.help
+    return found
+
+
+def _object(
+    fields: dict, columns, *, optional=(), required=(), extra=None, description="", notes=None
+):
+    """An object of Kiva's field names (`fields`: Kiva name -> column), typed by `columns`.
+    Required: what the column requires, less `optional` (derived or defaulted in JSON).
+    `notes` replace a column's (file-oriented) help where JSON differs."""
+    by_name = {c.name: c for c in columns}
+    properties, needed = {}, list(required)
+    for name, column_name in fields.items():
+        column = by_name[column_name]
+        properties[name] = _schema_of(column)
+        if notes and name in notes:
+            properties[name]["description"] = notes[name]
+        if column.required and name not in optional:
+            needed.append(name)
+    found = {"type": "object", "properties": {**properties, **(extra or {})}}
+    if needed:
+        found["required"] = needed
+    if description:
+        found["description"] = description
+    return found
+
+
+ENTREP = _object(
+    ENTREP_FIELDS,
+    MEMBER_COLUMNS,
+    notes={
+        "client_id": "The client's id in the MIS; with names, creates or updates the borrower.",
+        "amount": "This borrower's share. " + AMOUNT["description"],
+        "loan_id": "The MIS loan id (individual loans: the loan's id).",
     },
-}
-LOAN_DRAFT = {
-    "type": "object",
-    "required": ["entreps"],
-    "description": "Kiva's loan_draft. The loan amount is the sum of the borrowers' amounts.",
-    "properties": {
-        "activity_id": {"type": "integer", "minimum": 0},
-        "theme_type_id": {"type": "integer", "minimum": 0},
-        "description_language_id": {"type": "integer", "minimum": 0},
-        "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
-        "location": {"type": "string", "maxLength": 300},
-        "description": {"type": "string", "maxLength": 10000},
-        "loanuse": {"type": "string", "maxLength": 10000},
-        "client_waiver_signed": {"type": "boolean"},
-        "disburse_time": DATE,
+    extra={
+        kiva: _schema_of({c.name: c for c in BORROWER_COLUMNS}[column])
+        for kiva, column in BORROWER_FIELDS.items()
+        if kiva in ("first_name", "last_name", "gender")
+    },
+)
+LOAN_DRAFT = _object(
+    LOAN_FIELDS,
+    LOAN_COLUMNS,
+    required=["entreps"],
+    description="Kiva's loan_draft. The loan amount is the sum of the borrowers' amounts.",
+    extra={
         "image_encoded": {"type": "string", "description": "Base64 JPEG or PNG."},
         "entreps": {"type": "array", "minItems": 1, "items": ENTREP},
-        "schedule": {
+        "schedule": {"type": "array", "items": _object(SCHEDULE_FIELDS, SCHEDULE_COLUMNS)},
+        "internal_loan_id": {**TEXT64, "description": "A group loan's MIS id."},
+        "not_pictured": {
             "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["date", "principal"],
-                "properties": {"date": DATE, "principal": AMOUNT, "interest": AMOUNT},
-            },
+            "items": {"type": "boolean"},
+            "description": "Group loans: one per borrower, in order.",
         },
-        "group_name": {"type": "string", "maxLength": 200},
-        "internal_client_id": TEXT64,
-        "internal_loan_id": TEXT64,
-        "not_pictured": {"type": "array", "items": {"type": "boolean"}},
     },
-}
+)
+REPAYMENT = _object(
+    REPAYMENT_FIELDS,
+    REPAYMENT_COLUMNS,
+    optional=("repayment_id", "date"),
+    notes={
+        "date": "Default: the call's date, else today.",
+        "repayment_id": (
+            "The MIS transaction id; default loan_id:client_id:date (or the month, undated)."
+        ),
+    },
+)
 REPAYMENTS = {
     "type": "object",
     "required": ["repayments"],
     "properties": {
         "date": {**DATE, "description": "Date of every line without its own; default today."},
-        "repayments": {
-            "type": "array",
-            "minItems": 1,
-            "items": {
-                "type": "object",
-                "required": ["loan_id", "amount"],
-                "properties": {
-                    "loan_id": TEXT64,
-                    "client_id": TEXT64,
-                    "amount": AMOUNT,
-                    "date": DATE,
-                    "repayment_id": {
-                        **TEXT64,
-                        "description": "The MIS transaction id; default loan_id:client_id:date.",
-                    },
-                    "principal": AMOUNT,
-                    "interest": AMOUNT,
-                },
-            },
-        },
+        "repayments": {"type": "array", "minItems": 1, "items": REPAYMENT},
     },
 }
-JOURNAL = {
-    "type": "object",
-    "required": ["internal_loan_id", "subject", "body"],
-    "properties": {
-        "internal_loan_id": TEXT64,
-        "internal_client_id": TEXT64,
-        "subject": {"type": "string", "maxLength": 200},
-        "body": {"type": "string", "maxLength": 10000},
-        "image_url": {"type": "string", "description": "Accepted and ignored."},
-    },
-}
+JOURNAL = _object(
+    JOURNAL_FIELDS,
+    JOURNAL_COLUMNS,
+    extra={"image_url": {"type": "string", "description": "Accepted and ignored."}},
+)
 JOURNALS = {
     "oneOf": [
         {
@@ -130,20 +176,7 @@ BORROWERS = {
         "borrowers": {
             "type": "array",
             "minItems": 1,
-            "items": {
-                "type": "object",
-                "required": ["client_id", "first_name", "last_name", "gender"],
-                "properties": {
-                    "client_id": TEXT64,
-                    "first_name": {"type": "string", "maxLength": 100},
-                    "last_name": {"type": "string", "maxLength": 100},
-                    "gender": {"type": "string", "enum": ["female", "male"]},
-                    "birth_date": DATE,
-                    "phone": {"type": "string", "maxLength": 40},
-                    "city": {"type": "string", "maxLength": 120},
-                    "is_active": {"type": "boolean"},
-                },
-            },
+            "items": _object(BORROWER_FIELDS, BORROWER_COLUMNS),
         }
     },
 }

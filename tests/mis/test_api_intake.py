@@ -371,3 +371,24 @@ def test_the_api_docs_page_uses_local_static_files_only(client):
         from django.contrib.staticfiles import finders
 
         assert finders.find(src.removeprefix("/static/")), src
+
+
+def test_the_described_bodies_are_the_importers_columns():
+    from integrations.mis import api_mapping
+    from integrations.mis.importers.journals import COLUMNS as JOURNAL_COLUMNS
+    from integrations.mis.importers.repayments import COLUMNS as REPAYMENT_COLUMNS
+    from integrations.mis.openapi import SCHEMAS
+
+    journal = SCHEMAS["Journals"]["oneOf"][0]["properties"]["journals"]["items"]
+    assert set(api_mapping.JOURNAL_FIELDS) <= set(journal["properties"])
+    body = next(c for c in JOURNAL_COLUMNS if c.name == "body")
+    assert journal["properties"]["body"]["maxLength"] == body.parse.max_length
+    line = SCHEMAS["Repayments"]["properties"]["repayments"]["items"]
+    assert set(api_mapping.REPAYMENT_FIELDS) == set(line["properties"])
+    assert line["required"] == [
+        kiva
+        for kiva, column in api_mapping.REPAYMENT_FIELDS.items()
+        if next(c for c in REPAYMENT_COLUMNS if c.name == column).required
+        and kiva not in ("repayment_id", "date")
+    ]
+    assert set(api_mapping.LOAN_KNOWN) == set(SCHEMAS["LoanDraft"]["properties"])

@@ -11,7 +11,11 @@ GENDERS = {"female": Gender.FEMALE, "f": Gender.FEMALE, "male": Gender.MALE, "m"
 
 
 def text(max_length):
-    return lambda value, fmt: parse_text(value, max_length=max_length)
+    def parse(value, fmt):
+        return parse_text(value, max_length=max_length)
+
+    parse.max_length = max_length  # for the API's description (openapi.py)
+    return parse
 
 
 def gender(value, fmt):
