@@ -12,7 +12,7 @@ from integrations.mis.importers.base import Problem
 from kivaportal.common.money import quantize
 from kivaportal.lending.models import Loan, LoanBorrower, LoanType
 from kivaportal.reference.models import Activity, Locale, Location, Theme
-from kivaportal.review.states import RecordState
+from kivaportal.workflow.states import RecordState
 
 # Kiva's list name -> (model, the item as Kiva shapes it).
 CONFIG_LISTS = {

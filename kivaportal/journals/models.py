@@ -2,7 +2,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from kivaportal.review.models import CHECK_FIELDS, Reviewable
+from kivaportal.workflow.models import CHECK_FIELDS, Reviewable
 
 
 class Journal(Reviewable):
@@ -33,3 +33,8 @@ class Journal(Reviewable):
 
     def __str__(self):
         return self.subject
+
+    def findings(self):
+        from kivaportal.journals.checks import journal_findings
+
+        return journal_findings(self)

@@ -6,8 +6,10 @@ from django.utils.translation import gettext_lazy as _
 
 from kivaportal.common.admin import PartnerScopedAdmin, ReadOnlyAdminMixin
 from kivaportal.review import services
-from kivaportal.review.errors import ReviewError
-from kivaportal.review.models import AuditEntry
+from kivaportal.workflow.audit import AuditAction
+from kivaportal.workflow.errors import ReviewError
+from kivaportal.workflow.models import AuditEntry
+from kivaportal.workflow.transitions import audit_record, record_recheck
 
 
 def _run(modeladmin, request, queryset, service, done):
@@ -49,10 +51,10 @@ class ReviewableAdmin(PartnerScopedAdmin):
             if changed:
                 services.record_edited(record=record, by=request.user, changed_fields=changed)
         else:
-            services.audit_record(
-                record=record, actor=request.user, action="created", to_state=record.state
+            audit_record(
+                record=record, actor=request.user, action=AuditAction.CREATED, to_state=record.state
             )
-            services.record_recheck(record=record)
+            record_recheck(record=record)
 
 
 @admin.register(AuditEntry)

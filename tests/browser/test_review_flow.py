@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from integrations.kiva.sandbox.models import SandboxLoan
 from kivaportal.partners.roles import Role
-from kivaportal.review.states import RecordState
+from kivaportal.workflow.states import RecordState
 from tests.factories import LoanFactory, PartnerFactory, member
 from tests.kiva.fixtures import sandbox_partner
 
@@ -58,6 +58,6 @@ def test_preparer_submits_and_reviewer_approves_in_the_browser(live_server, brow
     history = page.locator("section", has=page.get_by_role("heading", name="History"))
     approved = history.locator("tr.event-workflow", has_text="submitted → approved")
     expect(approved).to_contain_text("Rosa")
-    expect(history.locator("tr.event-workflow").first).to_contain_text("kiva.sent")
+    expect(history.locator("tr.event-workflow").first).to_contain_text("Sent to Kiva")
     loan.refresh_from_db()
     assert loan.state == RecordState.SENT

@@ -14,9 +14,9 @@ from kivaportal.journals.models import Journal
 from kivaportal.lending.models import Borrower, Loan, LoanType
 from kivaportal.partners.roles import Role
 from kivaportal.repayments.models import Repayment
-from kivaportal.review.models import AuditEntry
 from kivaportal.review.services import record_approve
-from kivaportal.review.states import RecordState
+from kivaportal.workflow.models import AuditEntry
+from kivaportal.workflow.states import RecordState
 from tests.factories import KivaConnectionFactory, LoanFactory, api_key, member
 from tests.mis.api import LOAN_DRAFT, post
 
@@ -79,7 +79,11 @@ def test_a_kiva_loan_draft_lands_as_a_draft_by_the_keys_owner(client, partner, k
         (Decimal("600"), Decimal("10")),
     ]
     entry = AuditEntry.objects.get(object_id=loan.pk)
-    assert (entry.action, entry.actor, entry.data) == ("created", owner, {"api_key": prefix})
+    assert (entry.action, entry.actor, entry.data) == (
+        "intake.imported",
+        owner,
+        {"api_key": prefix},
+    )
 
 
 def test_a_group_loan_draft_with_kivas_group_fields(client, partner, key):
@@ -127,7 +131,7 @@ def test_the_submit_flag_submits_for_review_and_a_reviewer_approves(client, part
     assert response.status_code == 200, response.json()
     assert response.json()["loan"]["state"] == "submitted"
     loan = Loan.objects.get()
-    submitted = AuditEntry.objects.get(action="submitted")
+    submitted = AuditEntry.objects.get(action="review.submitted")
     assert submitted.actor == owner and "api_key" in submitted.data
     reviewer = member(partner, Role.REVIEWER)
     KivaConnectionFactory(partner=partner)  # approval writes the outbox for this connection
@@ -136,7 +140,7 @@ def test_the_submit_flag_submits_for_review_and_a_reviewer_approves(client, part
 
 
 def test_the_keys_owner_cannot_approve_what_the_key_posted(client, partner):
-    from kivaportal.review.errors import FourEyesViolation
+    from kivaportal.workflow.errors import FourEyesViolation
 
     admin = member(partner, Role.PARTNER_ADMIN)
     _row, full = api_key(partner, owner=admin)
@@ -162,7 +166,7 @@ def test_reposting_a_draft_updates_it_in_place(client, partner, key):
     assert Loan.objects.count() == 1
     loan = Loan.objects.get()
     assert (loan.loan_use, loan.version) == ("To buy two carts.", 1)
-    edited = AuditEntry.objects.get(action="edited")
+    edited = AuditEntry.objects.get(action="review.edited")
     assert edited.actor == loan.created_by and edited.data["fields"] == ["loan_use"]
 
 
@@ -182,7 +186,7 @@ def test_reposting_a_sent_loan_opens_a_new_version_of_the_same_row(client, partn
     assert response.json()["loan"]["action"] == "new_version"
     loan = Loan.objects.get()
     assert (loan.state, loan.version, loan.description) == ("draft", 2, "Corrected story.")
-    new_version = AuditEntry.objects.get(action="new_version")
+    new_version = AuditEntry.objects.get(action="review.new_version")
     assert new_version.data == {"api_key": prefix}
     assert (new_version.from_state, new_version.to_state) == ("sent", "draft")
 

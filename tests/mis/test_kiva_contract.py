@@ -14,7 +14,7 @@ from kivaportal.lending.models import Loan
 from kivaportal.partners.roles import Role
 from kivaportal.reference.models import Activity
 from kivaportal.repayments.models import Repayment
-from kivaportal.review.models import AuditEntry
+from kivaportal.workflow.models import AuditEntry
 from tests.factories import LoanFactory, PartnerFactory, member, mis_client
 from tests.mis.api import LOAN_DRAFT
 

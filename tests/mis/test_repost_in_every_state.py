@@ -8,7 +8,7 @@ import pytest
 from integrations.mis.importers.journals import JournalImporter
 from kivaportal.journals.models import Journal
 from kivaportal.lending.models import Loan
-from kivaportal.review.states import RecordState
+from kivaportal.workflow.states import RecordState
 from tests.factories import api_key
 from tests.mis.api import LOAN_DRAFT, post
 from tests.mis.data import LOANS, import_loans

@@ -29,7 +29,7 @@ from integrations.mis.importers.loan_parts import (
 )
 from kivaportal.common.money import currency_decimals, has_currency_precision, quantize
 from kivaportal.lending.models import Borrower, Loan, LoanBorrower, LoanType, ScheduleLine
-from kivaportal.review.services import audit_records_created
+from kivaportal.workflow.transitions import audit_records_created
 
 WRITING = ("create", "update", "new_version")
 

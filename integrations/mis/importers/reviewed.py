@@ -9,11 +9,8 @@ it, or it was withdrawn) intake refuses the change as a conflict.
 from django.utils.translation import gettext as _
 
 from kivaportal.review import services
-from kivaportal.review.models import Reviewable
-from kivaportal.review.states import EDITABLE_STATES, RecordState
-
-# Read from the transition table itself, so the two can never disagree.
-NEW_VERSION_STATES = frozenset(Reviewable.start_new_version._django_fsm.transitions)
+from kivaportal.workflow.models import NEW_VERSION_STATES  # read from the transition table
+from kivaportal.workflow.states import EDITABLE_STATES, RecordState
 
 
 def refusal(record_label: str, state: str) -> str | None:
