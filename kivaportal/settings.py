@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "kivaportal.demo",
     "integrations.kiva",
     "integrations.mis",
+    "drf_spectacular_sidecar",  # only its static Swagger UI files (the intake API's docs page)
 ]
 
 MIDDLEWARE = [
@@ -262,6 +263,8 @@ CELERY_BEAT_SCHEDULE = {
 # MIS intake (docs/configuration.md, docs/intake.md).
 INTAKE_API_MAX_BODY_BYTES = env.int("INTAKE_API_MAX_BODY_BYTES", default=8 * 1024 * 1024)
 INTAKE_API_MAX_ITEMS = env.int("INTAKE_API_MAX_ITEMS", default=1000)
+INTAKE_MAX_FUTURE_DAYS = env.int("INTAKE_MAX_FUTURE_DAYS", default=31)
+INTAKE_TOKEN_LIFETIME = env.int("INTAKE_TOKEN_LIFETIME", default=43199)  # Kiva's: about 12 h
 INTAKE_UPLOAD_MAX_BYTES = env.int("INTAKE_UPLOAD_MAX_BYTES", default=200 * 1024 * 1024)
 INTAKE_ASYNC_ROWS = env.int("INTAKE_ASYNC_ROWS", default=3000)
 

@@ -283,9 +283,32 @@ class KivaConnectionFactory(factory.django.DjangoModelFactory):
             obj.save()
 
 
-def api_key(partner, name="MIS"):
-    """An active intake API key of `partner`: (ApiKey row, the full key the MIS sends)."""
+def api_key(partner, name="MIS", owner=None):
+    """An active intake API key of `partner`: (ApiKey row, the full key the MIS sends). Its
+    owner (the accountable member) is a new preparer unless given."""
     from integrations.mis.models import ApiKey
 
+    owner = owner or member(partner, Role.PREPARER)
     full, prefix, hashed = ApiKey.generate()
-    return ApiKey.objects.create(partner=partner, name=name, prefix=prefix, key_hash=hashed), full
+    row = ApiKey.objects.create(
+        partner=partner, name=name, prefix=prefix, key_hash=hashed, owner=owner
+    )
+    return row, full
+
+
+def mis_client(partner, *, scopes=None, owner=None, name="MIS", **fields):
+    """An active MIS client of `partner` (OAuth client credentials): (row, client secret)."""
+    from integrations.mis.models import MisClient, Scope
+
+    owner = owner or member(partner, Role.PREPARER)
+    client_id, secret, hashed = MisClient.generate()
+    row = MisClient.objects.create(
+        partner=partner,
+        name=name,
+        client_id=client_id,
+        secret_hash=hashed,
+        scopes=list(Scope.values) if scopes is None else list(scopes),
+        owner=owner,
+        **fields,
+    )
+    return row, secret
