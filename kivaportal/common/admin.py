@@ -7,7 +7,10 @@ it exists.
 """
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
+from django.core.exceptions import ValidationError
+from django.db import DataError, transaction
 from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -85,8 +88,27 @@ class PartnerScopedAdmin(ScopedFormfieldsMixin, SimpleHistoryAdmin):
         raise Http404
 
     def _ensure_visible(self, request, object_id):
-        if not self.get_queryset(request).filter(pk=unquote(object_id)).exists():
+        # `get_object` answers None for an id of the wrong type ("abc", "1.5", out of range),
+        # as for another partner's id: both are a 404, never a 500.
+        if self.get_object(request, unquote(object_id)) is None:
             raise Http404
+
+    def get_object(self, request, object_id, from_field=None):
+        try:
+            return super().get_object(request, object_id, from_field)
+        except (OverflowError, DataError):
+            return None
+
+    def get_changelist_instance(self, request):
+        # Malformed filters (a NUL byte, a year out of range, a text where a number goes)
+        # fail when the list is counted, inside ChangeList; Django answers its own
+        # IncorrectLookupParameters with the list without filters (?e=1), so turn them into it.
+        # The savepoint keeps a PostgreSQL error from aborting the request's transaction.
+        try:
+            with transaction.atomic():
+                return super().get_changelist_instance(request)
+        except (ValueError, ValidationError, OverflowError, DataError) as exc:
+            raise IncorrectLookupParameters(exc) from exc
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         # Before Django's permission check, which would answer another partner's id with 403.
@@ -103,6 +125,8 @@ class PartnerScopedAdmin(ScopedFormfieldsMixin, SimpleHistoryAdmin):
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         self._ensure_visible(request, object_id)
+        if not str(version_id).isdigit() or int(version_id) > 2**63 - 1:
+            raise Http404
         return super().history_form_view(request, object_id, version_id, extra_context)
 
     def save_model(self, request, obj, form, change):
