@@ -4,6 +4,7 @@ Kiva has moved its hosts several times and its docs disagree on some details, so
 partner might need to change is a field here rather than a constant in the client.
 """
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -109,6 +110,17 @@ class KivaConnection(Tracked):
 
     def __str__(self):
         return f"{self.partner} ({self.get_environment_display()})"
+
+    def clean(self):
+        # Outside the local sandbox the secret and the tokens travel only over TLS.
+        if self.environment != Environment.SANDBOX:
+            errors = {
+                name: _("Use an https:// URL outside the local sandbox.")
+                for name in ("token_url", "api_base_url")
+                if not getattr(self, name, "").lower().startswith("https://")
+            }
+            if errors:
+                raise ValidationError(errors)
 
     @property
     def has_secret(self) -> bool:

@@ -17,9 +17,22 @@ from simple_history.admin import SimpleHistoryAdmin
 from kivaportal.common.scoping import scope_queryset
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import partner_ids_where, user_can
+from kivaportal.review.deletion import delete_refusal
 
 # Read-only tracking fields shown on every partner-owned record.
 TRACKING = ("created_at", "created_by", "updated_at", "updated_by")
+# Fields only the portal writes (the workflow, the checks, the tracking): read-only in every
+# admin form, whatever the model admin lists, so nobody backdates a record or hides its errors.
+SYSTEM_FIELDS = (
+    "state",
+    "version",
+    "state_changed_at",
+    "check_errors",
+    "check_warnings",
+    "check_findings",
+    "checked_at",
+    *TRACKING,
+)
 
 
 def partner_id_of(obj) -> int | None:
@@ -74,13 +87,27 @@ class PartnerScopedAdmin(ScopedFormfieldsMixin, SimpleHistoryAdmin):
         partner_id = None if obj is None else partner_id_of(obj)
         return user_can(request.user, self.edit_action, partner_id)
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        names = {f.name for f in self.model._meta.fields if f.editable}
+        return fields + [f for f in SYSTEM_FIELDS if f in names and f not in fields]
+
     def has_delete_permission(self, request, obj=None):
+        if obj is not None and delete_refusal(obj):
+            return False  # sent to Kiva: never deleted, superusers included
         if request.user.is_superuser:
             return True
         if not self.members_may_delete:
             return False
         partner_id = None if obj is None else partner_id_of(obj)
         return user_can(request.user, self.edit_action, partner_id)
+
+    def get_deleted_objects(self, objs, request):
+        # The bulk "delete selected" action checks no object's permission: a record sent to
+        # Kiva is listed as protected, and Django then deletes nothing.
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        refusals = [r for r in (delete_refusal(obj) for obj in objs) if r]
+        return deleted, counts, perms_needed, [*protected, *refusals]
 
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
         # Django redirects to the index with "doesn't exist"; for another partner's record that

@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from kivaportal.common.admin import TRACKING, PartnerScopedAdmin
 from kivaportal.partners.models import Membership, Partner
 from kivaportal.partners.roles import Action
+from kivaportal.partners.services import four_eyes_off_refusal, partner_update
 
 
 @admin.register(Partner)
@@ -26,6 +27,22 @@ class PartnerAdmin(PartnerScopedAdmin):
     def has_add_permission(self, request):
         # New partner organisations are set up by the portal's operators.
         return request.user.is_superuser
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and four_eyes_off_refusal(partner=obj, by=request.user):
+            fields.append("four_eyes")  # see kivaportal.partners.services
+        return fields
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return super().save_model(request, obj, form, change)
+        # Through the service: control settings are audited, four eyes guarded.
+        partner_update(
+            partner=obj,
+            by=request.user,
+            **{name: form.cleaned_data[name] for name in form.changed_data},
+        )
 
 
 @admin.register(Membership)
