@@ -48,7 +48,9 @@ def partner_id_of(obj) -> int | None:
 
 class ScopedFormfieldsMixin:
     """Foreign-key choices limited to the user's partners (and for a `partner` field, to the
-    partners where the user may edit)."""
+    partners where the user may edit) and, for a record's other links, to the *record's*
+    partner: a user in two partners never links one partner's rows to the other's (the
+    model's `clean()` and, on PostgreSQL, the database refuse it too)."""
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         related = db_field.related_model
@@ -58,8 +60,41 @@ class ScopedFormfieldsMixin:
                 allowed = partner_ids_where(request.user, self.edit_action)
                 if allowed is not None:
                     queryset = queryset.filter(pk__in=allowed)
+            else:
+                record_partner = self._record_partner_id(request)
+                if record_partner is not None:
+                    path = related.partner_path
+                    queryset = queryset.filter(
+                        **{"pk" if path == "" else f"{path}_id": record_partner}
+                    )
             kwargs["queryset"] = queryset
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def _record_partner_id(self, request) -> int | None:
+        """The partner of the record the form edits: the one in the URL (the parent's, for an
+        inline), or on an add form the partner posted with it. None when not known yet."""
+        cache = getattr(request, "_record_partner_ids", None)
+        if cache is None:
+            cache = request._record_partner_ids = {}
+        owner = getattr(self, "parent_model", None) or self.model
+        if owner not in cache:
+            cache[owner] = self._find_record_partner_id(request, owner)
+        return cache[owner]
+
+    @staticmethod
+    def _find_record_partner_id(request, owner) -> int | None:
+        match = getattr(request, "resolver_match", None)
+        object_id = match.kwargs.get("object_id") if match else None
+        if object_id is not None:
+            try:
+                obj = owner._default_manager.filter(pk=unquote(object_id)).first()
+            except (ValueError, ValidationError, OverflowError):
+                return None
+            return None if obj is None else partner_id_of(obj)
+        if request.method == "POST" and "partner" in {f.name for f in owner._meta.fields}:
+            posted = request.POST.get("partner", "")
+            return int(posted) if posted.isdigit() and len(posted) < 19 else None
+        return None
 
 
 class PartnerScopedAdmin(ScopedFormfieldsMixin, SimpleHistoryAdmin):

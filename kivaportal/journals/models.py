@@ -2,6 +2,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from kivaportal.common.models import require_same_partner
 from kivaportal.review.models import CHECK_FIELDS, Reviewable
 
 
@@ -33,3 +34,6 @@ class Journal(Reviewable):
 
     def __str__(self):
         return self.subject
+
+    def clean(self):
+        require_same_partner(self, "loan", "borrower")

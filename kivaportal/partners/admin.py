@@ -1,10 +1,16 @@
-from django.contrib import admin
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
 
 from kivaportal.common.admin import TRACKING, PartnerScopedAdmin
+from kivaportal.partners.lockouts import lockout_clear, lockouts_for
 from kivaportal.partners.models import Membership, Partner
 from kivaportal.partners.roles import Action
+from kivaportal.partners.selectors import user_can
 from kivaportal.partners.services import four_eyes_off_refusal, partner_update
+from kivaportal.review.errors import NotAllowed
 
 
 @admin.register(Partner)
@@ -69,3 +75,58 @@ class MembershipAdmin(PartnerScopedAdmin):
                 .distinct()
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class LockoutAdmin(AccessAttemptAdmin):
+    """Failed-login records (django-axes) of the members of the partners the user manages:
+    partner admins see who is locked out, and unlock them through an audited action (the
+    lockout page tells users to ask them)."""
+
+    actions = ("unlock",)
+    # Without axes' "Form data" section: what was typed in a login form is nobody's business.
+    fieldsets = (
+        (None, {"fields": ("username", "path_info", "failures_since_start", "attempt_time")}),
+        (_("Client"), {"fields": ("user_agent", "ip_address")}),
+    )
+
+    def get_queryset(self, request):
+        return lockouts_for(request.user)
+
+    def has_module_permission(self, request):
+        return user_can(request.user, Action.MANAGE)
+
+    def has_view_permission(self, request, obj=None):
+        return user_can(request.user, Action.MANAGE)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # unlocking is the audited action below
+
+    def get_actions(self, request):
+        # Django offers actions only to users with a model permission; this one checks roles.
+        return {
+            "unlock": (
+                LockoutAdmin.unlock,
+                "unlock",
+                LockoutAdmin.unlock.short_description,
+            )
+        }
+
+    @admin.action(description=_("Unlock the selected people (all their addresses)"))
+    def unlock(self, request, queryset):
+        for username in sorted(set(queryset.values_list("username", flat=True))):
+            try:
+                lockout_clear(username=username, by=request.user)
+            except NotAllowed as refusal:
+                self.message_user(request, str(refusal), messages.ERROR)
+            else:
+                self.message_user(
+                    request, _("%(username)s can log in again.") % {"username": username}
+                )
+
+
+if admin.site.is_registered(AccessAttempt):
+    admin.site.unregister(AccessAttempt)
+admin.site.register(AccessAttempt, LockoutAdmin)

@@ -86,6 +86,7 @@ def test_repayment_amount_with_more_decimals_than_the_currency_allows_is_an_erro
     ]
 
 
+@pytest.mark.usefixtures("without_partner_guard")
 def test_repayment_of_another_partners_loan_is_an_error_on_loan():
     loan = LoanFactory(mis_loan_id="L-OTHER")
     repayment = RepaymentFactory(loan=loan, partner=PartnerFactory())
