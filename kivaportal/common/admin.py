@@ -142,7 +142,11 @@ class PartnerScopedAdmin(ScopedFormfieldsMixin, SimpleHistoryAdmin):
         # Kiva is listed as protected, and Django then deletes nothing.
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
         refusals = [r for r in (delete_refusal(obj) for obj in objs) if r]
-        return deleted, counts, perms_needed, [*protected, *refusals]
+        if refusals:
+            # The reasons first, instead of "no permission to delete loans" (the sent ones
+            # have none): either way nothing is deleted.
+            return deleted, counts, set(), [*refusals, *protected]
+        return deleted, counts, perms_needed, protected
 
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
         # Django redirects to the index with "doesn't exist"; for another partner's record that
