@@ -278,6 +278,11 @@ INTAKE_API_MAX_BODY_BYTES = env.int("INTAKE_API_MAX_BODY_BYTES", default=8 * 102
 INTAKE_API_MAX_ITEMS = env.int("INTAKE_API_MAX_ITEMS", default=1000)
 INTAKE_UPLOAD_MAX_BYTES = env.int("INTAKE_UPLOAD_MAX_BYTES", default=200 * 1024 * 1024)
 INTAKE_ASYNC_ROWS = env.int("INTAKE_ASYNC_ROWS", default=3000)
+# Refused while the file streams, before any write: rows per file, and what an .xlsx unpacks to.
+INTAKE_MAX_ROWS = env.int("INTAKE_MAX_ROWS", default=200_000)
+INTAKE_XLSX_MAX_UNCOMPRESSED_BYTES = env.int(
+    "INTAKE_XLSX_MAX_UNCOMPRESSED_BYTES", default=100 * 1024 * 1024
+)
 # Uploaded MIS files (borrowers' personal data) are deleted this many days after their import
 # finished (0 keeps them); the job's results stay. `manage.py intake_purge_files`, daily in beat.
 INTAKE_FILE_RETENTION_DAYS = env.int("INTAKE_FILE_RETENTION_DAYS", default=90)
