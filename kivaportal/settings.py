@@ -124,7 +124,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
-MEDIA_URL = "/media/"
+MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 # Uploads are served by kivaportal.media (members of the record's partner only): "django"
 # streams them; "x-accel-redirect" (nginx) or "x-sendfile" (Apache) hand the bytes to the web

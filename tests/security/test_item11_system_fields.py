@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 import pytest
 
 from kivaportal.journals.models import Journal
-from kivaportal.lending.models import Loan
 from kivaportal.repayments.models import RepaymentReport
 from tests.admin.admin_forms import admin_url
 
@@ -16,7 +15,7 @@ SYSTEM = ("state", "version", "state_changed_at", "check_errors", "check_warning
 
 @pytest.mark.parametrize(
     ("model", "app"),
-    [(Journal, "journals"), (Loan, "lending"), (RepaymentReport, "repayments")],
+    [(Journal, "journals"), (RepaymentReport, "repayments")],
 )
 def test_system_fields_are_not_in_the_change_form(as_user, partner_a, model, app):
     record = model.objects.filter(partner=partner_a, state__in=["draft", "submitted"]).first()
