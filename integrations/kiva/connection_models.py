@@ -4,6 +4,7 @@ Kiva has moved its hosts several times and its docs disagree on some details, so
 partner might need to change is a field here rather than a constant in the client.
 """
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -112,6 +113,12 @@ class KivaConnection(Tracked):
         return f"{self.partner} ({self.get_environment_display()})"
 
     def clean(self):
+        if self.environment == Environment.SANDBOX and not settings.KIVA_SANDBOX_ENABLED:
+            # Where the sandbox is off (production), its plain-http URLs would only serve to
+            # make the server call internal addresses.
+            raise ValidationError(
+                {"environment": _("The local sandbox is not enabled on this portal.")}
+            )
         # Outside the local sandbox the secret and the tokens travel only over TLS.
         if self.environment != Environment.SANDBOX:
             errors = {

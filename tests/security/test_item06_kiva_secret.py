@@ -74,3 +74,21 @@ def test_stage_and_production_refuse_plain_http_urls(as_user, partner_a):
     errors = form_errors(response)
     assert {"token_url", "api_base_url"} <= set(errors)
     assert KivaConnection.objects.get(pk=connection.pk).environment == "sandbox"
+
+
+def test_where_the_sandbox_is_off_no_connection_can_use_its_plain_http_urls(
+    as_user, partner_b, settings
+):
+    settings.KIVA_SANDBOX_ENABLED = False
+    connection = partner_b.kiva_connection
+    client = as_user("moussa.admin")
+
+    response = client.admin_save(
+        change_url(connection),
+        token_url="http://169.254.169.254/latest/meta-data/",
+        client_secret="sandbox-demo-secret-9002",
+    )
+
+    assert "environment" in form_errors(response)
+    connection.refresh_from_db()
+    assert connection.token_url.startswith("http://127.0.0.1")
