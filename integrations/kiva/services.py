@@ -15,7 +15,8 @@ from integrations.kiva.models import Environment, KivaConnection
 from integrations.kiva.reference import SyncCounts, upsert_list
 from kivaportal.common import crypto
 from kivaportal.partners.models import Partner
-from kivaportal.review.services import audit_record
+from kivaportal.workflow.audit import AuditAction
+from kivaportal.workflow.transitions import audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -103,8 +104,12 @@ def connection_save(*, connection: KivaConnection, by, client_secret: str | None
         audit_record(
             record=connection,
             actor=by,
-            action="kiva.connection_created" if before is None else "kiva.connection_changed",
-            data={"fields": changes, "secret_replaced": bool(client_secret)},
+            action=AuditAction.CONNECTION_CHANGED,
+            data={
+                "created": before is None,
+                "fields": changes,
+                "secret_replaced": bool(client_secret),
+            },
         )
     return connection
 

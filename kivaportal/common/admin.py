@@ -17,7 +17,6 @@ from simple_history.admin import SimpleHistoryAdmin
 from kivaportal.common.scoping import scope_queryset
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import partner_ids_where, user_can
-from kivaportal.review.deletion import delete_refusal
 
 # Read-only tracking fields shown on every partner-owned record.
 TRACKING = ("created_at", "created_by", "updated_at", "updated_by")
@@ -127,8 +126,13 @@ class PartnerScopedAdmin(ScopedFormfieldsMixin, SimpleHistoryAdmin):
         names = {f.name for f in self.model._meta.fields if f.editable}
         return fields + [f for f in SYSTEM_FIELDS if f in names and f not in fields]
 
+    def delete_refusal(self, obj) -> str | None:
+        """Why `obj` may never be deleted, superusers included (None: it may be). The admins of
+        records sent to Kiva, and of their parts, say why (kivaportal.review.admin)."""
+        return None
+
     def has_delete_permission(self, request, obj=None):
-        if obj is not None and delete_refusal(obj):
+        if obj is not None and self.delete_refusal(obj):
             return False  # sent to Kiva: never deleted, superusers included
         if request.user.is_superuser:
             return True
@@ -141,7 +145,7 @@ class PartnerScopedAdmin(ScopedFormfieldsMixin, SimpleHistoryAdmin):
         # The bulk "delete selected" action checks no object's permission: a record sent to
         # Kiva is listed as protected, and Django then deletes nothing.
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
-        refusals = [r for r in (delete_refusal(obj) for obj in objs) if r]
+        refusals = [r for r in (self.delete_refusal(obj) for obj in objs) if r]
         if refusals:
             # The reasons first, instead of "no permission to delete loans" (the sent ones
             # have none): either way nothing is deleted.

@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from kivaportal.common.models import require_same_partner
-from kivaportal.review.models import CHECK_FIELDS, Reviewable
+from kivaportal.workflow.models import CHECK_FIELDS, Reviewable
 
 
 class Journal(Reviewable):
@@ -37,3 +37,8 @@ class Journal(Reviewable):
 
     def clean(self):
         require_same_partner(self, "loan", "borrower")
+
+    def findings(self):
+        from kivaportal.journals.checks import journal_findings
+
+        return journal_findings(self)

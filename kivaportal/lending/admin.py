@@ -6,11 +6,11 @@ from kivaportal.common.admin import TRACKING, PartnerScopedAdmin, ScopedTabularI
 from kivaportal.common.admin_display import findings_html
 from kivaportal.lending.checks import loan_findings
 from kivaportal.lending.models import Borrower, Loan, LoanBorrower, ScheduleLine
-from kivaportal.review.admin import ReviewableAdmin
+from kivaportal.review.admin import ReviewableAdmin, SentRecordsKeptMixin
 
 
 @admin.register(Borrower)
-class BorrowerAdmin(PartnerScopedAdmin):
+class BorrowerAdmin(SentRecordsKeptMixin, PartnerScopedAdmin):
     list_display = (
         "mis_client_id",
         "first_name",

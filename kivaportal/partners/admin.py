@@ -2,15 +2,19 @@ from axes.admin import AccessAttemptAdmin
 from axes.models import AccessAttempt
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
 from kivaportal.common.admin import TRACKING, PartnerScopedAdmin
-from kivaportal.partners.lockouts import lockout_clear, lockouts_for
+from kivaportal.partners.lockouts import lockouts_for
 from kivaportal.partners.models import Membership, Partner
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
-from kivaportal.partners.services import four_eyes_off_refusal, partner_update
-from kivaportal.review.errors import NotAllowed
+from kivaportal.review.controls import (
+    four_eyes_off_refusal,
+    lockout_clear,
+    partner_update,
+)
 
 
 @admin.register(Partner)
@@ -119,7 +123,7 @@ class LockoutAdmin(AccessAttemptAdmin):
         for username in sorted(set(queryset.values_list("username", flat=True))):
             try:
                 lockout_clear(username=username, by=request.user)
-            except NotAllowed as refusal:
+            except PermissionDenied as refusal:  # the service's NotAllowed
                 self.message_user(request, str(refusal), messages.ERROR)
             else:
                 self.message_user(

@@ -1,22 +1,14 @@
-"""Login lockouts (django-axes) of a partner's members: partner admins see and clear them.
-
-A lockout is keyed by username and client address (settings.AXES_LOCKOUT_PARAMETERS); the
-address comes from `client_ip` below. Clearing one is audited under every partner of the
-person that the clearer manages.
+"""Login lockouts (django-axes) of a partner's members: which ones a partner admin sees, and
+the client address a lockout is keyed by (with the username, settings.AXES_LOCKOUT_PARAMETERS).
+Clearing one is audited: `kivaportal.review.controls.lockout_clear`.
 """
 
 from axes.models import AccessAttempt
-from axes.utils import reset
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
-from django.utils.translation import gettext as _
 
-from kivaportal.partners.models import Membership
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import partner_ids_where
-from kivaportal.review.errors import NotAllowed
-from kivaportal.review.services import audit_record
 
 
 def managed_usernames(user):
@@ -34,37 +26,6 @@ def lockouts_for(user):
     usernames = managed_usernames(user)
     attempts = AccessAttempt.objects.all()
     return attempts if usernames is None else attempts.filter(username__in=usernames)
-
-
-@transaction.atomic
-def lockout_clear(*, username: str, by) -> int:
-    """Clear every lockout record of `username`; returns how many went."""
-    partner_ids = partner_ids_where(by, Action.MANAGE)
-    memberships = Membership.objects.filter(user__username=username).select_related("partner")
-    if partner_ids is not None:
-        memberships = memberships.filter(partner_id__in=partner_ids)
-        if not memberships:
-            raise NotAllowed(
-                _("%(username)s is not a member of a partner you manage.") % {"username": username}
-            )
-    addresses = sorted(
-        {
-            a
-            for a in AccessAttempt.objects.filter(username=username).values_list(
-                "ip_address", flat=True
-            )
-            if a
-        }
-    )
-    cleared = reset(username=username)
-    for membership in memberships:
-        audit_record(
-            record=membership,
-            actor=by,
-            action="member.lockout_cleared",
-            data={"username": username, "addresses": addresses, "cleared": cleared},
-        )
-    return cleared
 
 
 def client_ip(request) -> str | None:

@@ -6,8 +6,11 @@ from django.utils.translation import gettext_lazy as _
 
 from kivaportal.common.admin import PartnerScopedAdmin, ReadOnlyAdminMixin
 from kivaportal.review import services
-from kivaportal.review.errors import ReviewError
-from kivaportal.review.models import AuditEntry
+from kivaportal.review.deletion import delete_refusal
+from kivaportal.workflow.audit import AuditAction
+from kivaportal.workflow.errors import ReviewError
+from kivaportal.workflow.models import AuditEntry
+from kivaportal.workflow.transitions import audit_record, record_recheck
 
 
 def _run(modeladmin, request, queryset, service, done):
@@ -32,7 +35,14 @@ def approve_selected(modeladmin, request, queryset):
     _run(modeladmin, request, queryset, services.record_approve, _("%(n)d approved."))
 
 
-class ReviewableAdmin(PartnerScopedAdmin):
+class SentRecordsKeptMixin:
+    """Records sent to Kiva, and their parts, are never deleted (kivaportal.review.deletion)."""
+
+    def delete_refusal(self, obj):
+        return delete_refusal(obj)
+
+
+class ReviewableAdmin(SentRecordsKeptMixin, PartnerScopedAdmin):
     """Admin for reviewed records: content edits are noted by `record_edited` (which sends a
     record under review back to draft), and the workflow actions go through the services."""
 
@@ -49,10 +59,10 @@ class ReviewableAdmin(PartnerScopedAdmin):
             if changed:
                 services.record_edited(record=record, by=request.user, changed_fields=changed)
         else:
-            services.audit_record(
-                record=record, actor=request.user, action="created", to_state=record.state
+            audit_record(
+                record=record, actor=request.user, action=AuditAction.CREATED, to_state=record.state
             )
-            services.record_recheck(record=record)
+            record_recheck(record=record)
 
 
 @admin.register(AuditEntry)

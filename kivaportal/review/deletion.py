@@ -10,7 +10,7 @@ stay; they are withdrawn or corrected as a new version instead (docs/security.md
 from django.contrib.contenttypes.models import ContentType
 from django.utils.translation import gettext as _
 
-from kivaportal.review.states import RecordState as S
+from kivaportal.workflow.states import RecordState as S
 
 # States a record reaches only by being approved and handed to the pipeline, or never left.
 NEVER_SENT_STATES = frozenset({S.DRAFT, S.SUBMITTED, S.WITHDRAWN})
@@ -19,7 +19,7 @@ NEVER_SENT_STATES = frozenset({S.DRAFT, S.SUBMITTED, S.WITHDRAWN})
 def record_was_handed_to_kiva(record) -> bool:
     """Whether a reviewed record was ever approved for sending: a version after a sent one,
     a push state, or any submission in the outbox that was not cancelled."""
-    from integrations.kiva.models import Submission, SubmissionState
+    from kivaportal.pipeline.models import Submission, SubmissionState
 
     if record.version > 1 or record.state not in NEVER_SENT_STATES:
         return True

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from integrations.kiva.sandbox.models import SandboxLoan
 from kivaportal.partners.roles import Role
-from kivaportal.review.states import RecordState
+from kivaportal.workflow.states import RecordState
 from tests.factories import LoanFactory, PartnerFactory, member
 from tests.kiva.fixtures import sandbox_partner
 
@@ -56,8 +56,8 @@ def test_preparer_submits_and_reviewer_approves_in_the_browser(live_server, brow
     kiva = page.locator("section", has=page.get_by_role("heading", name="Sent to Kiva"))
     expect(kiva).to_contain_text(str(draft.uuid))
     history = page.locator("section", has=page.get_by_role("heading", name="History"))
-    approved = history.locator("tr.event-workflow", has_text="submitted → approved")
+    approved = history.locator("tr.event-workflow", has_text="Submitted for review → Approved")
     expect(approved).to_contain_text("Rosa")
-    expect(history.locator("tr.event-workflow").first).to_contain_text("kiva.sent")
+    expect(history.locator("tr.event-workflow").first).to_contain_text("Sent to Kiva")
     loan.refresh_from_db()
     assert loan.state == RecordState.SENT

@@ -1,7 +1,7 @@
 """Item 1: settings that weaken a control change only through an audited service, and four
 eyes can be turned off only by a superuser who is not a member of the partner."""
 
-from kivaportal.review.models import AuditEntry
+from kivaportal.workflow.models import AuditEntry
 from tests.admin.admin_forms import admin_url
 from tests.security.conftest import user
 
@@ -72,8 +72,10 @@ def test_changing_the_connection_environment_is_audited_without_the_secret(as_us
     )
 
     assert response.status_code == 302
-    entry = AuditEntry.objects.get(partner=partner_a, action="kiva.connection_changed")
-    assert entry.actor == user("pablo.admin")
+    entry = AuditEntry.objects.get(
+        partner=partner_a, action="partner.connection_changed", actor=user("pablo.admin")
+    )
+    assert entry.data["created"] is False
     assert entry.data["fields"]["environment"] == {"from": "sandbox", "to": "stage"}
     assert entry.data["secret_replaced"] is True
     assert "the-new-stage-secret" not in str(entry.data)

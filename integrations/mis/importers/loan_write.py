@@ -9,7 +9,7 @@ from integrations.mis.importers.base import BATCH_SIZE
 from integrations.mis.importers.loan_parts import LOAN_COLUMNS, MEMBER_COLUMNS, SCHEDULE_COLUMNS
 from integrations.mis.importers.loans import own_loan_id
 from kivaportal.lending.models import Borrower, Loan, LoanBorrower, ScheduleLine
-from kivaportal.review.services import audit_records_created
+from kivaportal.workflow.transitions import audit_records_created
 
 WRITING = ("create", "update", "new_version")
 

@@ -3,6 +3,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from kivaportal.common.money import currency_decimals, quantize
+from kivaportal.workflow import states
 
 register = template.Library()
 
@@ -23,3 +24,9 @@ def money(amount, currency):
     return number_format(
         quantize(amount, currency), currency_decimals(currency), use_l10n=True, force_grouping=True
     )
+
+
+@register.filter
+def state_label(value):
+    """A record state's label in the reader's language."""
+    return states.state_label(value)

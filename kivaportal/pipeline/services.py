@@ -1,0 +1,205 @@
+"""The outbox's writes: submissions frozen at approval, telling the workers, and what staff
+do with a submission (retry now, cancel, mark as sent, send again). The rules they keep:
+docs/pipeline.md.
+"""
+
+import hashlib
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from integrations.kiva import payloads
+from integrations.kiva.selectors import partner_connection
+from kivaportal.kinds import kind_of
+from kivaportal.partners.roles import Action
+from kivaportal.partners.selectors import user_can
+from kivaportal.pipeline.follow import record_follow_submissions
+from kivaportal.pipeline.models import Submission, SubmissionKind, SubmissionState
+from kivaportal.pipeline.queue import submissions_enqueue
+from kivaportal.workflow.audit import AuditAction
+from kivaportal.workflow.errors import IllegalTransition, NotAllowed, ReviewError
+from kivaportal.workflow.transitions import audit_record
+
+
+def _earlier_draft(record, content_type):
+    """The uuid of a draft Kiva already holds for an earlier version of this loan, if any."""
+    return (
+        Submission.objects.filter(
+            content_type=content_type,
+            object_id=record.pk,
+            kind=SubmissionKind.LOAN_DRAFT,
+            state=SubmissionState.SENT,
+            record_version__lt=record.version,
+        )
+        .order_by("-record_version")
+        .values_list("kiva_reference", flat=True)
+        .first()
+    )
+
+
+def submissions_create(*, record, by) -> list[Submission]:
+    """Freeze what will go to Kiva for an approved record; call inside the approval's
+    transaction. The record moves to queued; the workers are told after the commit."""
+    connection = partner_connection(record.partner_id, active_only=True)
+    if connection is None:
+        raise ReviewError(
+            _("%(partner)s has no active Kiva connection: a partner admin sets it up first.")
+            % {"partner": record.partner}
+        )
+    adapter = kind_of(record).kiva
+    kind, endpoint = adapter.kind, adapter.endpoint
+    bodies = adapter.bodies(record, connection)
+    if not bodies:
+        raise ReviewError(_("Nothing to send: the report has no lines."))
+    content_type = ContentType.objects.get_for_model(record)
+    now = timezone.now()
+    earlier = _earlier_draft(record, content_type) if kind == SubmissionKind.LOAN_DRAFT else None
+    submissions = []
+    for chunk, body in enumerate(bodies, start=1):
+        data = payloads.to_json(body)
+        submission = Submission(
+            partner_id=record.partner_id,
+            content_type=content_type,
+            object_id=record.pk,
+            record_version=record.version,
+            record_label=str(record)[:200],
+            kind=kind,
+            chunk=chunk,
+            chunks=len(bodies),
+            idempotency_key=f"{kind}:{content_type.pk}:{record.pk}:v{record.version}:{chunk}",
+            endpoint=endpoint,
+            payload=data.decode("utf-8"),
+            payload_sha256=hashlib.sha256(data).hexdigest(),
+            created_by=by,
+            next_attempt_at=now,
+        )
+        if earlier:
+            # Kiva has no update for drafts: posting again would make a second draft.
+            submission.state = SubmissionState.NEEDS_ATTENTION
+            submission.error = _(
+                "Kiva already holds draft %(uuid)s of an earlier version of this loan. Posting "
+                "again makes a second draft: delete the old one in PA2, then choose Send again; "
+                "or, if you corrected the draft in PA2 itself, Mark as sent."
+            ) % {"uuid": earlier}
+        submissions.append(submission)
+    Submission.objects.bulk_create(submissions)
+    record_follow_submissions(record=record, by=by)
+    due = [
+        s.pk
+        for s in Submission.objects.filter(
+            content_type=content_type,
+            object_id=record.pk,
+            record_version=record.version,
+            state=SubmissionState.PENDING,
+        )
+    ]
+    transaction.on_commit(lambda: submissions_enqueue(submission_ids=due))
+    return submissions
+
+
+def _require(user, submission):
+    if not user_can(user, Action.APPROVE, submission.partner_id):
+        raise NotAllowed(_("Only reviewers and partner admins act on submissions."))
+
+
+def _locked(submission):
+    return Submission.objects.select_for_update().get(pk=submission.pk)
+
+
+@transaction.atomic
+def submission_retry_now(*, submission, by):
+    """Staff: send again now something that waits to retry or failed (never reached Kiva)."""
+    submission = _locked(submission)
+    _require(by, submission)
+    if submission.state not in (SubmissionState.RETRYING, SubmissionState.FAILED):
+        raise IllegalTransition(_("Only a submission waiting to retry or failed can be retried."))
+    return _requeue(submission, by, AuditAction.RETRY_NOW)
+
+
+@transaction.atomic
+def submission_cancel(*, submission, by, comment=""):
+    """Staff: stop sending a record (all its unsent chunks); it goes back to draft."""
+    submission = _locked(submission)
+    _require(by, submission)
+    siblings = Submission.objects.select_for_update().filter(
+        content_type_id=submission.content_type_id,
+        object_id=submission.object_id,
+        record_version=submission.record_version,
+    )
+    if any(
+        s.state in (SubmissionState.SENT, SubmissionState.SENDING, SubmissionState.NEEDS_ATTENTION)
+        for s in siblings
+    ):
+        raise IllegalTransition(
+            _(
+                "Part of this record is sent, being sent, or of unknown outcome: it cannot be "
+                "cancelled."
+            )
+        )
+    siblings.exclude(state=SubmissionState.CANCELLED).update(
+        state=SubmissionState.CANCELLED, next_attempt_at=None
+    )
+    record = submission.record
+    audit_record(
+        record=record,
+        actor=by,
+        action=AuditAction.CANCELLED,
+        from_state=record.state,
+        to_state=record.state,
+        comment=comment,
+        data={"submission": submission.pk},
+    )
+    record_follow_submissions(record=record, by=by)
+    return submission
+
+
+@transaction.atomic
+def submission_resolve(*, submission, by, decision, kiva_reference="", comment=""):
+    """Staff decide a submission of unknown outcome: "sent" (Kiva has it; for a loan draft,
+    with the draft's uuid from PA2) or "send_again" (it is certain Kiva does not have it)."""
+    submission = _locked(submission)
+    _require(by, submission)
+    if submission.state != SubmissionState.NEEDS_ATTENTION:
+        raise IllegalTransition(_("Only a submission that needs attention can be resolved."))
+    if decision == "sent":
+        if submission.kind == SubmissionKind.LOAN_DRAFT and not kiva_reference.strip():
+            raise ReviewError(_("Give the draft's uuid from PA2 to mark the loan as sent."))
+        submission.state = SubmissionState.SENT
+        submission.kiva_reference = kiva_reference.strip()
+        submission.sent_at = timezone.now()
+        submission.save(update_fields=["state", "kiva_reference", "sent_at", "updated_at"])
+        _audit(
+            submission, by, AuditAction.MARKED_SENT, comment, reference=submission.kiva_reference
+        )
+        record_follow_submissions(record=submission.record, by=by)
+        return submission
+    if decision == "send_again":
+        return _requeue(submission, by, AuditAction.SEND_AGAIN, comment)
+    raise ReviewError(_("Choose “sent” or “send again”."))
+
+
+def _requeue(submission, by, action, comment=""):
+    submission.state = SubmissionState.PENDING
+    submission.attempts = 0
+    submission.next_attempt_at = timezone.now()
+    submission.error = ""
+    submission.save(update_fields=["state", "attempts", "next_attempt_at", "error", "updated_at"])
+    _audit(submission, by, action, comment)
+    record_follow_submissions(record=submission.record, by=by)
+    transaction.on_commit(lambda: submissions_enqueue(submission_ids=[submission.pk]))
+    return submission
+
+
+def _audit(submission, by, action, comment="", **data):
+    record = submission.record
+    audit_record(
+        record=record,
+        actor=by,
+        action=action,
+        from_state=record.state,
+        to_state=record.state,
+        comment=comment,
+        data={"submission": submission.pk, "chunk": submission.chunk, **data},
+    )
