@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from kivaportal.common.admin import TRACKING, PartnerScopedAdmin
 from kivaportal.repayments.models import Repayment, RepaymentReport
+from kivaportal.repayments.services import repayment_edited
 from kivaportal.review.admin import ReviewableAdmin, SentRecordsKeptMixin
 
 
@@ -23,6 +24,27 @@ class RepaymentAdmin(SentRecordsKeptMixin, PartnerScopedAdmin):
     autocomplete_fields = ("loan", "borrower")
     date_hierarchy = "date"
     readonly_fields = TRACKING
+
+    # A repayment is part of its month's report: a change or a deletion reaches the report.
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and form.changed_data:
+            repayment_edited(
+                repayment=obj,
+                by=request.user,
+                dates=[form.initial.get("date"), obj.date],
+                changed_fields=form.changed_data,
+            )
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        repayment_edited(
+            repayment=obj, by=request.user, dates=[obj.date], changed_fields=["deleted"]
+        )
+
+    def delete_queryset(self, request, queryset):
+        for repayment in queryset:
+            self.delete_model(request, repayment)
 
 
 @admin.register(RepaymentReport)
