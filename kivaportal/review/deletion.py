@@ -45,12 +45,12 @@ def _sent_parent(obj):
                 return share.loan
         return None
     if isinstance(obj, Repayment):
+        # Its loan was sent long before (Kiva lists it): what matters is its month's report.
         report = RepaymentReport.objects.filter(
             partner_id=obj.partner_id, month=obj.date.replace(day=1)
         ).first()
-        for parent in (obj.loan, report):
-            if parent is not None and record_was_handed_to_kiva(parent):
-                return parent
+        if report is not None and record_was_handed_to_kiva(report):
+            return report
     return None
 
 

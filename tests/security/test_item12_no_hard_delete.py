@@ -52,3 +52,19 @@ def test_sent_journal_has_no_delete_button(as_user, partner_b):
 
     assert page.status_code == 200
     assert "deletelink" not in page.content.decode()
+
+
+def test_repayment_of_a_month_reported_to_kiva_cannot_be_deleted(as_user, partner_a):
+    from kivaportal.repayments.models import Repayment, RepaymentReport
+
+    report = RepaymentReport.objects.filter(partner=partner_a, state="sent").first()
+    repayment = Repayment.objects.filter(
+        partner=partner_a, date__year=report.month.year, date__month=report.month.month
+    ).first()
+    client = as_user("admin")
+    changelist = admin_url("repayments", "repayment", "changelist")
+
+    page = client.admin_action(changelist, "delete_selected", [repayment.pk])
+
+    assert "which was sent to Kiva" in page.content.decode()
+    assert Repayment.objects.filter(pk=repayment.pk).exists()
