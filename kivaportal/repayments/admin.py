@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from kivaportal.common.admin import TRACKING, PartnerScopedAdmin
+from kivaportal.common.admin import PARTNER_FILTER, TRACKING, PartnerScopedAdmin
 from kivaportal.repayments.models import Repayment, RepaymentReport
 from kivaportal.repayments.services import repayment_edited
 from kivaportal.review.admin import ReviewableAdmin, SentRecordsKeptMixin
@@ -18,11 +18,10 @@ class RepaymentAdmin(SentRecordsKeptMixin, PartnerScopedAdmin):
         "interest",
         "partner",
     )
-    list_filter = (("partner", admin.RelatedOnlyFieldListFilter), "date")
+    list_filter = (PARTNER_FILTER, "date")
     search_fields = ("mis_repayment_id", "loan__mis_loan_id", "borrower__mis_client_id")
     list_select_related = ("loan", "borrower", "partner")
     autocomplete_fields = ("loan", "borrower")
-    date_hierarchy = "date"
     readonly_fields = TRACKING
 
     # A repayment is part of its month's report: a change or a deletion reaches the report.
@@ -50,6 +49,6 @@ class RepaymentAdmin(SentRecordsKeptMixin, PartnerScopedAdmin):
 @admin.register(RepaymentReport)
 class RepaymentReportAdmin(ReviewableAdmin):
     list_display = ("month", "partner", "state", "version", "created_by", "updated_at")
-    list_filter = (("partner", admin.RelatedOnlyFieldListFilter), "state", "month")
+    list_filter = (PARTNER_FILTER, "state", "month")
     list_select_related = ("partner", "created_by")
     readonly_fields = ("state", "version", *TRACKING)

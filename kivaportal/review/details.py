@@ -17,7 +17,11 @@ def detail_context(record, page_number=None) -> dict:
     context["errors"], context["warnings"] = errors(findings), warnings(findings)
     context["timeline"] = record_timeline(record, related=related)
     totals = context.get("totals")
-    context["payload"] = payload_preview(record, line_count=totals.lines if totals else None)
+    context["payload"] = payload_preview(
+        record,
+        line_count=totals.lines if totals else None,
+        first_lines=context.pop("first_lines", None),
+    )
     context["submissions"] = record_submissions(record)
     if record.version > 1:
         context["since_sent"] = changes_since_sent(record)
