@@ -201,6 +201,10 @@ KIVA_RETRY_AFTER_MAX = env.float("KIVA_RETRY_AFTER_MAX", default=60.0)
 KIVA_TOKEN_RENEW_MARGIN = env.int("KIVA_TOKEN_RENEW_MARGIN", default=300)
 KIVA_PHOTO_MAX_SIDE = env.int("KIVA_PHOTO_MAX_SIDE", default=1200)
 KIVA_REFERENCE_SYNC_HOURS = env.float("KIVA_REFERENCE_SYNC_HOURS", default=24.0)
+# Reconciliation with GET loans (docs/kiva.md, "What Kiva did with a loan").
+KIVA_RECONCILE_HOURS = env.float("KIVA_RECONCILE_HOURS", default=6.0)
+KIVA_PUBLISH_WAIT_DAYS = env.int("KIVA_PUBLISH_WAIT_DAYS", default=14)
+KIVA_LOAN_URL = env.str("KIVA_LOAN_URL", default="https://www.kiva.org/lend/{kiva_id}")
 KIVA_PRODUCTION_TOKEN_URL = env.str(
     "KIVA_PRODUCTION_TOKEN_URL", default="https://auth.k1.kiva.org/oauth/token"
 )
@@ -259,6 +263,10 @@ CELERY_BEAT_SCHEDULE = {
     "intake-purge-files": {
         "task": "integrations.mis.tasks.purge_intake_files",
         "schedule": timedelta(days=1),
+    },
+    "kiva-reconcile": {
+        "task": "kiva.reconcile_all",
+        "schedule": timedelta(hours=KIVA_RECONCILE_HOURS),
     },
     "kiva-sweep-submissions": {
         "task": "kiva.submissions_sweep",

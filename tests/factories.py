@@ -8,7 +8,16 @@ from django.contrib.auth import get_user_model
 
 from integrations.kiva.models import KivaConnection
 from kivaportal.journals.models import Journal
-from kivaportal.lending.models import Borrower, Gender, Loan, LoanBorrower, LoanType, ScheduleLine
+from kivaportal.lending.models import (
+    Borrower,
+    Gender,
+    KivaStatus,
+    Loan,
+    LoanAtKiva,
+    LoanBorrower,
+    LoanType,
+    ScheduleLine,
+)
 from kivaportal.partners.models import Membership, Partner
 from kivaportal.partners.roles import Role
 from kivaportal.reference.models import Activity, Locale, Location, Theme
@@ -191,11 +200,21 @@ class RepaymentReportFactory(factory.django.DjangoModelFactory):
 class JournalFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Journal
+        skip_postgeneration_save = True
 
     loan = factory.SubFactory(LoanFactory)
     partner = factory.SelfAttribute("loan.partner")
     subject = "Rosa's stall is growing"
     body = "With the loan Rosa bought a cart and now sells in two markets."
+
+    @factory.post_generation
+    def kiva_status(journal, create, extracted, **kwargs):
+        """The loan's status as Kiva lists it (journals are for published loans):
+        payingBack by default; `kiva_status=""` leaves the loan unknown to Kiva."""
+        if create and extracted != "":
+            LoanAtKiva.objects.get_or_create(
+                loan=journal.loan, defaults={"status": extracted or KivaStatus.PAYING_BACK}
+            )
 
 
 # Added for the foundation's test suite. The factories above keep their defaults.

@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from kivaportal.lending.models import KivaStatus
+from kivaportal.lending.selectors import NO_LONGER_LISTED, NOT_LISTED
 from kivaportal.workflow.audit import AuditAction
 from kivaportal.workflow.states import RecordState
 
@@ -22,12 +24,24 @@ class QueueFilterForm(forms.Form):
     )
     warnings = forms.ChoiceField(label=_("Has warnings"), required=False, choices=YES_NO)
     errors = forms.ChoiceField(label=_("Has errors"), required=False, choices=YES_NO)
+    kiva_status = forms.ChoiceField(
+        label=_("At Kiva"),
+        required=False,
+        choices=[
+            ("", _("Any")),
+            *KivaStatus.choices,
+            (NOT_LISTED, _("Not listed by Kiva")),
+            (NO_LONGER_LISTED, _("No longer listed by Kiva")),
+        ],
+    )
 
-    def __init__(self, *args, preparers=(), **kwargs):
+    def __init__(self, *args, preparers=(), kiva=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["preparer"].choices = [("", _("Anyone"))] + [
             (user.pk, user.get_full_name() or user.username) for user in preparers
         ]
+        if not kiva:  # only loans have a status at Kiva
+            del self.fields["kiva_status"]
 
     def filters(self) -> dict:
         if not self.is_valid():
@@ -44,6 +58,7 @@ class QueueFilterForm(forms.Form):
             "until": data["until"],
             "warnings": flag(data["warnings"]),
             "errors": flag(data["errors"]),
+            **({"kiva_status": data["kiva_status"] or None} if "kiva_status" in data else {}),
         }
 
 

@@ -8,6 +8,7 @@ from django.db.models import Count
 
 from kivaportal.common.paging import capped_count
 from kivaportal.kinds import KINDS
+from kivaportal.lending.selectors import loans_at_kiva
 from kivaportal.workflow.models import AuditEntry
 from kivaportal.workflow.states import RecordState
 
@@ -74,9 +75,20 @@ def dashboard_summary(partner) -> list[KindSummary]:
 
 
 def queue_queryset(
-    kind, partner, *, state=None, preparer=None, since=None, until=None, warnings=None, errors=None
+    kind,
+    partner,
+    *,
+    state=None,
+    preparer=None,
+    since=None,
+    until=None,
+    warnings=None,
+    errors=None,
+    kiva_status=None,
 ):
     records = kind.model.objects.filter(partner=partner).select_related(*kind.select_related)
+    if kind.slug == "loans":
+        records = loans_at_kiva(records.select_related("kiva"), kiva_status)
     if state:
         records = records.filter(state=state)
     if preparer:

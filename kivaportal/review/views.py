@@ -6,9 +6,12 @@ turn a refusal into a message that says why.
 
 from datetime import date
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -16,13 +19,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
+from integrations.kiva.models import KivaConnection
 from kivaportal.common.paging import LargeTablePaginator
 from kivaportal.kinds import KINDS, kind_of
+from kivaportal.lending.selectors import kiva_summary
 from kivaportal.partners.models import Partner
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
 from kivaportal.pipeline import services as outbox
 from kivaportal.pipeline.models import Submission
+from kivaportal.pipeline.selectors import partner_last_reconciliation, sent_with_problems_counts
+from kivaportal.pipeline.tasks import kiva_reconcile_partner
 from kivaportal.repayments.services import repayment_report_open
 from kivaportal.review import selectors, services
 from kivaportal.review.details import detail_context
@@ -68,8 +75,30 @@ def dashboard(request, partner_id):
             "partner": partner,
             "summaries": selectors.dashboard_summary(partner),
             "states": RecordState.choices,
+            "kiva": kiva_summary(partner, waiting_days=settings.KIVA_PUBLISH_WAIT_DAYS),
+            "last_reconciliation": partner_last_reconciliation(partner),
+            "sent_with_problems": sent_with_problems_counts(partner),
+            "can_manage": user_can(request.user, Action.MANAGE, partner.pk),
         },
     )
+
+
+@login_required
+@require_POST
+def kiva_reconcile(request, partner_id):
+    """A partner admin's "Reconcile with Kiva now": queued, as it pages through every loan."""
+    partner = _partner(request, partner_id)
+    if not user_can(request.user, Action.MANAGE, partner.pk):
+        raise PermissionDenied
+    if not KivaConnection.objects.filter(partner=partner, is_active=True).exists():
+        messages.error(request, _("This partner has no active Kiva connection."))
+        return redirect("review:dashboard", partner_id=partner.pk)
+    user_id = request.user.pk
+    transaction.on_commit(lambda: kiva_reconcile_partner.delay(partner.pk, user_id))
+    messages.success(
+        request, _("Reconciliation with Kiva started: the figures update as it reads each page.")
+    )
+    return redirect("review:dashboard", partner_id=partner.pk)
 
 
 @login_required
@@ -77,7 +106,7 @@ def queue(request, partner_id, kind):
     partner = _partner(request, partner_id)
     kind = _kind(kind)
     preparers = get_user_model().objects.filter(memberships__partner=partner).order_by("username")
-    form = QueueFilterForm(request.GET or None, preparers=preparers)
+    form = QueueFilterForm(request.GET or None, preparers=preparers, kiva=kind.slug == "loans")
     records = selectors.queue_queryset(kind, partner, **form.filters())
     page = LargeTablePaginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
