@@ -4,8 +4,11 @@ Members do not need Django's `is_staff` flag or model permissions: what they may
 their role in each partner (kivaportal.partners.roles), checked by PartnerScopedAdmin.
 """
 
+from functools import update_wrapper
+
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
+from django.core.exceptions import BadRequest
 from django.utils.translation import gettext_lazy as _
 
 from kivaportal.partners.selectors import user_roles
@@ -19,6 +22,21 @@ class PortalAdminSite(admin.AdminSite):
     def has_permission(self, request):
         user = request.user
         return user.is_active and (user.is_superuser or bool(user_roles(user)))
+
+    def admin_view(self, view, cacheable=False):
+        guarded = super().admin_view(view, cacheable)
+
+        def inner(request, *args, **kwargs):
+            # A NUL byte can reach no column (PostgreSQL refuses it in text): a bad request for
+            # every admin page, before any model admin parses it.
+            if "\x00" in request.path or any(
+                "\x00" in key or any("\x00" in value for value in values)
+                for key, values in request.GET.lists()
+            ):
+                raise BadRequest("NUL byte in the URL")
+            return guarded(request, *args, **kwargs)
+
+        return update_wrapper(inner, guarded)
 
 
 class PortalAdminConfig(AdminConfig):

@@ -128,6 +128,11 @@ STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# Uploads are served by kivaportal.media (members of the record's partner only): "django"
+# streams them; "x-accel-redirect" (nginx) or "x-sendfile" (Apache) hand the bytes to the web
+# server after the check. MEDIA_ACCEL_PREFIX is nginx's `internal` location for MEDIA_ROOT.
+MEDIA_SERVE = env.str("MEDIA_SERVE", default="django")
+MEDIA_ACCEL_PREFIX = env.str("MEDIA_ACCEL_PREFIX", default="/protected-media/")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -163,6 +168,12 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The client address of a login (kivaportal/partners/lockouts.py, `client_ip`). 0: REMOTE_ADDR.
+# Behind reverse proxies that append to X-Forwarded-For, set it to how many there are: the
+# address the outermost one saw is then used. Never more than there are: a client could then
+# pick its own address (and someone else's lockout). docs/security.md, "Login lockout".
+PORTAL_TRUSTED_PROXY_COUNT = env.int("PORTAL_TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "kivaportal.partners.lockouts.client_ip"
 
 # Celery. Without a broker, tasks run in-process as they are called (development and demo).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -250,6 +261,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "kiva.reference_sync_all",
         "schedule": timedelta(hours=KIVA_REFERENCE_SYNC_HOURS),
     },
+    "intake-purge-files": {
+        "task": "integrations.mis.tasks.purge_intake_files",
+        "schedule": timedelta(days=1),
+    },
     "kiva-reconcile": {
         "task": "kiva.reconcile_all",
         "schedule": timedelta(hours=KIVA_RECONCILE_HOURS),
@@ -267,6 +282,14 @@ INTAKE_MAX_FUTURE_DAYS = env.int("INTAKE_MAX_FUTURE_DAYS", default=31)
 INTAKE_TOKEN_LIFETIME = env.int("INTAKE_TOKEN_LIFETIME", default=43199)  # Kiva's: about 12 h
 INTAKE_UPLOAD_MAX_BYTES = env.int("INTAKE_UPLOAD_MAX_BYTES", default=200 * 1024 * 1024)
 INTAKE_ASYNC_ROWS = env.int("INTAKE_ASYNC_ROWS", default=3000)
+# Refused while the file streams, before any write: rows per file, and what an .xlsx unpacks to.
+INTAKE_MAX_ROWS = env.int("INTAKE_MAX_ROWS", default=200_000)
+INTAKE_XLSX_MAX_UNCOMPRESSED_BYTES = env.int(
+    "INTAKE_XLSX_MAX_UNCOMPRESSED_BYTES", default=100 * 1024 * 1024
+)
+# Uploaded MIS files (borrowers' personal data) are deleted this many days after their import
+# finished (0 keeps them); the job's results stay. `manage.py intake_purge_files`, daily in beat.
+INTAKE_FILE_RETENTION_DAYS = env.int("INTAKE_FILE_RETENTION_DAYS", default=90)
 
 LOGGING = {
     "version": 1,

@@ -1,7 +1,8 @@
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
+
+from kivaportal.media import media_file
 
 urlpatterns = [
     path("", include("kivaportal.review.urls")),
@@ -10,11 +11,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("intake/", include("integrations.mis.urls")),
     path("api/intake/v1/", include("integrations.mis.api_urls")),
+    # Uploads, for members of the record's partner only (kivaportal/media.py), in every mode:
+    # no static serving of MEDIA_ROOT, not even in development.
+    path(settings.MEDIA_URL.strip("/") + "/<path:name>", media_file, name="media"),
 ]
 
 if settings.KIVA_SANDBOX_ENABLED:
     # The local stand-in for Kiva (docs/kiva.md); the demo's connections point here.
     urlpatterns += [path("kiva-sandbox/", include("integrations.kiva.sandbox.urls"))]
-
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

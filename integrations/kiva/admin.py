@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from integrations.kiva.forms import KivaConnectionForm
 from integrations.kiva.models import KivaConnection
-from integrations.kiva.services import connection_test
+from integrations.kiva.services import connection_save, connection_test
 from kivaportal.common.admin import TRACKING, PartnerScopedAdmin
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import partner_ids_where, user_can
@@ -52,6 +52,13 @@ class KivaConnectionAdmin(PartnerScopedAdmin):
         if request.user.is_superuser:
             return queryset
         return queryset.filter(partner_id__in=partner_ids_where(request.user, Action.MANAGE))
+
+    def save_model(self, request, obj, form, change):
+        connection_save(
+            connection=obj,
+            by=request.user,
+            client_secret=form.cleaned_data.get("client_secret") or None,
+        )
 
     @admin.display(description=_("client secret"), boolean=True)
     def secret_stored(self, obj):

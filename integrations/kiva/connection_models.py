@@ -4,6 +4,8 @@ Kiva has moved its hosts several times and its docs disagree on some details, so
 partner might need to change is a field here rather than a constant in the client.
 """
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -112,6 +114,23 @@ class KivaConnection(Tracked):
 
     def __str__(self):
         return f"{self.partner} ({self.get_environment_display()})"
+
+    def clean(self):
+        if self.environment == Environment.SANDBOX and not settings.KIVA_SANDBOX_ENABLED:
+            # Where the sandbox is off (production), its plain-http URLs would only serve to
+            # make the server call internal addresses.
+            raise ValidationError(
+                {"environment": _("The local sandbox is not enabled on this portal.")}
+            )
+        # Outside the local sandbox the secret and the tokens travel only over TLS.
+        if self.environment != Environment.SANDBOX:
+            errors = {
+                name: _("Use an https:// URL outside the local sandbox.")
+                for name in ("token_url", "api_base_url")
+                if not getattr(self, name, "").lower().startswith("https://")
+            }
+            if errors:
+                raise ValidationError(errors)
 
     @property
     def has_secret(self) -> bool:

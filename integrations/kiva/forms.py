@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from integrations.kiva.models import KivaConnection
+from integrations.kiva.services import SECRET_BOUND_FIELDS
 
 
 class KivaConnectionForm(forms.ModelForm):
@@ -49,10 +50,19 @@ class KivaConnectionForm(forms.ModelForm):
         cleaned = super().clean()
         if not cleaned.get("client_secret") and not self.instance.has_secret:
             self.add_error("client_secret", _("A client secret is required."))
+        elif not cleaned.get("client_secret"):
+            # `self.instance` holds the edits by now (ModelForm's _post_clean runs after).
+            moved = [f for f in SECRET_BOUND_FIELDS if f in self.changed_data]
+            if moved and self.instance.pk is not None:
+                self.add_error(
+                    "client_secret",
+                    _(
+                        "Enter the client secret again to change %(fields)s: the secret goes to "
+                        "the token URL, and tokens to the API URL."
+                    )
+                    % {"fields": ", ".join(str(self.fields[f].label) for f in moved)},
+                )
         return cleaned
 
-    def save(self, commit=True):
-        secret = self.cleaned_data.get("client_secret")
-        if secret:
-            self.instance.set_client_secret(secret)
-        return super().save(commit=commit)
+    # Saved by `connection_save` (see KivaConnectionAdmin.save_model), which sets the secret
+    # and audits the change.

@@ -4,7 +4,7 @@ import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,6 +15,8 @@ from integrations.kiva.models import Environment, KivaConnection
 from integrations.kiva.reference import SyncCounts, upsert_list
 from kivaportal.common import crypto
 from kivaportal.partners.models import Partner
+from kivaportal.workflow.audit import AuditAction
+from kivaportal.workflow.transitions import audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +43,77 @@ def environment_defaults(environment: str) -> dict[str, str]:
     return {"token_url": base + "oauth/token", "api_base_url": base, "audience": SANDBOX_AUDIENCE}
 
 
+# Where the client secret goes and where tokens are used: changing any of them without the
+# secret would let whoever edits the connection send the stored secret (token URL) or a live
+# token (API URL) to a host of their choosing (docs/security.md, "Kiva credentials").
+SECRET_BOUND_FIELDS = ("environment", "token_url", "api_base_url", "audience")
+# Changes worth an audit entry of their own (everything else is in the history table).
+AUDITED_FIELDS = (*SECRET_BOUND_FIELDS, "client_id", "kiva_partner_id", "scopes", "is_active")
+
+
+def connection_secret_bound_changes(connection: KivaConnection) -> list[str]:
+    """The secret-bound fields `connection` (unsaved edits) changes from what is stored."""
+    if connection.pk is None:
+        return []
+    stored = KivaConnection.objects.filter(pk=connection.pk).values(*SECRET_BOUND_FIELDS).first()
+    if stored is None:
+        return []
+    return [name for name in SECRET_BOUND_FIELDS if getattr(connection, name) != stored[name]]
+
+
 @transaction.atomic
+def connection_save(*, connection: KivaConnection, by, client_secret: str | None = None):
+    """Save `connection` (a new one, or edits on a loaded one), the one way it is written.
+
+    Changing where the secret or tokens go (environment, token URL, API URL, audience) needs
+    the secret entered again; the change is audited in the same transaction, without the
+    secret. `client_secret=None` keeps the stored one.
+    """
+    before = (
+        KivaConnection.objects.select_for_update().filter(pk=connection.pk).first()
+        if connection.pk
+        else None
+    )
+    moved = connection_secret_bound_changes(connection)
+    if moved and not client_secret:
+        labels = [str(KivaConnection._meta.get_field(f).verbose_name) for f in moved]
+        raise ValidationError(
+            {
+                "client_secret": _(
+                    "Enter the client secret again to change %(fields)s: the secret goes to the "
+                    "token URL, and tokens to the API URL."
+                )
+                % {"fields": ", ".join(labels)}
+            }
+        )
+    if client_secret:
+        connection.set_client_secret(client_secret)
+    if not connection.has_secret:
+        raise ValidationError({"client_secret": _("A client secret is required.")})
+    if before is None:
+        connection.created_by = connection.created_by or by
+    connection.updated_by = by
+    connection.full_clean()
+    connection.save()
+    changes = {
+        name: {"from": getattr(before, name) if before else "", "to": getattr(connection, name)}
+        for name in AUDITED_FIELDS
+        if before is None or getattr(before, name) != getattr(connection, name)
+    }
+    if changes or client_secret:
+        audit_record(
+            record=connection,
+            actor=by,
+            action=AuditAction.CONNECTION_CHANGED,
+            data={
+                "created": before is None,
+                "fields": changes,
+                "secret_replaced": bool(client_secret),
+            },
+        )
+    return connection
+
+
 def connection_configure(
     *,
     partner: Partner,
@@ -55,8 +127,9 @@ def connection_configure(
     **options,
 ) -> KivaConnection:
     """Create or update `partner`'s connection. Empty URLs take the environment's defaults;
-    `client_secret=None` keeps the stored secret. `options` are other KivaConnection fields
-    (kiva_partner_id, scopes, journal_path, journal_body_style, timeouts...)."""
+    `client_secret=None` keeps the stored secret (only while the environment, URLs and
+    audience stay as they are: see `connection_save`). `options` are other KivaConnection
+    fields (kiva_partner_id, scopes, journal_path, journal_body_style, timeouts...)."""
     defaults = environment_defaults(environment)
     connection = KivaConnection.objects.filter(partner=partner).first() or KivaConnection(
         partner=partner, created_by=by, kiva_partner_id=partner.kiva_partner_id
@@ -69,16 +142,11 @@ def connection_configure(
     for name, value in options.items():
         if value is not None:
             setattr(connection, name, value)
-    if client_secret is not None:
-        connection.set_client_secret(client_secret)
-    connection.updated_by = by
     if not connection.audience:
         raise ValueError(_("The audience is required (Kiva tells each partner its value)."))
-    if not connection.has_secret:
+    if not connection.has_secret and not client_secret:
         raise ValueError(_("The client secret is required."))
-    connection.full_clean()
-    connection.save()
-    return connection
+    return connection_save(connection=connection, by=by, client_secret=client_secret)
 
 
 @dataclass

@@ -48,6 +48,10 @@ class TokenCache:
             "|".join(
                 (
                     connection.token_url,
+                    # A token is used only where it was fetched for: a changed API URL or
+                    # environment never receives the token cached for the old one.
+                    connection.api_base_url,
+                    connection.environment,
                     connection.audience,
                     connection.client_id,
                     connection.scopes,

@@ -12,6 +12,7 @@ import io
 import zipfile
 from collections.abc import Callable, Iterator
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from integrations.mis.importers.base import Problem, Row
@@ -81,6 +82,7 @@ class FileSource:
         rows = self._xlsx_rows() if self.xlsx else self._csv_rows()
         header = None
         self.header = []
+        max_rows = settings.INTAKE_MAX_ROWS
         for number, cells in rows:
             if header is None:
                 header = [_header_name(c) for c in cells]
@@ -88,13 +90,51 @@ class FileSource:
                     header.pop()
                 self.header = header
                 continue
-            if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
+            if number > max_rows + 1:
+                # Checked as the rows stream by, during the check that precedes any write.
+                raise FileError(
+                    Problem(
+                        number,
+                        "",
+                        _("The file has more than %(max)d rows: split it into several files.")
+                        % {"max": max_rows},
+                        self.name,
+                    )
+                )
+            if all(_blank(c) for c in cells):
                 continue
-            yield Row(number=number, raw=dict(zip(header, cells, strict=False)), source=self.name)
+            extra = [
+                i for i, c in enumerate(cells[len(header) :], start=len(header)) if not _blank(c)
+            ]
+            yield Row(
+                number=number,
+                raw=dict(zip(header, cells, strict=False)),
+                source=self.name,
+                extra_cells=len(extra),
+                first_extra_column=_column_letter(extra[0]) if extra else "",
+            )
 
     def _csv_rows(self):
-        encoding = self.encoding if self.encoding in ENCODINGS else detect_encoding(self.opener)
+        explicit = self.encoding in ENCODINGS
+        encoding = self.encoding if explicit else detect_encoding(self.opener)
         self.encoding = encoding
+        # A detected encoding decodes the whole file; a chosen one may not.
+        bad_line = first_undecodable_line(self.opener, encoding) if explicit else None
+        if bad_line is not None:
+            line, byte = bad_line
+            raise FileError(
+                Problem(
+                    line,
+                    "",
+                    _(
+                        "Line %(line)d cannot be read as %(encoding)s (byte 0x%(byte)02X). "
+                        "Save the file as UTF-8, or choose the encoding it was saved in "
+                        "(for example windows-1252) on the upload page."
+                    )
+                    % {"line": line, "encoding": encoding, "byte": byte},
+                    self.name,
+                )
+            )
         with self.opener() as raw:
             text = io.TextIOWrapper(raw, encoding=ENCODINGS[encoding], newline="")
             first = text.readline()
@@ -108,12 +148,13 @@ class FileSource:
                 raise FileError(
                     Problem(number + 1, "", _("The file is not valid CSV: %(e)s") % {"e": exc})
                 ) from exc
-            except UnicodeDecodeError as exc:
+            except UnicodeDecodeError as exc:  # checked above; kept as a last resort
                 raise FileError(
                     Problem(
                         number + 1,
                         "",
                         _("The file is not in the %(encoding)s encoding.") % {"encoding": encoding},
+                        self.name,
                     )
                 ) from exc
 
@@ -121,6 +162,7 @@ class FileSource:
         from openpyxl import load_workbook
 
         with self.opener() as raw:
+            check_workbook_size(raw, self.name)
             try:
                 book = load_workbook(raw, read_only=True, data_only=True)
             except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
@@ -140,6 +182,63 @@ class FileSource:
                 book.close()
 
 
+def _blank(cell) -> bool:
+    return cell is None or (isinstance(cell, str) and not cell.strip())
+
+
+def _column_letter(index: int) -> str:
+    """A spreadsheet's column letter for a 0-based index: 0 -> A, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def first_undecodable_line(opener: Callable, encoding: str) -> tuple[int, int] | None:
+    """(line number, offending byte) of the first line `encoding` cannot decode, or None.
+    Streamed line by line, so the error names the line instead of the file failing."""
+    codec = ENCODINGS[encoding]
+    if codec in ("latin-1", "utf-16"):
+        return None  # latin-1 decodes any byte; utf-16 is not line-oriented in bytes
+    decoder = codecs.getincrementaldecoder(codec)()
+    with opener() as raw:
+        for number, line in enumerate(raw, start=1):
+            try:
+                decoder.decode(line)
+            except UnicodeDecodeError as exc:
+                return number, exc.object[exc.start]
+    return None
+
+
+def check_workbook_size(raw, name: str = "") -> None:
+    """Refuse a workbook whose parts unpack to more than INTAKE_XLSX_MAX_UNCOMPRESSED_BYTES,
+    before anything parses it: a small .xlsx may unzip to gigabytes of XML. The sizes are the
+    zip's own (and reading stops at them), so a lying archive cannot get past."""
+    limit = settings.INTAKE_XLSX_MAX_UNCOMPRESSED_BYTES
+    try:
+        with zipfile.ZipFile(raw) as archive:
+            total = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        total = 0  # openpyxl says the file is not a valid workbook
+    finally:
+        raw.seek(0)
+    if total > limit:
+        raise FileError(
+            Problem(
+                None,
+                "",
+                _(
+                    "The workbook unpacks to %(size)d MB, more than the %(limit)d MB allowed. "
+                    "Split it, or save it as CSV."
+                )
+                % {"size": total // 2**20, "limit": limit // 2**20},
+                name,
+            )
+        )
+
+
 def _header_name(cell) -> str:
     return str(cell).strip().lower() if cell is not None else ""
 
@@ -149,8 +248,9 @@ def has_sheet(opener: Callable, name: str) -> bool:
 
     with opener() as raw:
         try:
+            check_workbook_size(raw)
             book = load_workbook(raw, read_only=True)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        except (FileError, zipfile.BadZipFile, KeyError, OSError, ValueError):
             return False
         try:
             return name in book.sheetnames
@@ -166,8 +266,11 @@ def count_rows(opener: Callable) -> int:
 
         with opener() as raw:
             try:
+                check_workbook_size(raw)
                 book = load_workbook(raw, read_only=True)
                 return max((book.worksheets[0].max_row or 1) - 1, 0)
+            except FileError:
+                return 0  # the import refuses it, with the reason
             except (zipfile.BadZipFile, KeyError, OSError, ValueError):
                 return 0
     lines = 0

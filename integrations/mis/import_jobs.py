@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from integrations.mis.fields import NumberFormat
-from integrations.mis.formats import FileSource, count_rows, has_sheet
+from integrations.mis.formats import FileSource, count_rows, has_sheet, is_xlsx
 from integrations.mis.importers.borrowers import BorrowerImporter
 from integrations.mis.importers.journals import JournalImporter
 from integrations.mis.importers.loans import LoanImporter
@@ -102,7 +102,9 @@ def import_job_start(*, job: ImportJob, commit: bool, by):
     status = ImportStatus.IMPORTING if commit else ImportStatus.CHECKING
     job.updated_by = by
     job.mark(status, rows_done=0, updated_by=by)
-    if job.rows_total > settings.INTAKE_ASYNC_ROWS:
+    # A workbook's row count is what its header claims, and parsing it is the heavy part:
+    # workbooks always run in the task (in-process in development, without a broker).
+    if job.rows_total > settings.INTAKE_ASYNC_ROWS or is_xlsx(_opener_for(job.file)):
         from integrations.mis.tasks import run_import_job
 
         transaction.on_commit(lambda: run_import_job.delay(job.pk, commit, by.pk))

@@ -10,3 +10,10 @@ from integrations.mis.import_jobs import import_job_run
 def run_import_job(job_id: int, commit: bool, user_id: int | None):
     # A big import legitimately takes longer than the portal's default task limits.
     import_job_run(job_id=job_id, commit=commit, user_id=user_id)
+
+
+@shared_task
+def purge_intake_files():
+    from integrations.mis.retention import import_files_purge
+
+    import_files_purge()

@@ -7,7 +7,10 @@ it exists.
 """
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
+from django.core.exceptions import ValidationError
+from django.db import DataError, transaction
 from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -18,6 +21,18 @@ from kivaportal.partners.selectors import partner_ids_where, user_can
 
 # Read-only tracking fields shown on every partner-owned record.
 TRACKING = ("created_at", "created_by", "updated_at", "updated_by")
+# Fields only the portal writes (the workflow, the checks, the tracking): read-only in every
+# admin form, whatever the model admin lists, so nobody backdates a record or hides its errors.
+SYSTEM_FIELDS = (
+    "state",
+    "version",
+    "state_changed_at",
+    "check_errors",
+    "check_warnings",
+    "check_findings",
+    "checked_at",
+    *TRACKING,
+)
 
 
 def partner_id_of(obj) -> int | None:
@@ -53,7 +68,9 @@ PARTNER_FILTER = ("partner", PartnerListFilter)
 
 class ScopedFormfieldsMixin:
     """Foreign-key choices limited to the user's partners (and for a `partner` field, to the
-    partners where the user may edit)."""
+    partners where the user may edit) and, for a record's other links, to the *record's*
+    partner: a user in two partners never links one partner's rows to the other's (the
+    model's `clean()` and, on PostgreSQL, the database refuse it too)."""
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         related = db_field.related_model
@@ -63,8 +80,41 @@ class ScopedFormfieldsMixin:
                 allowed = partner_ids_where(request.user, self.edit_action)
                 if allowed is not None:
                     queryset = queryset.filter(pk__in=allowed)
+            else:
+                record_partner = self._record_partner_id(request)
+                if record_partner is not None:
+                    path = related.partner_path
+                    queryset = queryset.filter(
+                        **{"pk" if path == "" else f"{path}_id": record_partner}
+                    )
             kwargs["queryset"] = queryset
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def _record_partner_id(self, request) -> int | None:
+        """The partner of the record the form edits: the one in the URL (the parent's, for an
+        inline), or on an add form the partner posted with it. None when not known yet."""
+        cache = getattr(request, "_record_partner_ids", None)
+        if cache is None:
+            cache = request._record_partner_ids = {}
+        owner = getattr(self, "parent_model", None) or self.model
+        if owner not in cache:
+            cache[owner] = self._find_record_partner_id(request, owner)
+        return cache[owner]
+
+    @staticmethod
+    def _find_record_partner_id(request, owner) -> int | None:
+        match = getattr(request, "resolver_match", None)
+        object_id = match.kwargs.get("object_id") if match else None
+        if object_id is not None:
+            try:
+                obj = owner._default_manager.filter(pk=unquote(object_id)).first()
+            except (ValueError, ValidationError, OverflowError):
+                return None
+            return None if obj is None else partner_id_of(obj)
+        if request.method == "POST" and "partner" in {f.name for f in owner._meta.fields}:
+            posted = request.POST.get("partner", "")
+            return int(posted) if posted.isdigit() and len(posted) < 19 else None
+        return None
 
 
 class PartnerScopedAdmin(ScopedFormfieldsMixin, SimpleHistoryAdmin):
@@ -98,7 +148,19 @@ class PartnerScopedAdmin(ScopedFormfieldsMixin, SimpleHistoryAdmin):
         partner_id = None if obj is None else partner_id_of(obj)
         return user_can(request.user, self.edit_action, partner_id)
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        names = {f.name for f in self.model._meta.fields if f.editable}
+        return fields + [f for f in SYSTEM_FIELDS if f in names and f not in fields]
+
+    def delete_refusal(self, obj) -> str | None:
+        """Why `obj` may never be deleted, superusers included (None: it may be). The admins of
+        records sent to Kiva, and of their parts, say why (kivaportal.review.admin)."""
+        return None
+
     def has_delete_permission(self, request, obj=None):
+        if obj is not None and self.delete_refusal(obj):
+            return False  # sent to Kiva: never deleted, superusers included
         if request.user.is_superuser:
             return True
         if not self.members_may_delete:
@@ -106,14 +168,44 @@ class PartnerScopedAdmin(ScopedFormfieldsMixin, SimpleHistoryAdmin):
         partner_id = None if obj is None else partner_id_of(obj)
         return user_can(request.user, self.edit_action, partner_id)
 
+    def get_deleted_objects(self, objs, request):
+        # The bulk "delete selected" action checks no object's permission: a record sent to
+        # Kiva is listed as protected, and Django then deletes nothing.
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        refusals = [r for r in (self.delete_refusal(obj) for obj in objs) if r]
+        if refusals:
+            # The reasons first, instead of "no permission to delete loans" (the sent ones
+            # have none): either way nothing is deleted.
+            return deleted, counts, set(), [*refusals, *protected]
+        return deleted, counts, perms_needed, protected
+
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
         # Django redirects to the index with "doesn't exist"; for another partner's record that
         # would still differ from a 403. A plain 404 says nothing.
         raise Http404
 
     def _ensure_visible(self, request, object_id):
-        if not self.get_queryset(request).filter(pk=unquote(object_id)).exists():
+        # `get_object` answers None for an id of the wrong type ("abc", "1.5", out of range),
+        # as for another partner's id: both are a 404, never a 500.
+        if self.get_object(request, unquote(object_id)) is None:
             raise Http404
+
+    def get_object(self, request, object_id, from_field=None):
+        try:
+            return super().get_object(request, object_id, from_field)
+        except (OverflowError, DataError):
+            return None
+
+    def get_changelist_instance(self, request):
+        # Malformed filters (a NUL byte, a year out of range, a text where a number goes)
+        # fail when the list is counted, inside ChangeList; Django answers its own
+        # IncorrectLookupParameters with the list without filters (?e=1), so turn them into it.
+        # The savepoint keeps a PostgreSQL error from aborting the request's transaction.
+        try:
+            with transaction.atomic():
+                return super().get_changelist_instance(request)
+        except (ValueError, ValidationError, OverflowError, DataError) as exc:
+            raise IncorrectLookupParameters(exc) from exc
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         # Before Django's permission check, which would answer another partner's id with 403.
@@ -130,6 +222,8 @@ class PartnerScopedAdmin(ScopedFormfieldsMixin, SimpleHistoryAdmin):
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         self._ensure_visible(request, object_id)
+        if not str(version_id).isdigit() or int(version_id) > 2**63 - 1:
+            raise Http404
         return super().history_form_view(request, object_id, version_id, extra_context)
 
     def save_model(self, request, obj, form, change):

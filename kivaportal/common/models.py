@@ -2,6 +2,7 @@
 partner a record belongs to (the unit of access control)."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -51,3 +52,21 @@ class PartnerOwned(Tracked):
 
     class Meta:
         abstract = True
+
+
+def require_same_partner(record, *fields: str) -> None:
+    """Raise a ValidationError naming each foreign key of `record` (a PartnerOwned row) that
+    points at another partner's row: partner-owned rows link only within one partner. The
+    database enforces the same on PostgreSQL (partners/migrations, `partner_isolation`)."""
+    if record.partner_id is None:
+        return
+    errors = {}
+    for name in fields:
+        related = getattr(record, name, None)
+        if related is not None and related.partner_id != record.partner_id:
+            errors[name] = _("%(value)s belongs to another partner than this %(model)s.") % {
+                "value": related,
+                "model": record._meta.verbose_name,
+            }
+    if errors:
+        raise ValidationError(errors)

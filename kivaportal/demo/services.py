@@ -397,7 +397,8 @@ def _kiva_sandbox(spec: PartnerSpec, partner, admin):
         partner=partner,
         environment=Environment.SANDBOX,
         client_id=client_id,
-        client_secret=None if keep_secret else secret,
+        # Always given: moving the connection (another sandbox port) needs the secret again.
+        client_secret=secret,
         by=admin,
         **urls,
     )

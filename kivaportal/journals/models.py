@@ -2,6 +2,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from kivaportal.common.models import require_same_partner
 from kivaportal.workflow.models import CHECK_FIELDS, Reviewable
 
 
@@ -43,6 +44,9 @@ class Journal(Reviewable):
 
     def __str__(self):
         return self.subject
+
+    def clean(self):
+        require_same_partner(self, "loan", "borrower")
 
     def findings(self):
         from kivaportal.journals.checks import journal_findings

@@ -13,11 +13,11 @@ from kivaportal.common.admin_display import findings_html
 from kivaportal.lending.checks import loan_findings
 from kivaportal.lending.models import Borrower, Loan, LoanBorrower, ScheduleLine
 from kivaportal.lending.services import borrower_edited
-from kivaportal.review.admin import ReviewableAdmin
+from kivaportal.review.admin import ReviewableAdmin, SentRecordsKeptMixin
 
 
 @admin.register(Borrower)
-class BorrowerAdmin(PartnerScopedAdmin):
+class BorrowerAdmin(SentRecordsKeptMixin, PartnerScopedAdmin):
     list_display = (
         "mis_client_id",
         "first_name",

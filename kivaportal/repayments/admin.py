@@ -3,11 +3,11 @@ from django.contrib import admin
 from kivaportal.common.admin import PARTNER_FILTER, TRACKING, PartnerScopedAdmin
 from kivaportal.repayments.models import Repayment, RepaymentReport
 from kivaportal.repayments.services import repayment_edited
-from kivaportal.review.admin import ReviewableAdmin
+from kivaportal.review.admin import ReviewableAdmin, SentRecordsKeptMixin
 
 
 @admin.register(Repayment)
-class RepaymentAdmin(PartnerScopedAdmin):
+class RepaymentAdmin(SentRecordsKeptMixin, PartnerScopedAdmin):
     list_display = (
         "mis_repayment_id",
         "loan",

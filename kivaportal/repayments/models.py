@@ -5,7 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from kivaportal.common.models import PartnerOwned
+from kivaportal.common.models import PartnerOwned, require_same_partner
 from kivaportal.lending.models import money_field
 from kivaportal.workflow.models import CHECK_FIELDS, Reviewable
 
@@ -66,6 +66,9 @@ class Repayment(PartnerOwned):
 
     def __str__(self):
         return f"{self.mis_repayment_id}: {self.amount} on {self.date}"
+
+    def clean(self):
+        require_same_partner(self, "loan", "borrower")
 
 
 class RepaymentReport(Reviewable):

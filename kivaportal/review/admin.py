@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kivaportal.common.admin import PARTNER_FILTER, PartnerScopedAdmin, ReadOnlyAdminMixin
 from kivaportal.review import services
+from kivaportal.review.deletion import delete_refusal
 from kivaportal.workflow.audit import AuditAction
 from kivaportal.workflow.errors import ReviewError
 from kivaportal.workflow.models import AuditEntry
@@ -34,7 +35,14 @@ def approve_selected(modeladmin, request, queryset):
     _run(modeladmin, request, queryset, services.record_approve, _("%(n)d approved."))
 
 
-class ReviewableAdmin(PartnerScopedAdmin):
+class SentRecordsKeptMixin:
+    """Records sent to Kiva, and their parts, are never deleted (kivaportal.review.deletion)."""
+
+    def delete_refusal(self, obj):
+        return delete_refusal(obj)
+
+
+class ReviewableAdmin(SentRecordsKeptMixin, PartnerScopedAdmin):
     """Admin for reviewed records: content edits are noted by `record_edited` (which sends a
     record under review back to draft), and the workflow actions go through the services."""
 

@@ -1,8 +1,6 @@
 """The global audit log: every workflow event of the user's partners, filterable, exportable
 to CSV. Read-only by construction: there is no view that changes an entry."""
 
-import csv
-
 from django.contrib.auth.decorators import login_required
 from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
@@ -11,6 +9,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kivaportal.common.csv_export import csv_lines
 from kivaportal.kinds import KINDS
 from kivaportal.partners.models import Partner
 from kivaportal.partners.roles import Action
@@ -67,16 +66,10 @@ def audit_log(request):
     )
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @login_required
 def audit_export(request):
     """The filtered log as CSV, streamed so a large export never sits in memory."""
     _form, entries = _entries(request, Action.EXPORT)
-    writer = csv.writer(_Echo())
     header = [
         _("at"),
         _("partner"),
@@ -91,24 +84,22 @@ def audit_export(request):
     ]
 
     def rows():
-        yield writer.writerow(header)
+        yield header
         for e in entries.iterator(chunk_size=2000):
-            yield writer.writerow(
-                [
-                    e.created_at.isoformat(),
-                    e.partner.name,
-                    e.content_type.model,
-                    e.record_label,
-                    e.record_version,
-                    e.actor.username if e.actor else _("portal"),
-                    e.get_action_display(),
-                    state_label(e.from_state),
-                    state_label(e.to_state),
-                    e.comment,
-                ]
+            yield (
+                e.created_at.isoformat(),
+                e.partner.name,
+                e.content_type.model,
+                e.record_label,
+                e.record_version,
+                e.actor.username if e.actor else _("portal"),
+                e.get_action_display(),
+                state_label(e.from_state),
+                state_label(e.to_state),
+                e.comment,
             )
 
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(csv_lines(rows()), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
     return response

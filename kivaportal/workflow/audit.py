@@ -43,7 +43,10 @@ class AuditAction(models.TextChoices):
     FOUND_AT_KIVA = "kiva.found", _("Found at Kiva: marked as sent")
     # Partner settings.
     PARTNER_SETTINGS_CHANGED = "partner.settings_changed", _("Partner settings changed")
+    FOUR_EYES_CHANGED = "partner.four_eyes_changed", _("Four-eyes approval turned on or off")
+    AMOUNT_RULE_CHANGED = "partner.amount_rule_changed", _("Repayment amount rule changed")
     CONNECTION_CHANGED = "partner.connection_changed", _("Kiva connection changed")
+    MEMBER_UNLOCKED = "partner.member_unlocked", _("Member's login lockout cleared")
 
 
 def action_label(code: str) -> str:

@@ -19,8 +19,10 @@ from kivaportal.workflow.states import RecordState
 
 def audit_record(*, record, actor, action, from_state="", to_state="", comment="", data=None):
     """Append one audit entry for `record`. Call it inside the transaction of the change."""
+    # A partner's own settings are audited under that partner (it has no `partner_id`).
+    partner_id = record.pk if getattr(record, "partner_path", None) == "" else record.partner_id
     return AuditEntry.objects.create(
-        partner_id=record.partner_id,
+        partner_id=partner_id,
         content_type=ContentType.objects.get_for_model(record),
         object_id=record.pk,
         record_label=str(record)[:200],

@@ -64,6 +64,7 @@ def test_blank_subject_or_body_is_an_error_naming_it(field, blank):
     ]
 
 
+@pytest.mark.usefixtures("without_partner_guard")
 def test_journal_on_another_partners_loan_is_an_error_on_loan():
     loan = LoanFactory(mis_loan_id="L-THEIRS")
     journal = JournalFactory(loan=loan, partner=PartnerFactory(), photo=PHOTO)

@@ -2,7 +2,7 @@
 
 import pytest
 import responses
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 
 from integrations.kiva.errors import KivaRetryableError
 from integrations.kiva.models import KivaConnection
@@ -83,13 +83,24 @@ def test_configure_without_a_secret_keeps_the_stored_one():
     connection = KivaConnectionFactory(client_secret="first")
     connection_configure(
         partner=connection.partner,
-        environment="production",
+        environment=connection.environment,
         client_id="other",
-        audience="",
+        token_url=connection.token_url,
+        api_base_url=connection.api_base_url,
+        audience=connection.audience,
     )
     connection.refresh_from_db()
-    assert connection.get_client_secret() == "first"
-    assert connection.audience == "https://partner-api.k1.kiva.org"
+    assert (connection.client_id, connection.get_client_secret()) == ("other", "first")
+
+
+def test_configure_refuses_a_new_environment_without_the_secret_again():
+    connection = KivaConnectionFactory(client_secret="first")
+    with pytest.raises(ValidationError, match="client secret again"):
+        connection_configure(
+            partner=connection.partner, environment="production", client_id="other"
+        )
+    connection.refresh_from_db()
+    assert connection.environment == "stage"
 
 
 def test_stage_needs_an_explicit_audience_because_sources_disagree():

@@ -335,6 +335,7 @@ def test_loan_without_borrowers_is_an_error():
     ]
 
 
+@pytest.mark.usefixtures("without_partner_guard")
 def test_borrower_of_another_partner_is_an_error():
     stranger = BorrowerFactory(partner=PartnerFactory(), mis_client_id="OTHER-01")
     loan = LoanFactory(borrowers=[stranger])
@@ -418,6 +419,7 @@ OTHER_PARTNERS_VALUE = {
 
 
 @pytest.mark.parametrize("field", sorted(OTHER_PARTNERS_VALUE))
+@pytest.mark.usefixtures("without_partner_guard")
 def test_reference_value_of_another_partner_is_an_error(field):
     other = PartnerFactory()
     value = OTHER_PARTNERS_VALUE[field](other)

@@ -9,28 +9,42 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
+from kivaportal.partners.roles import Role
 from kivaportal.workflow.models import AuditEntry
 from kivaportal.workflow.states import RecordState as S
-from tests.factories import UserFactory
+from tests.factories import MembershipFactory, UserFactory, member
 
-ROLES = ("anonymous", "preparer", "reviewer", "partner_admin", "outsider", "superuser")
+ROLES = (
+    "anonymous",
+    "preparer",
+    "reviewer",
+    "partner_admin",
+    "outsider",
+    "superuser",
+    "two_partners",
+)
+# `two_partners` is a preparer here and a partner admin of the other partner: what they may do
+# follows their role in the record's partner, never their strongest role anywhere.
 # fmt: off
 MATRIX = {
-    #            anonymous  preparer   reviewer   p. admin   outsider  superuser
-    "view":     ("login",  "ok",      "ok",      "ok",      "hidden", "ok"),
-    "edit":     ("login",  "ok",      "refused", "ok",      "hidden", "ok"),
-    "submit":   ("login",  "ok",      "refused", "ok",      "hidden", "ok"),
-    "approve":  ("login",  "refused", "ok",      "ok",      "hidden", "ok"),
-    "bulk":     ("login",  "refused", "ok",      "ok",      "hidden", "ok"),
-    "export":   ("login",  "ok",      "ok",      "ok",      "hidden", "ok"),
+    #            anonymous  preparer   reviewer   p. admin   outsider  superuser two partners
+    "view":     ("login",  "ok",      "ok",      "ok",      "hidden", "ok",     "ok"),
+    "edit":     ("login",  "ok",      "refused", "ok",      "hidden", "ok",     "ok"),
+    "submit":   ("login",  "ok",      "refused", "ok",      "hidden", "ok",     "ok"),
+    "approve":  ("login",  "refused", "ok",      "ok",      "hidden", "ok",     "refused"),
+    "bulk":     ("login",  "refused", "ok",      "ok",      "hidden", "ok",     "refused"),
+    "export":   ("login",  "ok",      "ok",      "ok",      "hidden", "ok",     "ok"),
 }
 # fmt: on
 CASES = [(action, role, MATRIX[action][i]) for action in MATRIX for i, role in enumerate(ROLES)]
 
 
 @pytest.fixture
-def users(preparer, reviewer, partner_admin, outsider, superuser):
+def users(preparer, reviewer, partner_admin, outsider, superuser, partner, other_partner):
+    two_partners = member(partner, Role.PREPARER, username="two")
+    MembershipFactory(user=two_partners, partner=other_partner, role=Role.PARTNER_ADMIN)
     return {
+        "two_partners": two_partners,
         "anonymous": None,
         "preparer": preparer,
         "reviewer": reviewer,

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from integrations.mis.fields import ISO, Invalid, NumberFormat, is_blank
 from kivaportal.partners.models import Partner
@@ -42,6 +43,10 @@ class Row:
     raw: dict[str, Any]
     source: str = ""
     paths: dict[str, str] | None = None
+    # Files: how many non-empty cells the row has beyond the header's last column, and the
+    # first one's column letter (a row error: nothing is dropped silently).
+    extra_cells: int = 0
+    first_extra_column: str = ""
 
     def where(self, column: str) -> str:
         if self.paths is None:
@@ -192,6 +197,20 @@ class Importer:
         """The row's values parsed, only for the columns it has; None if any is wrong."""
         values = {}
         ok = True
+        if row.extra_cells:
+            self.problem(
+                row,
+                row.first_extra_column,
+                ngettext(
+                    "%(n)d cell beyond the last column of the header (from column %(column)s): "
+                    "add a header for it or remove it.",
+                    "%(n)d cells beyond the last column of the header (from column %(column)s): "
+                    "add a header for them or remove them.",
+                    row.extra_cells,
+                )
+                % {"n": row.extra_cells, "column": row.first_extra_column},
+            )
+            ok = False
         for column in columns:
             if column.name not in row.raw:
                 if column.required and row.paths is not None:

@@ -28,7 +28,8 @@ COLUMNS = (
     Column("last_name", text(100), True, "", "Quispe Mamani"),
     Column("gender", gender, True, "female or male (f, m).", "female"),
     Column("birth_date", parse_date, False, "In the partner's date format.", "1984-05-02"),
-    Column("phone", text(40), False, "", "+51 984 000 111"),
+    # Without "+": the CSV writer would quote it as a formula (kivaportal.common.csv_export).
+    Column("phone", text(40), False, "", "984 000 111"),
     Column("city", text(120), False, "Town or village.", "Pisac"),
     Column("is_active", parse_bool, False, "yes or no; empty means yes.", "yes"),
 )
