@@ -126,6 +126,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# Photos: scaled once at upload (kivaportal/common/photos.py); uploads over the limit refused.
+PORTAL_PHOTO_PAGE_MAX_SIDE = env.int("PORTAL_PHOTO_PAGE_MAX_SIDE", default=720)
+PORTAL_PHOTO_MAX_MB = env.float("PORTAL_PHOTO_MAX_MB", default=15.0)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

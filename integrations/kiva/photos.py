@@ -15,7 +15,9 @@ from PIL import Image, ImageOps
 JPEG_QUALITY = 85
 
 
-def photo_bytes(file, *, max_side: int | None = None) -> tuple[bytes, str]:
+def photo_bytes(
+    file, *, max_side: int | None = None, quality: int = JPEG_QUALITY
+) -> tuple[bytes, str]:
     """(encoded image, "jpeg" or "png") for an image file or Django FieldFile."""
     max_side = max_side or settings.KIVA_PHOTO_MAX_SIDE
     if hasattr(file, "open"):
@@ -30,7 +32,7 @@ def photo_bytes(file, *, max_side: int | None = None) -> tuple[bytes, str]:
             if kind == "png":
                 image.save(out, format="PNG", optimize=True)
             else:
-                image.convert("RGB").save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True)
+                image.convert("RGB").save(out, format="JPEG", quality=quality, optimize=True)
     finally:
         if hasattr(file, "close"):
             file.close()
@@ -39,5 +41,24 @@ def photo_bytes(file, *, max_side: int | None = None) -> tuple[bytes, str]:
 
 def photo_base64(file, *, data_uri: bool = False, max_side: int | None = None) -> str:
     data, kind = photo_bytes(file, max_side=max_side)
+    return encoded_photo(data, kind, data_uri=data_uri)
+
+
+def scaled_photo_base64(file, *, data_uri: bool = False) -> str:
+    """`image_encoded` for a copy already scaled for Kiva when it was uploaded: its bytes as
+    they are (encoding it again would lose quality for nothing)."""
+    if hasattr(file, "open"):
+        file.open("rb")
+    try:
+        file.seek(0)
+        data = file.read()
+    finally:
+        if hasattr(file, "close"):
+            file.close()
+    kind = "png" if data.startswith(b"\x89PNG") else "jpeg"
+    return encoded_photo(data, kind, data_uri=data_uri)
+
+
+def encoded_photo(data: bytes, kind: str, *, data_uri: bool = False) -> str:
     encoded = base64.b64encode(data).decode("ascii")
     return f"data:image/{kind};base64,{encoded}" if data_uri else encoded

@@ -8,9 +8,12 @@ it exists.
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
+from django.forms.models import BaseInlineFormSet
 from django.http import Http404
+from django.utils.translation import gettext
 from simple_history.admin import SimpleHistoryAdmin
 
+from kivaportal.common.photos import photo_copies_make
 from kivaportal.common.scoping import scope_queryset
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import partner_ids_where, user_can
@@ -111,6 +114,8 @@ class PartnerScopedAdmin(ScopedFormfieldsMixin, SimpleHistoryAdmin):
                 obj.created_by = request.user
             obj.updated_by = request.user
         super().save_model(request, obj, form, change)
+        if "photo" in form.changed_data and hasattr(obj, "photo_copies_of"):
+            photo_copies_make(record=obj)
 
 
 class ScopedInline(ScopedFormfieldsMixin):
@@ -139,8 +144,20 @@ class ScopedInline(ScopedFormfieldsMixin):
         return self._parent_editable(request, obj)
 
 
+class LabelledInlineFormSet(BaseInlineFormSet):
+    """A tabular inline labels its inputs only by the column headers, which screen readers do
+    not tie to the inputs: each input gets its own name, the column's label and the row."""
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        row = gettext("new row") if index is None else index + 1
+        for field in form.fields.values():
+            if not field.widget.is_hidden:
+                field.widget.attrs["aria-label"] = f"{field.label} ({row})"
+
+
 class ScopedTabularInline(ScopedInline, admin.TabularInline):
-    pass
+    formset = LabelledInlineFormSet
 
 
 class ReadOnlyAdminMixin:

@@ -8,6 +8,7 @@ from integrations.mis.importers import reviewed
 from integrations.mis.importers.base import BATCH_SIZE
 from integrations.mis.importers.loan_parts import LOAN_COLUMNS, MEMBER_COLUMNS, SCHEDULE_COLUMNS
 from integrations.mis.importers.loans import own_loan_id
+from kivaportal.common.photos import photo_copies_make
 from kivaportal.lending.models import Borrower, Loan, LoanBorrower, ScheduleLine
 from kivaportal.review.services import audit_records_created
 
@@ -167,3 +168,4 @@ def _set_photo(imp, loan, key):
     if key in imp.photos:
         data, extension, _digest = imp.photos[key]
         loan.photo.save(f"{key[:40]}.{extension}", ContentFile(data), save=False)
+        photo_copies_make(record=loan, save=False)  # the caller's save stores them

@@ -1,0 +1,50 @@
+"""Photos are scaled once, when they arrive, not on every view or send.
+
+A record with a photo keeps three files: the original as uploaded (never changed), a copy the
+size of the review pages (`photo_page`, a few tens of kilobytes where a phone's camera photo
+weighs megabytes), and for a loan the copy that goes to Kiva (`photo_kiva`, scaled by
+`integrations.kiva.photos`). `photo_copies_of` names the original the copies were made from,
+so a copy that does not match the current photo is never used (see `PagePhoto`).
+
+Every path that stores a photo calls `photo_copies_make` (the admin, the file and API intake,
+the demo).
+"""
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+
+from integrations.kiva.photos import photo_bytes
+
+# The review pages show a photo at most 18rem (288 CSS px) high: 720 px on the longer side
+# stays sharp on a phone's 2x screen at a fraction of the original's weight.
+PAGE_JPEG_QUALITY = 75
+
+
+def photo_copies_make(*, record, save: bool = True) -> None:
+    """Write the scaled copies of `record.photo` (already stored) and point the record at them.
+
+    With `save=True` only the copy fields are written to the row (an UPDATE, no history entry:
+    they are derived from the photo, whose change is in the history). `save=False` leaves the
+    row to the caller (records about to be created in bulk).
+    """
+    fields = ["photo_page", "photo_copies_of"]
+    kiva = hasattr(record, "photo_kiva")
+    if kiva:
+        fields.append("photo_kiva")
+    if not record.photo:
+        for name in fields:
+            setattr(record, name, "")
+    else:
+        stem = record.photo.name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        data, kind = photo_bytes(
+            record.photo, max_side=settings.PORTAL_PHOTO_PAGE_MAX_SIDE, quality=PAGE_JPEG_QUALITY
+        )
+        record.photo_page.save(f"{stem}.page.{kind}", ContentFile(data), save=False)
+        if kiva:
+            data, kind = photo_bytes(record.photo)
+            record.photo_kiva.save(f"{stem}.kiva.{kind}", ContentFile(data), save=False)
+        record.photo_copies_of = record.photo.name
+    if save and record.pk is not None:
+        values = {name: getattr(record, name) for name in fields}
+        values = {name: getattr(value, "name", value) or "" for name, value in values.items()}
+        type(record)._default_manager.filter(pk=record.pk).update(**values)
