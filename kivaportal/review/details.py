@@ -15,6 +15,7 @@ from kivaportal.lending.models import Loan, LoanBorrower, ScheduleLine
 from kivaportal.repayments.checks import report_findings
 from kivaportal.repayments.models import RepaymentReport
 from kivaportal.repayments.selectors import report_lines, report_totals
+from kivaportal.review.states import RecordState
 from kivaportal.review.timeline import record_timeline
 
 REPORT_LINES_PER_PAGE = 100
@@ -32,7 +33,9 @@ def detail_context(record, page_number=None) -> dict:
     else:
         context = {**_findings(journal_findings(record)), "timeline": record_timeline(record)}
     totals = context.get("totals")
-    context["payload"] = payload_preview(record, line_count=totals.lines if totals else None)
+    if record.state != RecordState.SENT:
+        # A sent record shows what was sent (its submissions), not what would be sent now.
+        context["payload"] = payload_preview(record, line_count=totals.lines if totals else None)
     context["submissions"] = record_submissions(record)
     if record.version > 1:
         context["since_sent"] = changes_since_sent(record)

@@ -18,6 +18,8 @@ def test_a_partner_admin_creates_a_key_and_sees_it_once(client, partner):
     assert api_key_authenticate(presented=full) == key
     assert key.created_by == admin and full not in key.key_hash
     assert full not in client.get(f"/admin/mis/apikey/{key.pk}/change/").content.decode()
+    # The header's placeholder is text, not an HTML tag the browser swallows.
+    assert "<code>Authorization: Bearer &lt;key&gt;</code>" in page
 
 
 def test_a_preparer_cannot_create_keys(client, partner):
