@@ -11,14 +11,25 @@ from django.utils.translation import gettext_lazy as _
 from kivaportal.partners.selectors import user_roles
 
 
+def may_use_admin(user) -> bool:
+    return user.is_active and (user.is_superuser or bool(user_roles(user)))
+
+
 class PortalAdminSite(admin.AdminSite):
     site_header = _("Kiva partner portal")
     site_title = _("Kiva partner portal")
     index_title = _("Administration")
 
+    @property
+    def login_form(self):
+        # Imported when first used: auth's forms need the app registry, still loading when
+        # this module is (it holds the admin's AppConfig).
+        from kivaportal.admin_login import PortalAdminLoginForm
+
+        return PortalAdminLoginForm
+
     def has_permission(self, request):
-        user = request.user
-        return user.is_active and (user.is_superuser or bool(user_roles(user)))
+        return may_use_admin(request.user)
 
 
 class PortalAdminConfig(AdminConfig):

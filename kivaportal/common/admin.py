@@ -6,15 +6,24 @@ A record of another partner is a 404 on every URL, never a redirect or a 403 tha
 it exists.
 """
 
+from decimal import Decimal
+
+from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.widgets import AdminFileWidget
+from django.db import models
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from kivaportal.common.photos import photo_copies_make
+from kivaportal.common.money import MONEY_DECIMAL_PLACES, quantize
+from kivaportal.common.photos import photo_copies_make, photo_validate_size
 from kivaportal.common.scoping import scope_queryset
+from kivaportal.partners.models import Partner
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import partner_ids_where, user_can
 
@@ -33,9 +42,67 @@ def partner_id_of(obj) -> int | None:
     return getattr(obj, f"{last}_id")
 
 
+# Set on the request by PartnerScopedAdmin.get_form: the partner of the record being edited
+# (or, for a new record, the one chosen), which the form's and its inlines' choices follow.
+RECORD_PARTNER = "record_partner_id"
+
+
+def record_partner_id(request):
+    return getattr(request, RECORD_PARTNER, None)
+
+
+def _partner_filter(model, partner_id) -> dict:
+    path = model.partner_path
+    return {"pk": partner_id} if path == "" else {path: partner_id}
+
+
+def money_currency(instance) -> str | None:
+    """The currency a record's amounts are in: its own, or its loan's."""
+    currency = getattr(instance, "currency", None)
+    if currency:
+        return currency
+    if getattr(instance, "loan_id", None) is not None:
+        return instance.loan.currency
+    return None
+
+
+def is_money(db_field) -> bool:
+    return isinstance(db_field, models.DecimalField) and (
+        db_field.decimal_places == MONEY_DECIMAL_PLACES
+    )
+
+
+class PhotoInput(AdminFileWidget):
+    """The admin's file input with a preview of the photo (its page-size copy)."""
+
+    # In an app's templates: the form renderer does not read the project's templates folder.
+    template_name = "common/widgets/photo_input.html"
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["max_mb"] = f"{settings.PORTAL_PHOTO_MAX_MB:g}"
+        return context
+
+
+class PortalModelForm(forms.ModelForm):
+    """Amounts shown with their currency's decimals in the user's language (800,00 in Spanish,
+    not 800.000), and typed the same way."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        currency = money_currency(self.instance)
+        if currency is None:
+            return
+        for name, field in self.fields.items():
+            value = self.initial.get(name)
+            if isinstance(field, forms.DecimalField) and isinstance(value, Decimal):
+                self.initial[name] = quantize(value, currency)
+
+
 class ScopedFormfieldsMixin:
     """Foreign-key choices limited to the user's partners (and for a `partner` field, to the
-    partners where the user may edit)."""
+    partners where the user may edit); once the record's partner is known, to that partner's
+    records only: a Peru loan never offers Senegal's locations, nor anyone else's borrowers."""
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         related = db_field.related_model
@@ -45,11 +112,29 @@ class ScopedFormfieldsMixin:
                 allowed = partner_ids_where(request.user, self.edit_action)
                 if allowed is not None:
                     queryset = queryset.filter(pk__in=allowed)
+            partner_id = record_partner_id(request)
+            if partner_id is not None:
+                queryset = queryset.filter(**_partner_filter(related, partner_id))
             kwargs["queryset"] = queryset
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.ImageField) and db_field.name == "photo":
+            kwargs["widget"] = PhotoInput
+            field = super().formfield_for_dbfield(db_field, request, **kwargs)
+            field.validators.append(photo_validate_size)
+            return field
+        if is_money(db_field):
+            # A text input: a number input refuses the decimal comma of Spanish and French.
+            kwargs["localize"] = True
+            kwargs["widget"] = forms.TextInput(
+                attrs={"class": "money", "inputmode": "decimal", "size": 12}
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
 
 class PartnerScopedAdmin(ScopedFormfieldsMixin, SimpleHistoryAdmin):
+    form = PortalModelForm
     # The role action needed to add or change records of this model.
     edit_action = Action.EDIT
     # Deleting records is for superusers only: records are withdrawn, not deleted.
@@ -108,6 +193,58 @@ class PartnerScopedAdmin(ScopedFormfieldsMixin, SimpleHistoryAdmin):
         self._ensure_visible(request, object_id)
         return super().history_form_view(request, object_id, version_id, extra_context)
 
+    def _owns_partner_field(self):
+        return any(f.name == "partner" for f in self.model._meta.fields)
+
+    def record_partner(self, request, obj=None) -> int | None:
+        """The partner whose records the form's choices come from: the record's own; for a new
+        record the one chosen (`?partner=`, or the form's posted value), or the only one the
+        user may add records to."""
+        if obj is not None:
+            return partner_id_of(obj)
+        if not self._owns_partner_field():
+            return None
+        chosen = request.POST.get("partner") or request.GET.get("partner") or ""
+        if chosen.isdigit():
+            return int(chosen)
+        allowed = partner_ids_where(request.user, self.edit_action)
+        if allowed is not None and len(allowed) == 1:
+            return next(iter(allowed))
+        return None
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        setattr(request, RECORD_PARTNER, self.record_partner(request, obj))
+        return super().get_form(request, obj, change, **kwargs)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        # With several partners, the partner comes first: the choices depend on it.
+        if (
+            request.method == "GET"
+            and self.has_add_permission(request)
+            and self._owns_partner_field()
+            and self.record_partner(request) is None
+        ):
+            return self.partner_choice_view(request)
+        return super().add_view(request, form_url, extra_context)
+
+    def partner_choice_view(self, request):
+        partners = Partner.objects.for_user(request.user).filter(is_active=True)
+        allowed = partner_ids_where(request.user, self.edit_action)
+        if allowed is not None:
+            partners = partners.filter(pk__in=allowed)
+        query = request.GET.copy()
+        choices = []
+        for partner in partners.order_by("name"):
+            query["partner"] = partner.pk
+            choices.append((partner, query.urlencode()))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": gettext("Add %(name)s") % {"name": self.model._meta.verbose_name},
+            "choices": choices,
+        }
+        return TemplateResponse(request, "admin/choose_partner.html", context)
+
     def save_model(self, request, obj, form, change):
         if hasattr(obj, "updated_by_id"):
             if not change:
@@ -157,6 +294,7 @@ class LabelledInlineFormSet(BaseInlineFormSet):
 
 
 class ScopedTabularInline(ScopedInline, admin.TabularInline):
+    form = PortalModelForm
     formset = LabelledInlineFormSet
 
 

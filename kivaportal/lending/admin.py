@@ -1,5 +1,8 @@
+from decimal import Decimal
+
 from django.contrib import admin
 from django.db.models import Count, Q
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from kivaportal.common.admin import TRACKING, PartnerScopedAdmin, ScopedTabularInline
@@ -7,6 +10,7 @@ from kivaportal.common.admin_display import findings_html
 from kivaportal.lending.checks import loan_findings
 from kivaportal.lending.models import Borrower, Loan, LoanBorrower, ScheduleLine
 from kivaportal.review.admin import ReviewableAdmin
+from kivaportal.review.templatetags.portal import money
 
 
 @admin.register(Borrower)
@@ -47,8 +51,7 @@ class LoanAdmin(ReviewableAdmin):
         "loan_type",
         "group_name",
         "borrower_count",
-        "amount",
-        "currency",
+        "amount_display",
         "disbursal_date",
         "state",
         "created_by",
@@ -73,7 +76,7 @@ class LoanAdmin(ReviewableAdmin):
     ordering = ("-created_at", "-pk")
     date_hierarchy = "created_at"
     inlines = (LoanBorrowerInline, ScheduleLineInline)
-    readonly_fields = ("state", "version", "checks", *TRACKING)
+    readonly_fields = ("state", "version", "checks", "totals", *TRACKING)
     fieldsets = (
         (None, {"fields": ("partner", "mis_loan_id", "loan_type", "state", "version", "checks")}),
         (_("Group"), {"fields": ("group_name", "group_client_id")}),
@@ -83,6 +86,7 @@ class LoanAdmin(ReviewableAdmin):
                 "fields": (
                     "amount",
                     "currency",
+                    "totals",
                     "disbursal_date",
                     "activity",
                     "theme",
@@ -120,6 +124,31 @@ class LoanAdmin(ReviewableAdmin):
     @admin.display(description=_("borrowers"), ordering="_borrower_count")
     def borrower_count(self, obj):
         return obj._borrower_count
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_display(self, obj):
+        return f"{money(obj.amount, obj.currency)} {obj.currency}"
+
+    @admin.display(description=_("totals"))
+    def totals(self, obj):
+        if obj.pk is None:
+            return "-"
+        shares = sum((s.amount for s in obj.loan_borrowers.all()), Decimal(0))
+        lines = list(obj.schedule.all())
+        rows = (
+            (_("Borrowers' shares"), shares),
+            (_("Schedule: principal"), sum((line.principal for line in lines), Decimal(0))),
+            (_("Schedule: interest"), sum((line.interest for line in lines), Decimal(0))),
+        )
+        return format_html(
+            '<table class="totals">{}</table><div class="help">{}</div>',
+            format_html_join(
+                "",
+                '<tr><th scope="row">{}</th><td class="money">{} {}</td></tr>',
+                ((label, money(value, obj.currency), obj.currency) for label, value in rows),
+            ),
+            _("As saved; the shares and the principal should each add up to the amount."),
+        )
 
     @admin.display(description=_("checks"))
     def checks(self, obj):

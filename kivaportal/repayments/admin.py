@@ -1,8 +1,10 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from kivaportal.common.admin import TRACKING, PartnerScopedAdmin
 from kivaportal.repayments.models import Repayment, RepaymentReport
 from kivaportal.review.admin import ReviewableAdmin
+from kivaportal.review.templatetags.portal import money
 
 
 @admin.register(Repayment)
@@ -12,9 +14,9 @@ class RepaymentAdmin(PartnerScopedAdmin):
         "loan",
         "borrower",
         "date",
-        "amount",
-        "principal",
-        "interest",
+        "amount_display",
+        "principal_display",
+        "interest_display",
         "partner",
     )
     list_filter = (("partner", admin.RelatedOnlyFieldListFilter), "date")
@@ -23,6 +25,19 @@ class RepaymentAdmin(PartnerScopedAdmin):
     autocomplete_fields = ("loan", "borrower")
     date_hierarchy = "date"
     readonly_fields = TRACKING
+
+    # In the loan's currency's precision and the user's language (not 800.000).
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_display(self, obj):
+        return money(obj.amount, obj.loan.currency)
+
+    @admin.display(description=_("principal part"), ordering="principal")
+    def principal_display(self, obj):
+        return money(obj.principal, obj.loan.currency)
+
+    @admin.display(description=_("interest part"), ordering="interest")
+    def interest_display(self, obj):
+        return money(obj.interest, obj.loan.currency)
 
 
 @admin.register(RepaymentReport)
