@@ -13,6 +13,7 @@ urlpatterns = [
     ),
     path("p/<int:partner_id>/<slug:kind>/", views.queue, name="queue"),
     path("p/<int:partner_id>/<slug:kind>/bulk-approve/", views.bulk_approve, name="bulk_approve"),
+    path("p/<int:partner_id>/<slug:kind>/bulk-submit/", views.bulk_submit, name="bulk_submit"),
     path("p/<int:partner_id>/<slug:kind>/<int:pk>/", views.record_detail, name="record"),
     path("p/<int:partner_id>/<slug:kind>/<int:pk>/act/", views.record_act, name="act"),
     path("audit/", audit_views.audit_log, name="audit"),

@@ -10,10 +10,11 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
@@ -23,6 +24,7 @@ from kivaportal.lending.selectors import loans_with_details
 from kivaportal.partners.models import Partner
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
+from kivaportal.reference.models import Activity, Location
 from kivaportal.repayments.services import repayment_report_open
 from kivaportal.review import selectors, services
 from kivaportal.review.details import detail_context
@@ -77,16 +79,69 @@ def dashboard(request, partner_id):
     )
 
 
+# The queue's columns: (sort key or None, label, numeric), per kind.
+COLUMNS = {
+    "loans": (
+        ("record", _lazy("Record"), False),
+        ("state", _lazy("State"), False),
+        ("amount", _lazy("Amount"), True),
+        ("preparer", _lazy("Prepared by"), False),
+        ("created", _lazy("Created"), False),
+        ("errors", _lazy("Errors"), True),
+        ("warnings", _lazy("Warnings"), True),
+    ),
+    "journals": (
+        ("record", _lazy("Record"), False),
+        ("state", _lazy("State"), False),
+        ("loan", _lazy("Loan"), False),
+        ("preparer", _lazy("Prepared by"), False),
+        ("created", _lazy("Created"), False),
+        ("errors", _lazy("Errors"), True),
+        ("warnings", _lazy("Warnings"), True),
+    ),
+    "reports": (
+        ("record", _lazy("Record"), False),
+        ("state", _lazy("State"), False),
+        ("preparer", _lazy("Prepared by"), False),
+        ("created", _lazy("Created"), False),
+        ("errors", _lazy("Errors"), True),
+        ("warnings", _lazy("Warnings"), True),
+    ),
+}
+
+
+def _columns(kind, query, sort):
+    """Each column's header: a link that sorts by it (again: the other way round)."""
+    columns = []
+    for key, label, numeric in COLUMNS[kind.slug]:
+        current = "ascending" if sort == key else "descending" if sort == f"-{key}" else None
+        query["sort"] = f"-{key}" if current == "ascending" else key
+        columns.append(
+            {"label": label, "numeric": numeric, "url": "?" + query.urlencode(), "sort": current}
+        )
+    return columns
+
+
 @login_required
 def queue(request, partner_id, kind):
     partner = _partner(request, partner_id)
     kind = _kind(kind)
     preparers = get_user_model().objects.filter(memberships__partner=partner).order_by("username")
-    form = QueueFilterForm(request.GET or None, preparers=preparers)
-    records = selectors.queue_queryset(kind, partner, **form.filters())
+    lists = {}
+    if kind.slug == "loans":
+        lists = {
+            "activities": Activity.objects.filter(partner=partner).order_by("name"),
+            "locations": Location.objects.filter(partner=partner).order_by("full_name"),
+        }
+    form = QueueFilterForm(request.GET or None, preparers=preparers, **lists)
+    filters = form.filters()
+    records = selectors.queue_queryset(kind, partner, **filters)
     page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
-    query.pop("page", None)
+    for transient in ("page", "selected"):
+        query.pop(transient, None)
+    can_approve = user_can(request.user, Action.APPROVE, partner.pk)
+    can_submit = user_can(request.user, Action.SUBMIT, partner.pk)
     return render(
         request,
         "review/queue.html",
@@ -96,7 +151,11 @@ def queue(request, partner_id, kind):
             "form": form,
             "page": page,
             "query": query.urlencode(),
-            "can_approve": user_can(request.user, Action.APPROVE, partner.pk),
+            "columns": _columns(kind, query.copy(), filters.get("sort") or ""),
+            "selected": {int(i) for i in request.GET.getlist("selected") if i.isdigit()},
+            "can_approve": can_approve,
+            "can_submit": can_submit,
+            "can_select": can_approve or can_submit,
             "can_edit": user_can(request.user, Action.EDIT, partner.pk),
         },
     )
@@ -192,26 +251,57 @@ def record_act(request, partner_id, kind, pk):
     return redirect("review:record", partner_id=partner.pk, kind=kind.slug, pk=pk)
 
 
+def _back_to_queue(request, partner, kind, keep=()):
+    """The queue as it was (filters, sort, page), with `keep` still selected."""
+    back = reverse("review:queue", kwargs={"partner_id": partner.pk, "kind": kind.slug})
+    query = QueryDict(request.POST.get("query", ""), mutable=True)
+    query.setlist("selected", [str(pk) for pk in keep])
+    return redirect(f"{back}?{query.urlencode()}")
+
+
+def _selected(request, partner, kind):
+    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    return kind.model.objects.for_user(request.user).filter(partner=partner, pk__in=ids)
+
+
 @login_required
 @require_POST
 def bulk_approve(request, partner_id, kind):
     partner = _partner(request, partner_id)
     kind = _kind(kind)
-    back = reverse("review:queue", kwargs={"partner_id": partner.pk, "kind": kind.slug})
-    back += "?" + request.POST.get("query", "")
+    records = _selected(request, partner, kind)
     if not request.POST.get("acknowledge_warnings"):
-        messages.error(request, _("Tick the box to confirm you have read the warnings."))
-        return redirect(back)
-    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
-    result = services.records_bulk_approve(
-        records=kind.model.objects.for_user(request.user).filter(partner=partner, pk__in=ids),
-        by=request.user,
-    )
+        # Nothing approved, nothing lost: the selection stays, and the rows to read are named.
+        selected = list(records.order_by("pk"))
+        with_warnings = [str(r) for r in selected if r.check_warnings]
+        message = _("Tick the box to confirm you have read the warnings.")
+        if with_warnings:
+            message += " " + _("Selected records with warnings: %(records)s.") % {
+                "records": ", ".join(with_warnings)
+            }
+        messages.error(request, message)
+        return _back_to_queue(request, partner, kind, keep=[r.pk for r in selected])
+    result = services.records_bulk_approve(records=records, by=request.user)
     if result.approved:
         messages.success(request, _("%(n)d approved.") % {"n": len(result.approved)})
     for record, reason in result.refused:
         messages.warning(request, f"{record}: {reason}")
-    return redirect(back)
+    return _back_to_queue(request, partner, kind, keep=[r.pk for r, _reason in result.refused])
+
+
+@login_required
+@require_POST
+def bulk_submit(request, partner_id, kind):
+    partner = _partner(request, partner_id)
+    kind = _kind(kind)
+    result = services.records_bulk_submit(
+        records=_selected(request, partner, kind), by=request.user
+    )
+    if result.submitted:
+        messages.success(request, _("%(n)d submitted for review.") % {"n": len(result.submitted)})
+    for record, reason in result.refused:
+        messages.warning(request, f"{record}: {reason}")
+    return _back_to_queue(request, partner, kind, keep=[r.pk for r, _reason in result.refused])
 
 
 @login_required
