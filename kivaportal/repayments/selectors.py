@@ -11,11 +11,11 @@ one of 20; pages ask for a slice of the lines and the totals separately.
 
 import calendar
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Exists, F, OuterRef, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum, Value
+from django.db.models.functions import Coalesce, TruncMonth
 
 from kivaportal.common.money import quantize
 from kivaportal.lending.models import LoanBorrower
@@ -73,10 +73,27 @@ def _cumulative(report):
     ).filter(_same_key_in_month(report))
 
 
-def _grouped(report):
-    return (
-        in_month(report)
-        .values(
+def _line_search(search):
+    condition = Q()
+    for word in search.split():
+        condition &= (
+            Q(loan__mis_loan_id__icontains=word)
+            | Q(loan__group_client_id__icontains=word)
+            | Q(borrower__mis_client_id__icontains=word)
+            | Q(borrower__first_name__icontains=word)
+            | Q(borrower__last_name__icontains=word)
+        )
+    return condition
+
+
+def _grouped(report, search=None, zero=False):
+    """The report's lines as rows; `search` keeps those whose loan or borrower id or name
+    matches every word, `zero` those that repaid nothing in the month."""
+    rows = in_month(report)
+    if search:
+        rows = rows.filter(_line_search(search))
+    rows = (
+        rows.values(
             "loan_id",
             "borrower_id",
             "loan__mis_loan_id",
@@ -87,11 +104,42 @@ def _grouped(report):
         .annotate(total=Sum("amount"), n=Count("id"))
         .order_by("loan__mis_loan_id", "borrower_id")
     )
+    return rows.filter(total=0) if zero else rows
 
 
-def report_lines(report: RepaymentReport, offset=0, limit=None) -> list[ReportLine]:
-    """The report's lines ordered by MIS loan id; `offset`/`limit` read one page of them."""
-    rows = _grouped(report)
+def report_line_count(report: RepaymentReport, *, search=None, zero=False) -> int:
+    return _grouped(report, search, zero).count()
+
+
+def report_monthly_totals(report: RepaymentReport, months: int = 12) -> list[tuple[date, Decimal]]:
+    """What the partner's repayments added up to in each of the `months` months up to the
+    report's, oldest first, months without any repayment included as zero. One query."""
+    first = report.month
+    for _ in range(months - 1):
+        first = (first - timedelta(days=1)).replace(day=1)
+    totals = dict(
+        Repayment.objects.filter(
+            partner_id=report.partner_id, date__gte=first, date__lte=month_end(report.month)
+        )
+        .annotate(m=TruncMonth("date"))
+        .values("m")
+        .annotate(total=Sum("amount"))
+        .order_by()
+        .values_list("m", "total")
+    )
+    result, month = [], first
+    while month <= report.month:
+        result.append((month, totals.get(month, ZERO)))
+        month = (month_end(month) + timedelta(days=1)).replace(day=1)
+    return result
+
+
+def report_lines(
+    report: RepaymentReport, offset=0, limit=None, *, search=None, zero=False
+) -> list[ReportLine]:
+    """The report's lines ordered by MIS loan id; `offset`/`limit` read one page of them,
+    `search` and `zero` narrow them (see `_grouped`)."""
+    rows = _grouped(report, search, zero)
     rows = list(rows[offset : offset + limit] if limit is not None else rows[offset:])
     if not rows:
         return []

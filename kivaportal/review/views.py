@@ -4,13 +4,14 @@ Views stay thin: they scope, read through selectors, act through `review.service
 turn a refusal into a message that says why.
 """
 
+import csv
 from datetime import date
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -25,9 +26,11 @@ from kivaportal.partners.models import Partner
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
 from kivaportal.reference.models import Activity, Location
+from kivaportal.repayments.models import RepaymentReport
+from kivaportal.repayments.selectors import report_lines
 from kivaportal.repayments.services import repayment_report_open
 from kivaportal.review import selectors, services
-from kivaportal.review.details import detail_context
+from kivaportal.review.details import detail_context, report_line_filters
 from kivaportal.review.errors import ReviewError
 from kivaportal.review.forms import QueueFilterForm
 from kivaportal.review.kinds import KINDS, kind_of
@@ -197,8 +200,33 @@ def record_detail(request, partner_id, kind, pk):
             f"admin:{record._meta.app_label}_{record._meta.model_name}_change", args=[record.pk]
         ),
     }
-    context.update(detail_context(record, request.GET.get("page")))
+    context.update(detail_context(record, request.GET.get("page"), request.GET))
     return render(request, f"review/{kind.slug}_detail.html", context)
+
+
+@login_required
+def report_csv(request, partner_id, pk):
+    """A report's lines as CSV (the page's search and filter apply), for a spreadsheet."""
+    partner = _partner(request, partner_id)
+    report = get_object_or_404(
+        RepaymentReport.objects.for_user(request.user).filter(partner=partner), pk=pk
+    )
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    filename = f"repayments-{partner.kiva_partner_id}-{report.month:%Y-%m}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(["loan_id", "client_id", "transactions", "repaid_in_month", "amount"])
+    for line in report_lines(report, **report_line_filters(request.GET)):
+        writer.writerow(
+            [
+                line.mis_loan_id,
+                line.client_id,
+                line.transactions,
+                line.period_amount,
+                line.amount,
+            ]
+        )
+    return response
 
 
 ACTIONS = {
