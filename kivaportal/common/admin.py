@@ -12,7 +12,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.contrib.admin.widgets import AdminFileWidget
+from django.contrib.admin.widgets import AdminFileWidget, AutocompleteSelect
 from django.db import models
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404
@@ -72,6 +72,18 @@ def is_money(db_field) -> bool:
     )
 
 
+class PartnerAutocompleteSelect(AutocompleteSelect):
+    """An autocomplete box that asks only for the record's partner's rows (see
+    `PartnerScopedAdmin.get_search_results`); the form's choices refuse any other anyway."""
+
+    def __init__(self, *args, partner, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.partner = partner
+
+    def get_url(self):
+        return f"{super().get_url()}?partner={self.partner}"
+
+
 class PhotoInput(AdminFileWidget):
     """The admin's file input with a preview of the photo (its page-size copy)."""
 
@@ -115,6 +127,13 @@ class ScopedFormfieldsMixin:
             partner_id = record_partner_id(request)
             if partner_id is not None:
                 queryset = queryset.filter(**_partner_filter(related, partner_id))
+                if db_field.name in self.get_autocomplete_fields(request):
+                    kwargs.setdefault(
+                        "widget",
+                        PartnerAutocompleteSelect(
+                            db_field, self.admin_site, using=kwargs.get("using"), partner=partner_id
+                        ),
+                    )
             kwargs["queryset"] = queryset
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
@@ -211,6 +230,15 @@ class PartnerScopedAdmin(ScopedFormfieldsMixin, SimpleHistoryAdmin):
         if allowed is not None and len(allowed) == 1:
             return next(iter(allowed))
         return None
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        # An autocomplete box on a record's form asks for its partner's rows only.
+        partner = request.GET.get("partner", "")
+        match = getattr(request, "resolver_match", None)
+        if partner.isdigit() and match is not None and match.url_name == "autocomplete":
+            queryset = queryset.filter(**_partner_filter(self.model, int(partner)))
+        return queryset, may_have_duplicates
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         setattr(request, RECORD_PARTNER, self.record_partner(request, obj))

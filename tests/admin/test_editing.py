@@ -167,3 +167,24 @@ def test_the_admin_carries_the_portals_navigation(client, alfa):
     assert f'href="{reverse("review:home")}"' in html
     assert f'href="{reverse("review:audit")}"' in html
     assert 'name="language"' in html
+
+
+def test_a_loans_borrower_box_suggests_only_its_partners_borrowers(
+    client, alfa, beta, two_partner_preparer
+):
+    client.force_login(two_partner_preparer)
+    html = client.get(admin_url("lending", "loan", "change", alfa.loan.pk)).content.decode()
+    assert f'data-ajax--url="/admin/autocomplete/?partner={alfa.partner.pk}"' in html
+
+    found = client.get(
+        "/admin/autocomplete/",
+        {
+            "partner": alfa.partner.pk,
+            "term": "Rosa",
+            "app_label": "lending",
+            "model_name": "loanborrower",
+            "field_name": "borrower",
+        },
+    ).json()["results"]
+
+    assert [r["text"] for r in found] == [str(alfa.borrower)]
