@@ -107,6 +107,22 @@ def _grouped(report, search=None, zero=False):
     return rows.filter(total=0) if zero else rows
 
 
+def expected_in_month(report: RepaymentReport, loan_ids) -> dict[int, Decimal]:
+    """What each loan's schedule says falls due in the report's month (principal + interest),
+    to set beside what was repaid. One query for a page's loans."""
+    from kivaportal.lending.models import ScheduleLine
+
+    return dict(
+        ScheduleLine.objects.filter(
+            loan_id__in=loan_ids, due_date__gte=report.month, due_date__lte=month_end(report.month)
+        )
+        .values("loan_id")
+        .annotate(due=Sum(F("principal") + F("interest")))
+        .order_by()
+        .values_list("loan_id", "due")
+    )
+
+
 def report_line_count(report: RepaymentReport, *, search=None, zero=False) -> int:
     return _grouped(report, search, zero).count()
 

@@ -16,6 +16,7 @@ from kivaportal.lending.models import Loan, LoanBorrower, ScheduleLine
 from kivaportal.repayments.checks import report_findings
 from kivaportal.repayments.models import RepaymentReport
 from kivaportal.repayments.selectors import (
+    expected_in_month,
     report_line_count,
     report_lines,
     report_monthly_totals,
@@ -94,9 +95,10 @@ def _report_context(report, page_number, params):
         **filters,
     )
     query = {k: v for k, v in (("q", filters["search"]), ("zero", "1" * filters["zero"])) if v}
+    expected = expected_in_month(report, {line.loan_pk for line in lines})
     return {
         "lines_page": page,
-        "lines": lines,
+        "lines": [(line, expected.get(line.loan_pk)) for line in lines],
         "lines_shown": shown,
         "line_filters": filters,
         "lines_query": urlencode(query),

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from kivaportal.lending.models import Loan, ScheduleLine
 from kivaportal.review.states import RecordState as S
 from tests.factories import RepaymentFactory, RepaymentReportFactory
 from tests.review.test_pages import count_queries
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def report(partner, make_loan):
     for mis_id, amount in (("WK-101", "330"), ("WK-102", "0"), ("WK-203", "125.5")):
-        loan = make_loan(mis_loan_id=mis_id, state=S.SENT)
+        loan = make_loan(mis_loan_id=mis_id, state=S.SENT, instalments=0)
         RepaymentFactory(loan=loan, date=date(2026, 2, 10), amount=Decimal(amount))
     earlier = make_loan(mis_loan_id="WK-OLD", state=S.SENT)
     RepaymentFactory(loan=earlier, date=date(2025, 11, 3), amount=Decimal("80"))
@@ -36,11 +37,30 @@ def page(client, partner, report, **params):
 def test_report_lines_are_searched_and_filtered(client, partner, reviewer, report):
     client.force_login(reviewer)
     lines = page(client, partner, report, q="wk-1").context["lines"]
-    assert [line.mis_loan_id for line in lines] == ["WK-101", "WK-102"]
+    assert [line.mis_loan_id for line, _due in lines] == ["WK-101", "WK-102"]
     lines = page(client, partner, report, zero="1").context["lines"]
-    assert [line.mis_loan_id for line in lines] == ["WK-102"]
+    assert [line.mis_loan_id for line, _due in lines] == ["WK-102"]
     html = page(client, partner, report, q="wk-1").content.decode()
     assert "2 lines of 3" in html
+
+
+def test_each_line_shows_what_its_schedule_says_is_due_in_the_month(
+    client, partner, reviewer, report
+):
+    loan = Loan.objects.get(mis_loan_id="WK-101")
+    ScheduleLine.objects.create(
+        loan=loan, due_date=date(2026, 2, 20), principal=Decimal("300"), interest=Decimal("30")
+    )
+    ScheduleLine.objects.create(  # next month's: not due in this one
+        loan=loan, due_date=date(2026, 3, 20), principal=Decimal("300"), interest=Decimal("30")
+    )
+    client.force_login(reviewer)
+
+    response = page(client, partner, report)
+
+    due = {line.mis_loan_id: d for line, d in response.context["lines"]}
+    assert due == {"WK-101": Decimal("330"), "WK-102": None, "WK-203": None}
+    assert "Due in month (schedule)" in response.content.decode()
 
 
 def test_report_lines_download_as_csv_with_the_pages_filter(client, partner, reviewer, report):
