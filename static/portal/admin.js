@@ -26,3 +26,57 @@
   window.addEventListener("load", nameComboboxes);
   document.addEventListener("formset:added", function () { setTimeout(nameComboboxes, 0); });
 })();
+
+/* A loan's form: the totals of its borrowers' shares and of its schedule, as typed, under
+   each table (the "totals" field above shows them as saved). */
+(function () {
+  "use strict";
+  var lang = document.documentElement.lang || "en";
+  function parse(text) {
+    var value = (text || "").replace(/[\s\u00a0\u202f']/g, "");
+    if (value.indexOf(",") !== -1 && value.indexOf(".") !== -1) {
+      // Both: the last one is the decimal separator.
+      value = value.lastIndexOf(",") > value.lastIndexOf(".")
+        ? value.replace(/\./g, "").replace(",", ".") : value.replace(/,/g, "");
+    } else {
+      value = value.replace(",", ".");
+    }
+    var number = parseFloat(value);
+    return isNaN(number) ? 0 : number;
+  }
+  function sum(group, field) {
+    var total = 0;
+    group.querySelectorAll('input[name$="-' + field + '"]').forEach(function (input) {
+      var row = input.closest("tr");
+      var gone = row && row.querySelector('input[name$="-DELETE"]:checked');
+      if (!gone && !/__prefix__/.test(input.name)) { total += parse(input.value); }
+    });
+    return total;
+  }
+  function show(groupId, fields, labels) {
+    var group = document.getElementById(groupId);
+    if (!group) { return; }
+    var out = group.querySelector(".live-total");
+    if (!out) {
+      out = document.createElement("p");
+      out.className = "live-total help";
+      out.setAttribute("aria-live", "polite");
+      group.appendChild(out);
+    }
+    var format = new Intl.NumberFormat(lang, { minimumFractionDigits: 0, maximumFractionDigits: 3 });
+    out.textContent = fields.map(function (field, i) {
+      return labels[i] + ": " + format.format(sum(group, field));
+    }).join(" · ");
+  }
+  function update() {
+    var labels = document.getElementById("portal-total-labels");
+    if (!labels) { return; }
+    show("loan_borrowers-group", ["amount"], [labels.dataset.shares]);
+    show("schedule-group", ["principal", "interest"], [labels.dataset.principal, labels.dataset.interest]);
+  }
+  document.addEventListener("input", update);
+  document.addEventListener("change", update);
+  document.addEventListener("formset:added", update);
+  document.addEventListener("formset:removed", update);
+  window.addEventListener("load", update);
+})();

@@ -3,6 +3,7 @@ in, opens the queue, reviews the loan, approves it, and sees it sent to Kiva (th
 sandbox on a real socket) with the draft's uuid, and the audit entries."""
 
 import re
+from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
@@ -111,6 +112,13 @@ def test_a_preparer_edits_in_the_admin_returns_to_review_and_works_on_a_phone(
     activities = page.locator("#id_activity option").all_inner_texts()
     assert own_activity in activities and "Pesca de otro socio" not in activities
     expect(page.locator('input[name="amount"]')).to_have_value("1200.00")
+    # The schedule's total follows what is typed.
+    first = page.locator('input[name="schedule-0-principal"]')
+    first.fill(str(Decimal(first.input_value()) + 100))
+    expect(page.locator("#schedule-group .live-total")).to_contain_text(
+        "Schedule principal, as typed: 1,300"
+    )
+    first.fill(str(Decimal(first.input_value()) - 100))
     page.locator('input[name="photo"]').set_input_files(str(photo))
     page.get_by_role("button", name="Save and return to review").click()
 
