@@ -1,9 +1,10 @@
 """Benchmark of the review pages on a large partner (issue: review workflow).
 
 Seeds, once, one partner with 20,000 loans (12 schedule lines each) and 100,000 repayments in
-a dedicated PostgreSQL database, then requests the dashboard, a queue page, a loan review
-page and a repayment report page through Django's test client, and prints the median time and
-the query count of each. Run with `make bench` (BENCH_DATABASE_URL picks the database).
+a dedicated PostgreSQL database, then requests the dashboard, queue pages (filtered, searched,
+sorted), a loan review page and a repayment report page (whole, searched, as CSV) through
+Django's test client, and prints the median time and the query count of each. Run with
+`make bench` (BENCH_DATABASE_URL picks the database).
 """
 
 import statistics
@@ -162,10 +163,19 @@ def main():
         "dashboard": reverse("review:dashboard", args=[partner.pk]),
         "queue (page 2, submitted)": reverse("review:queue", args=[partner.pk, "loans"])
         + "?state=submitted&page=2",
+        "queue search (borrower name)": reverse("review:queue", args=[partner.pk, "loans"])
+        + "?q=quispe+1234",
+        "queue search (client id), by amount": reverse("review:queue", args=[partner.pk, "loans"])
+        + "?q=B01234&sort=-amount",
+        "queue sorted by amount (page 3)": reverse("review:queue", args=[partner.pk, "loans"])
+        + "?sort=-amount&page=3",
         "loan review page": reverse("review:record", args=[partner.pk, "loans", loan.pk]),
         f"repayment report {report.month:%Y-%m}": reverse(
             "review:record", args=[partner.pk, "reports", report.pk]
         ),
+        "report lines search": reverse("review:record", args=[partner.pk, "reports", report.pk])
+        + "?q=L0012",
+        "report lines CSV (all)": reverse("review:report_csv", args=[partner.pk, report.pk]),
     }
     from kivaportal.lending.models import ScheduleLine
     from kivaportal.repayments.models import Repayment
