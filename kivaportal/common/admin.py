@@ -6,21 +6,22 @@ A record of another partner is a 404 on every URL, never a redirect or a 403 tha
 it exists.
 """
 
-from decimal import Decimal
-
 from django import forms
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.contrib.admin.widgets import AdminFileWidget, AutocompleteSelect
 from django.db import models
-from django.forms.models import BaseInlineFormSet
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from kivaportal.common.money import MONEY_DECIMAL_PLACES, quantize
+from kivaportal.common.admin_forms import (
+    LabelledInlineFormSet,
+    PartnerAutocompleteSelect,
+    PhotoInput,
+    PortalModelForm,
+    is_money,
+)
 from kivaportal.common.photos import photo_copies_make, photo_validate_size
 from kivaportal.common.scoping import scope_queryset
 from kivaportal.partners.models import Partner
@@ -54,61 +55,6 @@ def record_partner_id(request):
 def _partner_filter(model, partner_id) -> dict:
     path = model.partner_path
     return {"pk": partner_id} if path == "" else {path: partner_id}
-
-
-def money_currency(instance) -> str | None:
-    """The currency a record's amounts are in: its own, or its loan's."""
-    currency = getattr(instance, "currency", None)
-    if currency:
-        return currency
-    if getattr(instance, "loan_id", None) is not None:
-        return instance.loan.currency
-    return None
-
-
-def is_money(db_field) -> bool:
-    return isinstance(db_field, models.DecimalField) and (
-        db_field.decimal_places == MONEY_DECIMAL_PLACES
-    )
-
-
-class PartnerAutocompleteSelect(AutocompleteSelect):
-    """An autocomplete box that asks only for the record's partner's rows (see
-    `PartnerScopedAdmin.get_search_results`); the form's choices refuse any other anyway."""
-
-    def __init__(self, *args, partner, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.partner = partner
-
-    def get_url(self):
-        return f"{super().get_url()}?partner={self.partner}"
-
-
-class PhotoInput(AdminFileWidget):
-    """The admin's file input with a preview of the photo (its page-size copy)."""
-
-    # In an app's templates: the form renderer does not read the project's templates folder.
-    template_name = "common/widgets/photo_input.html"
-
-    def get_context(self, name, value, attrs):
-        context = super().get_context(name, value, attrs)
-        context["widget"]["max_mb"] = f"{settings.PORTAL_PHOTO_MAX_MB:g}"
-        return context
-
-
-class PortalModelForm(forms.ModelForm):
-    """Amounts shown with their currency's decimals in the user's language (800,00 in Spanish,
-    not 800.000), and typed the same way."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        currency = money_currency(self.instance)
-        if currency is None:
-            return
-        for name, field in self.fields.items():
-            value = self.initial.get(name)
-            if isinstance(field, forms.DecimalField) and isinstance(value, Decimal):
-                self.initial[name] = quantize(value, currency)
 
 
 class ScopedFormfieldsMixin:
@@ -307,18 +253,6 @@ class ScopedInline(ScopedFormfieldsMixin):
 
     def has_delete_permission(self, request, obj=None):
         return self._parent_editable(request, obj)
-
-
-class LabelledInlineFormSet(BaseInlineFormSet):
-    """A tabular inline labels its inputs only by the column headers, which screen readers do
-    not tie to the inputs: each input gets its own name, the column's label and the row."""
-
-    def add_fields(self, form, index):
-        super().add_fields(form, index)
-        row = gettext("new row") if index is None else index + 1
-        for field in form.fields.values():
-            if not field.widget.is_hidden:
-                field.widget.attrs["aria-label"] = f"{field.label} ({row})"
 
 
 class ScopedTabularInline(ScopedInline, admin.TabularInline):
