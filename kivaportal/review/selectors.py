@@ -102,7 +102,8 @@ def _search(kind, partner, q):
             | Q(borrower__mis_client_id__icontains=word)
         )
         if kind.slug == "loans":
-            shares = LoanBorrower.objects.filter(loan__partner=partner).filter(
+            # Through the borrower's partner (already joined), not the loan's: no second join.
+            shares = LoanBorrower.objects.filter(borrower__partner=partner).filter(
                 people | Q(mis_loan_id__icontains=word)
             )
             condition &= (
