@@ -17,13 +17,23 @@
         if (ids.indexOf(label.id) === -1) {
           box.setAttribute("aria-labelledby", [label.id].concat(ids).join(" ").trim());
         }
+        // Its inner "textbox" (the chosen value, empty when none) is named by the label too.
+        var shown = box.querySelector(".select2-selection__rendered");
+        if (shown) {
+          shown.setAttribute("aria-labelledby", label.id);
+        }
       } else if (select.getAttribute("aria-label")) {
         box.setAttribute("aria-label", select.getAttribute("aria-label"));
         box.removeAttribute("aria-labelledby");
       }
     });
   }
-  window.addEventListener("load", nameComboboxes);
+  // select2 builds its boxes when the admin's scripts run, and rebuilds parts on a change.
+  window.addEventListener("load", function () {
+    nameComboboxes();
+    setTimeout(nameComboboxes, 250);
+  });
+  document.addEventListener("change", function () { setTimeout(nameComboboxes, 0); });
   document.addEventListener("formset:added", function () { setTimeout(nameComboboxes, 0); });
 })();
 
