@@ -131,3 +131,15 @@ def test_a_preparer_edits_in_the_admin_returns_to_review_and_works_on_a_phone(
     for path in (f"/p/{partner.pk}/", f"/p/{partner.pk}/loans/"):
         page.goto(live_server.url + path)
         assert no_horizontal_scroll(page), path
+
+    # The queue's shortcuts, as the page lists them: j to the first row, x selects it.
+    expect(page.locator("p.shortcuts")).to_contain_text("next / previous row")
+    page.keyboard.press("j")
+    expect(page.get_by_role("link", name="TEL-001")).to_be_focused()
+    page.keyboard.press("x")
+    expect(page.get_by_role("checkbox", name="Select TEL-001")).to_be_checked()
+    expect(page.locator(".selected-count")).to_have_text("1 selected")
+    page.get_by_role("button", name="Submit selected for review").click()
+    expect(page.get_by_role("status").first).to_contain_text("1 submitted for review.")
+    loan.refresh_from_db()
+    assert loan.state == RecordState.SUBMITTED
