@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate demo lock clean bench bench-intake bench-push messages
+.PHONY: run test lint format migrate demo lock clean bench bench-intake bench-push messages graph
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,12 @@ test: $(VENV)/.dev-installed
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(MANAGE) makemigrations --check --dry-run
+
+## graph: the import graph between the project's packages (the layers: docs/architecture.md)
+graph: $(VENV)/.dev-installed
+	$(BIN)/python tools/import_graph.py
 
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix .

@@ -42,9 +42,9 @@ def run(parts, *, workers, loans, lines, journals, latency_ms, concurrency_mode,
     from django.db import transaction
     from django.db.models import Avg, Max
 
-    from integrations.kiva.models import Attempt, Submission
-    from tests.kiva.pipeline import workload
-    from tests.kiva.pipeline.realparts import wait_until
+    from kivaportal.pipeline.models import Attempt, Submission
+    from tests.pipeline import workload
+    from tests.pipeline.realparts import wait_until
 
     call_command("flush", interactive=False, verbosity=0)
     ContentType.objects.clear_cache()
@@ -112,7 +112,7 @@ def main():
 
     url = os.environ.get("BENCH_PUSH_DATABASE_URL", DEFAULT_URL)
     setup_django(url)
-    from tests.kiva.pipeline.realparts import Parts
+    from tests.pipeline.realparts import Parts
 
     # Workers keep their database connection between tasks, as docs/configuration.md advises.
     conn_max_age = os.environ.get("BENCH_CONN_MAX_AGE", "60")

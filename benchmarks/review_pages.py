@@ -31,7 +31,7 @@ def seed():
     from kivaportal.partners.models import Membership, Partner
     from kivaportal.partners.roles import Role
     from kivaportal.repayments.models import Repayment, RepaymentReport
-    from kivaportal.review.states import RecordState
+    from kivaportal.workflow.states import RecordState
 
     partner, created = Partner.objects.get_or_create(
         kiva_partner_id="7777",
@@ -151,7 +151,7 @@ def main():
 
     from kivaportal.lending.models import Loan
     from kivaportal.repayments.models import RepaymentReport
-    from kivaportal.review.states import RecordState
+    from kivaportal.workflow.states import RecordState
 
     partner, user = seed()
     prepare(partner)

@@ -4,7 +4,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from kivaportal.admin_site import may_use_admin
+from kivaportal.partners.selectors import may_use_admin
 
 
 class PortalAdminLoginForm(AuthenticationForm):

@@ -8,11 +8,7 @@ from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.utils.translation import gettext_lazy as _
 
-from kivaportal.partners.selectors import user_roles
-
-
-def may_use_admin(user) -> bool:
-    return user.is_active and (user.is_superuser or bool(user_roles(user)))
+from kivaportal.partners.selectors import may_use_admin
 
 
 class PortalAdminSite(admin.AdminSite):

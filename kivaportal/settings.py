@@ -50,10 +50,11 @@ INSTALLED_APPS = [
     "kivaportal.lending",
     "kivaportal.repayments",
     "kivaportal.journals",
+    "kivaportal.workflow",
+    "kivaportal.pipeline",
     "kivaportal.review",
     "kivaportal.demo",
     "integrations.kiva",
-    "integrations.kiva.sandbox",
     "integrations.mis",
 ]
 
@@ -211,29 +212,21 @@ KIVA_STAGE_AUDIENCE = env.str("KIVA_STAGE_AUDIENCE", default="")
 # production: its pages show what was "sent to Kiva" to anyone who can reach them.
 KIVA_SANDBOX_ENABLED = env.bool("KIVA_SANDBOX_ENABLED", default=not PRODUCTION)
 KIVA_SANDBOX_URL = env.str("KIVA_SANDBOX_URL", default="http://127.0.0.1:8000/kiva-sandbox/")
+if KIVA_SANDBOX_ENABLED:  # its tables exist only where it runs
+    INSTALLED_APPS.append("integrations.kiva.sandbox")
 
-# The push pipeline (docs/pipeline.md).
+# The push pipeline (docs/pipeline.md). Its retry schedule and sweeper timings are one table
+# in code (kivaportal/pipeline/timing.py); KIVA_PIPELINE_TIMING overrides entries of it (tests).
 KIVA_QUEUE = env.str("KIVA_QUEUE", default="kiva")
-KIVA_MAX_ATTEMPTS = env.int("KIVA_MAX_ATTEMPTS", default=8)
-KIVA_RETRY_BASE_SECONDS = env.float("KIVA_RETRY_BASE_SECONDS", default=10.0)
-KIVA_RETRY_MAX_SECONDS = env.float("KIVA_RETRY_MAX_SECONDS", default=3600.0)
-# Retries due within this many seconds ride on the broker (a countdown); later ones wait in the
-# database for the sweeper, so no message sits in Redis for long.
-KIVA_RETRY_COUNTDOWN_MAX = env.float("KIVA_RETRY_COUNTDOWN_MAX", default=60.0)
 KIVA_SWEEP_SECONDS = env.float("KIVA_SWEEP_SECONDS", default=30.0)
-KIVA_SWEEP_BATCH = env.int("KIVA_SWEEP_BATCH", default=500)
-# A due submission put on the queue this long ago and still not taken is enqueued again.
-KIVA_REQUEUE_AFTER_SECONDS = env.float("KIVA_REQUEUE_AFTER_SECONDS", default=300.0)
 KIVA_SEND_SOFT_TIME_LIMIT = env.int("KIVA_SEND_SOFT_TIME_LIMIT", default=90)
 KIVA_SEND_TIME_LIMIT = env.int("KIVA_SEND_TIME_LIMIT", default=120)
-# A submission still "sending" this long after its claim lost its worker (past the hard limit).
-KIVA_STALE_SENDING_SECONDS = env.float(
-    "KIVA_STALE_SENDING_SECONDS", default=KIVA_SEND_TIME_LIMIT + 60
-)
+KIVA_PIPELINE_TIMING = env.json("KIVA_PIPELINE_TIMING", default={})
 
+# Every Kiva task is named kiva.* and goes to the Kiva queue.
 CELERY_TASK_ROUTES = {"kiva.*": {"queue": KIVA_QUEUE}}
 CELERY_TASK_ANNOTATIONS = {
-    "kiva.send_submission": {
+    "kiva.submission_send": {
         "soft_time_limit": KIVA_SEND_SOFT_TIME_LIMIT,
         "time_limit": KIVA_SEND_TIME_LIMIT,
     }
@@ -252,11 +245,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 CELERY_BEAT_SCHEDULE = {
     "kiva-reference-sync": {
-        "task": "integrations.kiva.tasks.kiva_reference_sync_all",
+        "task": "kiva.reference_sync_all",
         "schedule": timedelta(hours=KIVA_REFERENCE_SYNC_HOURS),
     },
     "kiva-sweep-submissions": {
-        "task": "kiva.sweep_submissions",
+        "task": "kiva.submissions_sweep",
         "schedule": timedelta(seconds=KIVA_SWEEP_SECONDS),
     },
 }

@@ -2,9 +2,9 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from integrations.kiva.forms import KivaConnectionForm
-from integrations.kiva.models import Attempt, KivaConnection, Submission
+from integrations.kiva.models import KivaConnection
 from integrations.kiva.services import connection_test
-from kivaportal.common.admin import TRACKING, PartnerScopedAdmin, ReadOnlyAdminMixin
+from kivaportal.common.admin import TRACKING, PartnerScopedAdmin
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import partner_ids_where, user_can
 
@@ -64,88 +64,3 @@ class KivaConnectionAdmin(PartnerScopedAdmin):
             level = messages.SUCCESS if report.ok else messages.ERROR
             lines = "; ".join(report.lines)
             self.message_user(request, f"{connection.partner}: {lines}", level)
-
-
-class AttemptInline(admin.TabularInline):
-    model = Attempt
-    extra = 0
-    can_delete = False
-    fields = (
-        "number",
-        "method",
-        "endpoint",
-        "started_at",
-        "duration_ms",
-        "http_status",
-        "outcome",
-        "error_class",
-        "error_message",
-        "worker",
-    )
-    readonly_fields = fields
-    ordering = ("number", "id")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return True  # the parent's scoping decides who sees the submission
-
-
-@admin.register(Submission)
-class SubmissionAdmin(ReadOnlyAdminMixin, PartnerScopedAdmin):
-    """What was sent to Kiva and what Kiva answered: read-only for everyone. Staff act on
-    submissions from the record's review page (retry, cancel, resolve), which audits it."""
-
-    list_display = (
-        "created_at",
-        "partner",
-        "kind",
-        "record_label",
-        "record_version",
-        "chunk",
-        "state",
-        "attempts",
-        "kiva_reference",
-        "next_attempt_at",
-    )
-    list_filter = (
-        ("partner", admin.RelatedOnlyFieldListFilter),
-        "state",
-        "kind",
-        ("error", admin.EmptyFieldListFilter),
-        "created_at",
-    )
-    search_fields = ("record_label", "kiva_reference", "idempotency_key", "error")
-    list_select_related = ("partner",)
-    date_hierarchy = "created_at"
-    inlines = (AttemptInline,)
-    exclude = ("content_type",)
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in Submission._meta.fields if f.name != "content_type"]
-
-
-@admin.register(Attempt)
-class AttemptAdmin(ReadOnlyAdminMixin, PartnerScopedAdmin):
-    list_display = (
-        "started_at",
-        "submission",
-        "number",
-        "method",
-        "endpoint",
-        "http_status",
-        "outcome",
-        "error_class",
-        "duration_ms",
-    )
-    list_filter = ("outcome", "error_class", "method", "started_at")
-    search_fields = ("submission__record_label", "error_message", "worker")
-    list_select_related = ("submission",)
-    date_hierarchy = "started_at"
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in Attempt._meta.fields]

@@ -1,4 +1,5 @@
-"""The Kiva app's models: the per-partner connection, and the outbox of what is sent."""
+"""The Kiva app's models: the per-partner connection (what the portal sends is recorded by
+the outbox, kivaportal.pipeline)."""
 
 from integrations.kiva.connection_models import (  # noqa: F401
     ALL_SCOPES,
@@ -7,12 +8,4 @@ from integrations.kiva.connection_models import (  # noqa: F401
     Environment,
     JournalBodyStyle,
     KivaConnection,
-)
-from integrations.kiva.outbox_models import (  # noqa: F401
-    DUE_STATES,
-    FINAL_STATES,
-    Attempt,
-    Submission,
-    SubmissionKind,
-    SubmissionState,
 )

@@ -7,36 +7,17 @@ photo is upright once EXIF is dropped.
 """
 
 import base64
-import io
 
 from django.conf import settings
-from PIL import Image, ImageOps
 
-JPEG_QUALITY = 85
+from kivaportal.common.photos import KIVA_JPEG_QUALITY, image_scaled
 
 
-def photo_bytes(
-    file, *, max_side: int | None = None, quality: int = JPEG_QUALITY
-) -> tuple[bytes, str]:
-    """(encoded image, "jpeg" or "png") for an image file or Django FieldFile."""
-    max_side = max_side or settings.KIVA_PHOTO_MAX_SIDE
-    if hasattr(file, "open"):
-        file.open("rb")
-    try:
-        file.seek(0)
-        with Image.open(file) as original:
-            kind = "png" if original.format == "PNG" else "jpeg"
-            image = ImageOps.exif_transpose(original)
-            image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-            out = io.BytesIO()
-            if kind == "png":
-                image.save(out, format="PNG", optimize=True)
-            else:
-                image.convert("RGB").save(out, format="JPEG", quality=quality, optimize=True)
-    finally:
-        if hasattr(file, "close"):
-            file.close()
-    return out.getvalue(), kind
+def photo_bytes(file, *, max_side: int | None = None) -> tuple[bytes, str]:
+    """(encoded image, "jpeg" or "png") for an image file or Django FieldFile, scaled for Kiva."""
+    return image_scaled(
+        file, max_side=max_side or settings.KIVA_PHOTO_MAX_SIDE, quality=KIVA_JPEG_QUALITY
+    )
 
 
 def photo_base64(file, *, data_uri: bool = False, max_side: int | None = None) -> str:

@@ -1,18 +1,12 @@
-"""Reads of the outbox for the review pages."""
+"""Reads of the Kiva connection."""
 
-from django.contrib.contenttypes.models import ContentType
-from django.db.models import Prefetch
-
-from integrations.kiva.models import Attempt, Submission
+from integrations.kiva.models import KivaConnection
 
 
-def record_submissions(record, limit=50):
-    """A record's submissions, newest version first, each with its attempts (two queries)."""
-    return list(
-        Submission.objects.filter(
-            content_type=ContentType.objects.get_for_model(record), object_id=record.pk
-        )
-        .select_related("created_by")
-        .prefetch_related(Prefetch("attempt_rows", Attempt.objects.order_by("number", "id")))
-        .order_by("-record_version", "chunk")[:limit]
-    )
+def partner_connection(partner_id, *, active_only=False) -> KivaConnection | None:
+    """A partner's Kiva connection (one per partner), or None if it has none. `active_only`:
+    None as well when the connection is switched off (nothing may be sent through it)."""
+    connections = KivaConnection.objects.filter(partner_id=partner_id)
+    if active_only:
+        connections = connections.filter(is_active=True)
+    return connections.first()

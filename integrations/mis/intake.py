@@ -18,9 +18,9 @@ from integrations.mis.importers.repayments import RepaymentImporter
 from kivaportal.journals.models import Journal
 from kivaportal.lending.models import Loan
 from kivaportal.partners.models import Partner
-from kivaportal.review.errors import BlockingErrors
 from kivaportal.review.services import record_submit_from_intake
-from kivaportal.review.states import RecordState
+from kivaportal.workflow.errors import BlockingErrors
+from kivaportal.workflow.states import RecordState
 
 FLAT = {
     "repayments": (payloads.repayments, RepaymentImporter),

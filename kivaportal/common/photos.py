@@ -4,23 +4,50 @@ A record with a photo keeps three files: the original as uploaded (never changed
 size of the review pages (`photo_page`, a few tens of kilobytes where a phone's camera photo
 weighs megabytes), and for a loan the copy that goes to Kiva (`photo_kiva`, scaled by
 `integrations.kiva.photos`). `photo_copies_of` names the original the copies were made from,
-so a copy that does not match the current photo is never used (see `PagePhoto`).
+so a copy that does not match the current photo is never used (see `PagePhoto`). The scaling
+lives here, below everything; integrations/kiva/photos.py encodes the Kiva copy.
 
 Every path that stores a photo calls `photo_copies_make` (the admin, the file and API intake,
 the demo).
 """
+
+import io
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
-
-from integrations.kiva.photos import photo_bytes
+from PIL import Image, ImageOps
 
 # The review pages show a photo at most 18rem (288 CSS px) high: 720 px on the longer side
 # stays sharp on a phone's 2x screen at a fraction of the original's weight.
 PAGE_JPEG_QUALITY = 75
+# The copy sent to Kiva: KIVA_PHOTO_MAX_SIDE pixels at this quality.
+KIVA_JPEG_QUALITY = 85
+
+
+def image_scaled(file, *, max_side: int, quality: int) -> tuple[bytes, str]:
+    """(encoded image, "jpeg" or "png") of an image file or Django FieldFile, its longer side
+    at most `max_side`. PNG stays PNG (it may carry transparency); everything else becomes
+    JPEG. The EXIF orientation is applied first, so the photo is upright once EXIF is dropped."""
+    if hasattr(file, "open"):
+        file.open("rb")
+    try:
+        file.seek(0)
+        with Image.open(file) as original:
+            kind = "png" if original.format == "PNG" else "jpeg"
+            image = ImageOps.exif_transpose(original)
+            image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+            out = io.BytesIO()
+            if kind == "png":
+                image.save(out, format="PNG", optimize=True)
+            else:
+                image.convert("RGB").save(out, format="JPEG", quality=quality, optimize=True)
+    finally:
+        if hasattr(file, "close"):
+            file.close()
+    return out.getvalue(), kind
 
 
 def photo_copies_make(*, record, save: bool = True) -> None:
@@ -39,12 +66,14 @@ def photo_copies_make(*, record, save: bool = True) -> None:
             setattr(record, name, "")
     else:
         stem = record.photo.name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-        data, kind = photo_bytes(
+        data, kind = image_scaled(
             record.photo, max_side=settings.PORTAL_PHOTO_PAGE_MAX_SIDE, quality=PAGE_JPEG_QUALITY
         )
         record.photo_page.save(f"{stem}.page.{kind}", ContentFile(data), save=False)
         if kiva:
-            data, kind = photo_bytes(record.photo)
+            data, kind = image_scaled(
+                record.photo, max_side=settings.KIVA_PHOTO_MAX_SIDE, quality=KIVA_JPEG_QUALITY
+            )
             record.photo_kiva.save(f"{stem}.kiva.{kind}", ContentFile(data), save=False)
         record.photo_copies_of = record.photo.name
     if save and record.pk is not None:

@@ -34,7 +34,7 @@ from kivaportal.partners.roles import Role
 from kivaportal.reference.models import Activity, Locale, Location, Theme
 from kivaportal.repayments.models import Repayment, RepaymentReport
 from kivaportal.review.services import records_recheck
-from kivaportal.review.states import RecordState
+from kivaportal.workflow.states import RecordState
 
 DEMO_PASSWORD = "kiva-demo-2026"  # demo accounts only; load_demo refuses to run in production
 # Sandbox-only API credentials, invented: they open nothing but the local Kiva sandbox.

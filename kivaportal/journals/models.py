@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from kivaportal.common.models import PagePhoto
-from kivaportal.review.models import CHECK_FIELDS, Reviewable
+from kivaportal.workflow.models import CHECK_FIELDS, Reviewable
 
 
 class Journal(Reviewable, PagePhoto):
@@ -34,3 +34,8 @@ class Journal(Reviewable, PagePhoto):
 
     def __str__(self):
         return self.subject
+
+    def findings(self):
+        from kivaportal.journals.checks import journal_findings
+
+        return journal_findings(self)

@@ -7,10 +7,10 @@ from django.utils.translation import gettext_lazy as _
 
 from kivaportal.common.admin import TRACKING, PartnerScopedAdmin, ScopedTabularInline
 from kivaportal.common.admin_display import findings_html
+from kivaportal.common.money import money_text
 from kivaportal.lending.checks import loan_findings
 from kivaportal.lending.models import Borrower, Loan, LoanBorrower, ScheduleLine
 from kivaportal.review.admin import ReviewableAdmin
-from kivaportal.review.templatetags.portal import money
 
 
 @admin.register(Borrower)
@@ -127,7 +127,7 @@ class LoanAdmin(ReviewableAdmin):
 
     @admin.display(description=_("amount"), ordering="amount")
     def amount_display(self, obj):
-        return f"{money(obj.amount, obj.currency)} {obj.currency}"
+        return f"{money_text(obj.amount, obj.currency)} {obj.currency}"
 
     @admin.display(description=_("totals"))
     def totals(self, obj):
@@ -145,7 +145,7 @@ class LoanAdmin(ReviewableAdmin):
             format_html_join(
                 "",
                 '<tr><th scope="row">{}</th><td class="money">{} {}</td></tr>',
-                ((label, money(value, obj.currency), obj.currency) for label, value in rows),
+                ((label, money_text(value, obj.currency), obj.currency) for label, value in rows),
             ),
             _("As saved; the shares and the principal should each add up to the amount."),
         )

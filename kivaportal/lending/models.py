@@ -10,7 +10,7 @@ from kivaportal.common.models import PagePhoto, PartnerOwned
 from kivaportal.common.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from kivaportal.common.scoping import PartnerScopedQuerySet
 from kivaportal.partners.models import currency_code
-from kivaportal.review.models import CHECK_FIELDS, Reviewable
+from kivaportal.workflow.models import CHECK_FIELDS, Reviewable
 
 
 def money_field(verbose_name, **kwargs):
@@ -128,6 +128,11 @@ class Loan(Reviewable, PagePhoto):
 
     def __str__(self):
         return self.mis_loan_id
+
+    def findings(self):
+        from kivaportal.lending.checks import loan_findings
+
+        return loan_findings(self)
 
     @property
     def kiva_photo(self):

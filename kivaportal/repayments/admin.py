@@ -2,9 +2,9 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from kivaportal.common.admin import TRACKING, PartnerScopedAdmin
+from kivaportal.common.money import money_text
 from kivaportal.repayments.models import Repayment, RepaymentReport
 from kivaportal.review.admin import ReviewableAdmin
-from kivaportal.review.templatetags.portal import money
 
 
 @admin.register(Repayment)
@@ -29,15 +29,15 @@ class RepaymentAdmin(PartnerScopedAdmin):
     # In the loan's currency's precision and the user's language (not 800.000).
     @admin.display(description=_("amount"), ordering="amount")
     def amount_display(self, obj):
-        return money(obj.amount, obj.loan.currency)
+        return money_text(obj.amount, obj.loan.currency)
 
     @admin.display(description=_("principal part"), ordering="principal")
     def principal_display(self, obj):
-        return money(obj.principal, obj.loan.currency)
+        return money_text(obj.principal, obj.loan.currency)
 
     @admin.display(description=_("interest part"), ordering="interest")
     def interest_display(self, obj):
-        return money(obj.interest, obj.loan.currency)
+        return money_text(obj.interest, obj.loan.currency)
 
 
 @admin.register(RepaymentReport)

@@ -23,7 +23,7 @@ from kivaportal.repayments.selectors import (
     overpaid_loans,
     unknown_principal_lines,
 )
-from kivaportal.review.states import RecordState
+from kivaportal.workflow.states import RecordState
 
 LISTED = 50
 

@@ -7,7 +7,7 @@ from simple_history.models import HistoricalRecords
 
 from kivaportal.common.models import PartnerOwned
 from kivaportal.lending.models import money_field
-from kivaportal.review.models import CHECK_FIELDS, Reviewable
+from kivaportal.workflow.models import CHECK_FIELDS, Reviewable
 
 
 class Repayment(PartnerOwned):
@@ -89,3 +89,8 @@ class RepaymentReport(Reviewable):
 
     def __str__(self):
         return f"{self.partner} {self.month:%Y-%m}"
+
+    def findings(self):
+        from kivaportal.repayments.checks import report_findings
+
+        return report_findings(self)

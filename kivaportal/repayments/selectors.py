@@ -246,3 +246,46 @@ def unknown_principal_lines(report: RepaymentReport):
         .filter(known__lt=F("n"))
         .order_by("loan__mis_loan_id")
     )
+
+
+REPORT_LINES_PER_PAGE = 100
+
+
+def report_line_filters(params) -> dict:
+    """A report page's line search (`q`) and filter (`zero=1`: nothing repaid) from its query."""
+    return {
+        "search": (params.get("q") or "").strip()[:100] or None,
+        "zero": params.get("zero") == "1",
+    }
+
+
+def report_page(report: RepaymentReport, page_number=None, params=None) -> dict:
+    """What a report's review page shows: its totals, one page of its lines (searched and
+    filtered by `params`, each with what the loan's schedule says is due in the month), the
+    last 12 months' totals, and the findings of its last check (see `record_recheck`: a month
+    of 20,000 loans takes a quarter of a second to check, too slow for every view)."""
+    from urllib.parse import urlencode
+
+    from django.core.paginator import Paginator
+
+    from kivaportal.repayments.chart import month_chart
+
+    totals = report_totals(report)
+    filters = report_line_filters(params or {})
+    shown = report_line_count(report, **filters) if any(filters.values()) else totals.lines
+    page = Paginator(range(shown), REPORT_LINES_PER_PAGE).get_page(page_number)
+    offset = page.start_index() - 1 if shown else 0
+    lines = report_lines(report, offset=offset, limit=REPORT_LINES_PER_PAGE, **filters)
+    expected = expected_in_month(report, {line.loan_pk for line in lines})
+    query = {k: v for k, v in (("q", filters["search"]), ("zero", "1" * filters["zero"])) if v}
+    return {
+        "lines_page": page,
+        "lines": [(line, expected.get(line.loan_pk)) for line in lines],
+        "lines_shown": shown,
+        "line_filters": filters,
+        "lines_query": urlencode(query),
+        "totals": totals,
+        "chart": month_chart(report_monthly_totals(report), report.partner.default_currency),
+        "findings": report.stored_findings if report.checked_at else report.findings(),
+        "checked_at": report.checked_at,
+    }

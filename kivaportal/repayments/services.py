@@ -7,8 +7,9 @@ from django.db import transaction
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
 from kivaportal.repayments.models import RepaymentReport
-from kivaportal.review.errors import NotAllowed
-from kivaportal.review.services import audit_record, record_data_changed, record_recheck
+from kivaportal.workflow.audit import AuditAction
+from kivaportal.workflow.errors import NotAllowed
+from kivaportal.workflow.transitions import audit_record, record_data_changed, record_recheck
 
 
 @transaction.atomic
@@ -22,7 +23,7 @@ def repayment_report_open(*, partner, month: date, by) -> tuple[RepaymentReport,
         defaults={"created_by": by, "updated_by": by},
     )
     if created:
-        audit_record(record=report, actor=by, action="created", to_state=report.state)
+        audit_record(record=report, actor=by, action=AuditAction.CREATED, to_state=report.state)
         record_recheck(record=report)
     return report, created
 

@@ -7,10 +7,12 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from kivaportal.common.admin import PartnerScopedAdmin, ReadOnlyAdminMixin
+from kivaportal.kinds import kind_of
 from kivaportal.review import services
-from kivaportal.review.errors import ReviewError
-from kivaportal.review.kinds import kind_of
-from kivaportal.review.models import AuditEntry
+from kivaportal.workflow.audit import AuditAction
+from kivaportal.workflow.errors import ReviewError
+from kivaportal.workflow.models import AuditEntry
+from kivaportal.workflow.transitions import audit_record, record_recheck
 
 
 def _run(modeladmin, request, queryset, service, done):
@@ -71,10 +73,10 @@ class ReviewableAdmin(PartnerScopedAdmin):
             if changed:
                 services.record_edited(record=record, by=request.user, changed_fields=changed)
         else:
-            services.audit_record(
-                record=record, actor=request.user, action="created", to_state=record.state
+            audit_record(
+                record=record, actor=request.user, action=AuditAction.CREATED, to_state=record.state
             )
-            services.record_recheck(record=record)
+            record_recheck(record=record)
 
 
 @admin.register(AuditEntry)

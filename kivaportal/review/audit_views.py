@@ -11,12 +11,13 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kivaportal.kinds import KINDS
 from kivaportal.partners.models import Partner
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import partner_ids_where
 from kivaportal.review.forms import AuditFilterForm
-from kivaportal.review.kinds import KINDS
-from kivaportal.review.models import AuditEntry
+from kivaportal.workflow.models import AuditEntry
+from kivaportal.workflow.states import state_label
 
 PAGE_SIZE = 100
 
@@ -47,7 +48,7 @@ def _entries(request, action=Action.VIEW):
         if data["record_type"]:
             entries = entries.filter(content_type_id=data["record_type"])
         if data["action"]:
-            entries = entries.filter(action__icontains=data["action"])
+            entries = entries.filter(action=data["action"])
         if data["since"]:
             entries = entries.filter(created_at__date__gte=data["since"])
         if data["until"]:
@@ -100,9 +101,9 @@ def audit_export(request):
                     e.record_label,
                     e.record_version,
                     e.actor.username if e.actor else _("portal"),
-                    e.action,
-                    e.from_state,
-                    e.to_state,
+                    e.get_action_display(),
+                    state_label(e.from_state),
+                    state_label(e.to_state),
                     e.comment,
                 ]
             )

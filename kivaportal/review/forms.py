@@ -1,7 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from kivaportal.review.states import RecordState
+from kivaportal.workflow.audit import AuditAction
+from kivaportal.workflow.states import RecordState
 
 
 class QueueFilterForm(forms.Form):
@@ -77,7 +78,9 @@ class AuditFilterForm(forms.Form):
     )
     user = forms.CharField(label=_("User"), required=False)
     record_type = forms.ChoiceField(label=_("Record type"), required=False)
-    action = forms.CharField(label=_("Action"), required=False)
+    action = forms.ChoiceField(
+        label=_("Action"), required=False, choices=[("", _("Any")), *AuditAction.choices]
+    )
     since = forms.DateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q
 
-from kivaportal.review.kinds import KINDS
-from kivaportal.review.models import AuditEntry
-from kivaportal.review.states import RecordState
+from kivaportal.kinds import KINDS
+from kivaportal.workflow.models import AuditEntry
+from kivaportal.workflow.states import RecordState
 
 ATTENTION_STATES = (RecordState.REJECTED, RecordState.NEEDS_ATTENTION, RecordState.FAILED)
 

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from kivaportal.review.selectors import record_audit_entries
+from kivaportal.workflow.states import state_label
 
 # Bookkeeping fields that change with every save and say nothing to a reviewer.
 QUIET_FIELDS = {
@@ -90,8 +91,8 @@ def record_timeline(record, related=(), limit=200) -> list[Event]:
                 at=entry.created_at,
                 actor=entry.actor,
                 kind="workflow",
-                title=entry.action,
-                changes=[(_("state"), entry.from_state, entry.to_state)]
+                title=entry.get_action_display(),
+                changes=[(_("state"), state_label(entry.from_state), state_label(entry.to_state))]
                 if entry.from_state != entry.to_state
                 else [],
                 comment=entry.comment,

@@ -19,22 +19,21 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
-from integrations.kiva import outbox
-from integrations.kiva.models import Submission
-from kivaportal.lending.selectors import loans_with_details
+from kivaportal.kinds import KINDS, kind_of
 from kivaportal.partners.models import Partner
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
+from kivaportal.pipeline import services as outbox
+from kivaportal.pipeline.models import Submission
 from kivaportal.reference.models import Activity, Location
 from kivaportal.repayments.models import RepaymentReport
-from kivaportal.repayments.selectors import report_lines
+from kivaportal.repayments.selectors import report_line_filters, report_lines
 from kivaportal.repayments.services import repayment_report_open
 from kivaportal.review import selectors, services
-from kivaportal.review.details import detail_context, report_line_filters
-from kivaportal.review.errors import ReviewError
+from kivaportal.review.details import detail_context
 from kivaportal.review.forms import QueueFilterForm
-from kivaportal.review.kinds import KINDS, kind_of
-from kivaportal.review.states import RecordState
+from kivaportal.workflow.errors import ReviewError
+from kivaportal.workflow.states import RecordState
 
 PAGE_SIZE = 50
 
@@ -53,11 +52,7 @@ def _kind(slug):
 
 def _record(request, partner, kind, pk):
     queryset = kind.model.objects.for_user(request.user).filter(partner=partner)
-    if kind.slug == "loans":
-        queryset = loans_with_details(queryset).select_related("created_by", "updated_by")
-    else:
-        queryset = queryset.select_related(*kind.select_related)
-    return get_object_or_404(queryset, pk=pk)
+    return get_object_or_404(kind.load(queryset), pk=pk)
 
 
 @login_required

@@ -7,7 +7,7 @@ import pytest
 from kivaportal.partners.models import Membership
 from kivaportal.partners.roles import Role
 from kivaportal.reference.models import Activity
-from kivaportal.review.states import RecordState
+from kivaportal.workflow.states import RecordState
 from tests.admin.admin_forms import admin_url, form_data, form_errors
 from tests.factories import MembershipFactory, UserFactory
 

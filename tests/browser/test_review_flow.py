@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from integrations.kiva.sandbox.models import SandboxLoan
 from kivaportal.partners.roles import Role
-from kivaportal.review.states import RecordState
+from kivaportal.workflow.states import RecordState
 from tests.factories import ActivityFactory, LoanFactory, PartnerFactory, member
 from tests.kiva.fixtures import sandbox_partner
 from tests.photos import camera_photo_bytes
@@ -60,7 +60,7 @@ def test_preparer_submits_and_reviewer_approves_in_the_browser(live_server, brow
     history = page.locator("section", has=page.get_by_role("heading", name="History"))
     approved = history.locator("tr.event-workflow", has_text="submitted → approved")
     expect(approved).to_contain_text("Rosa")
-    expect(history.locator("tr.event-workflow").first).to_contain_text("kiva.sent")
+    expect(history.locator("tr.event-workflow").first).to_contain_text("Sent to Kiva")
     loan.refresh_from_db()
     assert loan.state == RecordState.SENT
     # The exact JSON sent (the photo's base64 is one long line) wraps in its box; a sent record

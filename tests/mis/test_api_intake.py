@@ -14,9 +14,9 @@ from kivaportal.journals.models import Journal
 from kivaportal.lending.models import Borrower, Loan, LoanType
 from kivaportal.partners.roles import Role
 from kivaportal.repayments.models import Repayment
-from kivaportal.review.models import AuditEntry
 from kivaportal.review.services import record_approve
-from kivaportal.review.states import RecordState
+from kivaportal.workflow.models import AuditEntry
+from kivaportal.workflow.states import RecordState
 from tests.factories import KivaConnectionFactory, LoanFactory, api_key, member
 from tests.mis.api import LOAN_DRAFT, post
 
@@ -72,7 +72,7 @@ def test_a_kiva_loan_draft_lands_as_a_draft_made_by_the_mis(client, partner, key
         (Decimal("600"), Decimal("10")),
     ]
     entry = AuditEntry.objects.get(object_id=loan.pk)
-    assert (entry.action, entry.actor, entry.data) == ("created", None, {"api_key": prefix})
+    assert (entry.action, entry.actor, entry.data) == ("intake.imported", None, {"api_key": prefix})
 
 
 def test_a_group_loan_draft_with_kivas_group_fields(client, partner, key):
@@ -120,7 +120,7 @@ def test_the_submit_flag_submits_for_review_and_any_reviewer_may_approve(client,
     assert response.status_code == 200, response.json()
     assert response.json()["loan"]["state"] == "submitted"
     loan = Loan.objects.get()
-    submitted = AuditEntry.objects.get(action="submitted")
+    submitted = AuditEntry.objects.get(action="review.submitted")
     assert submitted.actor is None and "api_key" in submitted.data
     reviewer = member(partner, Role.REVIEWER)
     KivaConnectionFactory(partner=partner)  # approval writes the outbox for this connection
@@ -144,7 +144,7 @@ def test_reposting_a_draft_updates_it_in_place(client, partner, key):
     assert Loan.objects.count() == 1
     loan = Loan.objects.get()
     assert (loan.loan_use, loan.version) == ("To buy two carts.", 1)
-    edited = AuditEntry.objects.get(action="edited")
+    edited = AuditEntry.objects.get(action="review.edited")
     assert edited.actor is None and edited.data["fields"] == ["loan_use"]
 
 
@@ -164,7 +164,7 @@ def test_reposting_a_sent_loan_opens_a_new_version_of_the_same_row(client, partn
     assert response.json()["loan"]["action"] == "new_version"
     loan = Loan.objects.get()
     assert (loan.state, loan.version, loan.description) == ("draft", 2, "Corrected story.")
-    new_version = AuditEntry.objects.get(action="new_version")
+    new_version = AuditEntry.objects.get(action="review.new_version")
     assert new_version.data == {"api_key": prefix}
     assert (new_version.from_state, new_version.to_state) == ("sent", "draft")
 

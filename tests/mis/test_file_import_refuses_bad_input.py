@@ -6,7 +6,7 @@ from integrations.mis.importers.borrowers import BorrowerImporter
 from integrations.mis.importers.repayments import RepaymentImporter
 from kivaportal.lending.models import Borrower, Loan, LoanBorrower, ScheduleLine
 from kivaportal.repayments.models import Repayment
-from kivaportal.review.models import AuditEntry
+from kivaportal.workflow.models import AuditEntry
 from tests.factories import LoanFactory
 from tests.mis.data import LOANS, MEMBERS, SCHEDULE, import_loans
 from tests.mis.helpers import bytes_source, csv_source

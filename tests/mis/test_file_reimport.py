@@ -11,9 +11,9 @@ from kivaportal.journals.models import Journal
 from kivaportal.lending.models import Borrower, Loan, LoanBorrower, ScheduleLine
 from kivaportal.partners.roles import Role
 from kivaportal.repayments.models import Repayment
-from kivaportal.review.models import AuditEntry
 from kivaportal.review.services import record_submit
-from kivaportal.review.states import RecordState
+from kivaportal.workflow.models import AuditEntry
+from kivaportal.workflow.states import RecordState
 from tests.factories import member
 from tests.mis.data import LOANS, REPAYMENTS, SCHEDULE, import_loans
 from tests.mis.helpers import csv_source
@@ -67,7 +67,7 @@ def test_a_changed_schedule_updates_the_same_loan_with_history_and_audit(partner
     assert (outcome.updated, outcome.created) == (1, 0)
     assert Loan.objects.get().pk == loan.pk
     assert sorted(line.interest for line in loan.schedule.all()) == [Decimal("12.5"), Decimal("20")]
-    entry = AuditEntry.objects.filter(object_id=loan.pk, action="edited").get()
+    entry = AuditEntry.objects.filter(object_id=loan.pk, action="review.edited").get()
     assert entry.actor == preparer
     assert entry.data["fields"] == ["schedule"]
     assert ScheduleLine.history.filter(history_type="-").count() == 2
@@ -80,7 +80,7 @@ def test_a_change_to_a_submitted_loan_sends_it_back_to_draft(partner, preparer):
     import_loans(partner, preparer, loans=LOANS.replace("A cart.", "A bigger cart."))
     loan.refresh_from_db()
     assert (loan.state, loan.loan_use, loan.version) == (RecordState.DRAFT, "A bigger cart.", 1)
-    assert AuditEntry.objects.filter(action="returned_to_draft").count() == 1
+    assert AuditEntry.objects.filter(action="review.returned_to_draft").count() == 1
 
 
 def test_a_change_to_a_sent_loan_is_a_new_version_of_the_same_row(partner, preparer):
@@ -94,7 +94,7 @@ def test_a_change_to_a_sent_loan_is_a_new_version_of_the_same_row(partner, prepa
     assert (loan.state, loan.version) == (RecordState.DRAFT, 2)
     assert list(
         AuditEntry.objects.filter(object_id=loan.pk).values_list("action", flat=True).order_by("id")
-    ) == ["created", "new_version", "edited"]
+    ) == ["intake.imported", "review.new_version", "review.edited"]
 
 
 @pytest.mark.parametrize(
@@ -110,8 +110,8 @@ def test_a_loan_the_pipeline_holds_cannot_be_changed_by_a_file(partner, preparer
 
 
 def test_a_reviewer_cannot_approve_what_they_imported_themselves(partner):
-    from kivaportal.review.errors import FourEyesViolation
     from kivaportal.review.services import record_approve
+    from kivaportal.workflow.errors import FourEyesViolation
 
     admin = member(partner, Role.PARTNER_ADMIN)
     import_loans(partner, admin)

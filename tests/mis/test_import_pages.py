@@ -7,7 +7,7 @@ from integrations.mis.models import ImportJob, ImportStatus, IntakeFormat
 from kivaportal.lending.models import Loan
 from kivaportal.partners.roles import Role
 from kivaportal.repayments.models import Repayment
-from kivaportal.review.models import AuditEntry
+from kivaportal.workflow.models import AuditEntry
 from tests.factories import LoanFactory, MembershipFactory, PartnerFactory, member
 from tests.mis.data import LOANS, MEMBERS, SCHEDULE
 

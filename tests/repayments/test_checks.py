@@ -1,5 +1,4 @@
-"""Checks on repayment transactions (`repayment_findings`) and on a month's report
-(`report_findings`)."""
+"""Checks on a month's report (`report_findings`)."""
 
 from datetime import date, timedelta
 from decimal import Decimal
@@ -12,9 +11,8 @@ from kivaportal.common.checks import Severity
 from kivaportal.partners.models import RepaymentAmountRule
 from kivaportal.repayments import checks
 from kivaportal.repayments.models import Repayment
-from kivaportal.review.states import RecordState
+from kivaportal.workflow.states import RecordState
 from tests.factories import (
-    BorrowerFactory,
     LoanFactory,
     PartnerFactory,
     RepaymentFactory,
@@ -41,10 +39,6 @@ def seen(findings):
     return [Seen(f.severity, f.field, f.message, f.code) for f in findings]
 
 
-def repayment_findings(repayment):
-    return seen(checks.repayment_findings(repayment))
-
-
 def report_findings(report):
     return seen(checks.report_findings(report))
 
@@ -58,70 +52,6 @@ def stored(repayment):
 
 def codes(findings):
     return [(f.severity, f.field, f.code) for f in findings]
-
-
-# One transaction -------------------------------------------------------------------------
-
-
-def test_complete_repayment_has_no_findings():
-    assert repayment_findings(stored(RepaymentFactory())) == []
-
-
-@pytest.mark.parametrize("amount", [Decimal("0"), Decimal("-10.00")])
-def test_non_positive_repayment_amount_is_an_error(amount):
-    repayment = RepaymentFactory(amount=amount, principal=None, interest=None)
-
-    assert repayment_findings(stored(repayment)) == [
-        Seen(Severity.ERROR, "amount", "amount must be greater than zero.", "amount_positive")
-    ]
-
-
-def test_repayment_amount_with_more_decimals_than_the_currency_allows_is_an_error():
-    partner = PartnerFactory(default_currency="XOF")
-    loan = LoanFactory(partner=partner, currency="XOF", amount=Decimal("400000"))
-    repayment = RepaymentFactory(loan=loan, amount=Decimal("1000.5"), principal=None, interest=None)
-
-    assert repayment_findings(stored(repayment)) == [
-        Seen(Severity.ERROR, "amount", "amount has more decimals than XOF allows (0).", "precision")
-    ]
-
-
-def test_repayment_of_another_partners_loan_is_an_error_on_loan():
-    loan = LoanFactory(mis_loan_id="L-OTHER")
-    repayment = RepaymentFactory(loan=loan, partner=PartnerFactory())
-
-    assert repayment_findings(stored(repayment)) == [
-        Seen(Severity.ERROR, "loan", "Loan L-OTHER belongs to another partner.", "wrong_partner")
-    ]
-
-
-def test_principal_and_interest_not_adding_up_to_the_amount_is_a_warning():
-    repayment = RepaymentFactory(
-        amount=Decimal("330.00"), principal=Decimal("300.00"), interest=Decimal("20.00")
-    )
-
-    [finding] = repayment_findings(stored(repayment))
-
-    assert (finding.severity, finding.field, finding.code) == (
-        Severity.WARNING,
-        "principal",
-        "parts_sum",
-    )
-    assert finding.message.startswith("principal and interest add up to 320")
-
-
-def test_repayment_before_the_disbursal_is_a_warning_on_date():
-    loan = LoanFactory(disbursal_date=date(2026, 1, 10))
-    repayment = RepaymentFactory(loan=loan, date=date(2026, 1, 5))
-
-    assert repayment_findings(stored(repayment)) == [
-        Seen(
-            Severity.WARNING,
-            "date",
-            "date 2026-01-05 is before the loan's disbursal (2026-01-10).",
-            "before_disbursal",
-        )
-    ]
 
 
 # A month's report ------------------------------------------------------------------------
@@ -305,27 +235,6 @@ def test_repayment_of_a_loan_not_sent_to_kiva_is_a_warning(state):
             "loan_not_sent",
         )
     ]
-
-
-def test_repayment_naming_a_borrower_outside_the_loan_is_an_error_on_borrower():
-    loan = LoanFactory(mis_loan_id="L-9")
-    repayment = RepaymentFactory(loan=loan, borrower=BorrowerFactory(partner=loan.partner))
-
-    assert repayment_findings(stored(repayment)) == [
-        Seen(
-            Severity.ERROR,
-            "borrower",
-            "The borrower is not one of loan L-9's borrowers.",
-            "borrower_not_in_loan",
-        )
-    ]
-
-
-def test_repayment_naming_a_borrower_of_the_loan_has_no_findings():
-    loan = LoanFactory()
-    repayment = RepaymentFactory(loan=loan, borrower=loan.loan_borrowers.get().borrower)
-
-    assert repayment_findings(stored(repayment)) == []
 
 
 def test_a_long_list_of_one_anomaly_is_cut_with_a_count_of_the_rest():

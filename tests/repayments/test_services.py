@@ -3,8 +3,8 @@ from datetime import date
 import pytest
 
 from kivaportal.repayments.services import repayment_reports_touched
-from kivaportal.review.models import AuditEntry
-from kivaportal.review.states import RecordState as S
+from kivaportal.workflow.models import AuditEntry
+from kivaportal.workflow.states import RecordState as S
 from tests.factories import PartnerFactory, RepaymentReportFactory
 
 
@@ -20,7 +20,7 @@ def test_changed_repayments_send_a_report_under_review_back_to_draft_and_check_i
     assert report.checked_at is not None
     entry = AuditEntry.objects.get()
     assert (entry.action, entry.data) == (
-        "returned_to_draft",
+        "review.returned_to_draft",
         {"job": 1, "reason": "repayments_changed"},
     )
 
@@ -32,4 +32,4 @@ def test_changed_repayments_of_a_sent_report_are_noted_for_a_new_version():
     repayment_reports_touched(partner=partner, dates={date(2026, 2, 14)})
     report.refresh_from_db()
     assert report.state == S.SENT
-    assert AuditEntry.objects.get().action == "data_changed"
+    assert AuditEntry.objects.get().action == "review.data_changed"

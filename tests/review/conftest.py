@@ -1,7 +1,7 @@
 import pytest
 
 from kivaportal.partners.roles import Role
-from kivaportal.review.states import RecordState
+from kivaportal.workflow.states import RecordState
 from tests.factories import (
     KivaConnectionFactory,
     LoanFactory,

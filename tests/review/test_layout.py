@@ -6,7 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from kivaportal.review.states import RecordState as S
+from kivaportal.workflow.states import RecordState as S
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from kivaportal.review import services
-from kivaportal.review.models import AuditEntry
-from kivaportal.review.states import RecordState as S
+from kivaportal.workflow import transitions
+from kivaportal.workflow.audit import AuditAction
+from kivaportal.workflow.models import AuditEntry
+from kivaportal.workflow.states import RecordState as S
 from tests.factories import (
     BorrowerFactory,
     JournalFactory,
@@ -105,7 +107,7 @@ def test_loan_page_shows_borrowers_schedule_findings_and_timeline(
     assert share.borrower.mis_client_id in html
     assert str(loan.schedule.first().due_date) in html
     assert "description is empty" in html  # a warning, with the field named
-    assert "edited" in html  # the audit entry on the timeline
+    assert "Edited" in html  # the audit entry on the timeline, by its label
 
 
 def test_dashboard_counts_records_per_state(client, make_loan, partner, reviewer):
@@ -151,7 +153,7 @@ def test_preparer_opens_a_months_report(client, partner, preparer):
     client.post(url, {"month": "2026-03"})
     report = partner.repaymentreport_set.get()
     assert report.month == date(2026, 3, 1)
-    assert AuditEntry.objects.filter(action="created").count() == 1
+    assert AuditEntry.objects.filter(action="review.created").count() == 1
 
 
 def test_another_partners_pages_are_404(client, other_partner, partner, make_loan, reviewer):
@@ -171,7 +173,9 @@ def _populate(partner, make_loan, n):
     for i in range(n):
         loan = make_loan(state=[S.SUBMITTED, S.DRAFT, S.REJECTED][i % 3], borrowers=[borrowers[i]])
         RepaymentFactory(loan=loan, date=date(2026, 2, 1) + timedelta(days=i % 20))
-        services.audit_record(record=loan, actor=None, action="created", to_state=loan.state)
+        transitions.audit_record(
+            record=loan, actor=None, action=AuditAction.CREATED, to_state=loan.state
+        )
         JournalFactory(loan=loan, partner=partner, state=S.SUBMITTED)
 
 
@@ -201,7 +205,7 @@ def test_report_page_shows_stored_findings_until_checked_again(
     client, partner, reviewer, make_loan
 ):
     report = RepaymentReportFactory(partner=partner, month=date(2026, 2, 1))
-    services.record_recheck(record=report)  # an empty month, as checked when it was opened
+    transitions.record_recheck(record=report)  # an empty month, as checked when it was opened
     loan = make_loan(state=S.SENT)
     RepaymentFactory(loan=loan, date=date(2026, 2, 10))
     client.force_login(reviewer)

@@ -9,8 +9,8 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
-from kivaportal.review.models import AuditEntry
-from kivaportal.review.states import RecordState as S
+from kivaportal.workflow.models import AuditEntry
+from kivaportal.workflow.states import RecordState as S
 from tests.factories import UserFactory
 
 ROLES = ("anonymous", "preparer", "reviewer", "partner_admin", "outsider", "superuser")
@@ -96,7 +96,7 @@ def test_permission_matrix(client, users, make_loan, partner, action, role, outc
             content_type=ContentType.objects.get_for_model(loan),
             object_id=loan.pk,
             record_label="L-secret",
-            action="approved",
+            action="review.approved",
         )
         response = client.get(reverse("review:audit_export"))
         if outcome == "login":

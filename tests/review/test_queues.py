@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from kivaportal.review import services
-from kivaportal.review.states import RecordState as S
+from kivaportal.workflow.states import RecordState as S
 from tests.factories import BorrowerFactory, LocationFactory
 from tests.review.test_pages import count_queries
 

@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from kivaportal.lending.models import Loan, ScheduleLine
-from kivaportal.review.states import RecordState as S
+from kivaportal.workflow.states import RecordState as S
 from tests.factories import RepaymentFactory, RepaymentReportFactory
 from tests.review.test_pages import count_queries
 

@@ -7,15 +7,15 @@ from django.urls import reverse
 from django_fsm import TransitionNotAllowed
 
 from kivaportal.review import services
-from kivaportal.review.errors import (
+from kivaportal.workflow.errors import (
     BlockingErrors,
     FourEyesViolation,
     IllegalTransition,
     NotAllowed,
     ReviewError,
 )
-from kivaportal.review.models import AuditEntry
-from kivaportal.review.states import RecordState as S
+from kivaportal.workflow.models import AuditEntry
+from kivaportal.workflow.states import RecordState as S
 from tests.factories import JournalFactory, RepaymentFactory, RepaymentReportFactory
 
 
@@ -33,7 +33,7 @@ def test_submit_moves_draft_to_submitted_and_audits_it(make_loan, preparer):
     loan.refresh_from_db()
     assert loan.state == S.SUBMITTED
     assert loan.state_changed_at is not None
-    assert actions_of(loan) == [("submitted", "draft", "submitted", "prep")]
+    assert actions_of(loan) == [("review.submitted", "draft", "submitted", "prep")]
 
 
 def test_reviewer_approves_a_loan_prepared_by_someone_else(make_loan, reviewer):
@@ -42,9 +42,13 @@ def test_reviewer_approves_a_loan_prepared_by_someone_else(make_loan, reviewer):
     loan.refresh_from_db()
     # Approved, and in the same transaction queued for Kiva (the outbox row is written).
     assert loan.state == S.QUEUED
-    assert [a for a, *_ in actions_of(loan)] == ["approved", "kiva.queued"]
-    entry = AuditEntry.objects.get(object_id=loan.pk, action="approved")
-    assert (entry.action, entry.actor, entry.comment) == ("approved", reviewer, "Looks right")
+    assert [a for a, *_ in actions_of(loan)] == ["review.approved", "pipeline.queued"]
+    entry = AuditEntry.objects.get(object_id=loan.pk, action="review.approved")
+    assert (entry.action, entry.actor, entry.comment) == (
+        "review.approved",
+        reviewer,
+        "Looks right",
+    )
     assert (entry.from_state, entry.to_state, entry.partner_id) == (
         "submitted",
         "approved",
@@ -113,7 +117,7 @@ def test_request_changes_needs_a_comment_and_returns_to_draft(make_loan, reviewe
     services.record_request_changes(record=loan, by=reviewer, comment="Photo is blurred")
     loan.refresh_from_db()
     assert loan.state == S.DRAFT
-    assert actions_of(loan) == [("changes_requested", "submitted", "draft", "rev")]
+    assert actions_of(loan) == [("review.changes_requested", "submitted", "draft", "rev")]
     assert AuditEntry.objects.get().comment == "Photo is blurred"
 
 
@@ -157,14 +161,14 @@ def test_editing_an_approved_loan_returns_it_to_draft(make_loan, preparer):
     services.record_edited(record=loan, by=preparer, changed_fields=["amount"])
     loan.refresh_from_db()
     assert (loan.state, loan.updated_by) == (S.DRAFT, preparer)
-    assert actions_of(loan) == [("returned_to_draft", "approved", "draft", "prep")]
+    assert actions_of(loan) == [("review.returned_to_draft", "approved", "draft", "prep")]
 
 
 def test_editing_a_draft_is_audited_without_a_state_change(make_loan, preparer):
     loan = make_loan()
     services.record_edited(record=loan, by=preparer, changed_fields=["description"])
     entry = AuditEntry.objects.get()
-    assert (entry.action, entry.from_state, entry.to_state) == ("edited", "draft", "draft")
+    assert (entry.action, entry.from_state, entry.to_state) == ("review.edited", "draft", "draft")
     assert entry.data == {"fields": ["description"]}
 
 
@@ -180,7 +184,7 @@ def test_correcting_a_sent_loan_starts_a_new_version(make_loan, preparer):
     loan.refresh_from_db()
     assert (loan.state, loan.version) == (S.DRAFT, 2)
     entry = AuditEntry.objects.get()
-    assert (entry.action, entry.record_version) == ("new_version", 2)
+    assert (entry.action, entry.record_version) == ("review.new_version", 2)
 
 
 def test_journals_and_reports_follow_the_same_workflow(partner, preparer, reviewer):
@@ -192,7 +196,7 @@ def test_journals_and_reports_follow_the_same_workflow(partner, preparer, review
         services.record_approve(record=record, by=reviewer)
         record.refresh_from_db()
         assert record.state == S.QUEUED
-    assert AuditEntry.objects.filter(action="approved").count() == 2
+    assert AuditEntry.objects.filter(action="review.approved").count() == 2
 
 
 def test_bulk_approve_approves_each_record_on_its_own(make_loan, reviewer):
@@ -201,7 +205,7 @@ def test_bulk_approve_approves_each_record_on_its_own(make_loan, reviewer):
     result = services.records_bulk_approve(records=[*good, own], by=reviewer)
     assert {r.pk for r in result.approved} == {r.pk for r in good}
     assert [(r.pk, "Four eyes" in why) for r, why in result.refused] == [(own.pk, True)]
-    assert AuditEntry.objects.filter(action="approved").count() == 3
+    assert AuditEntry.objects.filter(action="review.approved").count() == 3
 
 
 def test_audit_entries_cannot_be_changed_or_deleted(make_loan, preparer):
@@ -218,10 +222,10 @@ def test_nobody_edits_or_deletes_audit_entries_in_the_admin(client, make_loan, p
     loan = services.record_submit(record=make_loan(), by=preparer)
     entry = AuditEntry.objects.get(object_id=loan.pk)
     client.force_login(superuser)
-    change = reverse("admin:review_auditentry_change", args=[entry.pk])
+    change = reverse("admin:workflow_auditentry_change", args=[entry.pk])
     assert 'name="_save"' not in client.get(change).content.decode()
     client.post(change, {"comment": "rewritten", "action": "approved"})
-    delete = reverse("admin:review_auditentry_delete", args=[entry.pk])
+    delete = reverse("admin:workflow_auditentry_delete", args=[entry.pk])
     assert client.post(delete, {"post": "yes"}).status_code == 403
     entry.refresh_from_db()
-    assert (entry.action, entry.comment) == ("submitted", "")
+    assert (entry.action, entry.comment) == ("review.submitted", "")

@@ -11,7 +11,7 @@ from integrations.mis.importers.borrowers import text
 from integrations.mis.importers.flat import FlatImporter
 from kivaportal.journals.models import Journal
 from kivaportal.lending.models import Borrower, Loan, LoanBorrower
-from kivaportal.review.services import audit_records_created
+from kivaportal.workflow.transitions import audit_records_created
 
 COLUMNS = (
     Column("mis_loan_id", text(64), True, "A loan the portal already has.", "L-1001"),

@@ -10,7 +10,7 @@ from integrations.mis.importers.loan_parts import LOAN_COLUMNS, MEMBER_COLUMNS, 
 from integrations.mis.importers.loans import own_loan_id
 from kivaportal.common.photos import photo_copies_make
 from kivaportal.lending.models import Borrower, Loan, LoanBorrower, ScheduleLine
-from kivaportal.review.services import audit_records_created
+from kivaportal.workflow.transitions import audit_records_created
 
 WRITING = ("create", "update", "new_version")
 

@@ -9,9 +9,8 @@ be changed by intake.
 from django.utils.translation import gettext as _
 
 from kivaportal.review import services
-from kivaportal.review.states import EDITABLE_STATES, RecordState
-
-NEW_VERSION_STATES = frozenset({RecordState.SENT, RecordState.REJECTED, RecordState.FAILED})
+from kivaportal.workflow.models import NEW_VERSION_STATES
+from kivaportal.workflow.states import EDITABLE_STATES, RecordState
 
 
 def refusal(record_label: str, state: str) -> str | None:

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from django.contrib.contenttypes.models import ContentType
 
 from integrations.kiva import payloads
-from integrations.kiva.models import KivaConnection, Submission, SubmissionKind, SubmissionState
-from integrations.kiva.preview import payload_preview
+from integrations.kiva.selectors import partner_connection
+from kivaportal.pipeline.models import Submission, SubmissionKind, SubmissionState
+from kivaportal.pipeline.preview import payload_preview
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,7 @@ def changes_since_sent(record):
         after = _report_lines(
             parse(payloads.to_json(b).decode())
             for b in payloads.report_batches(
-                record,
-                connection=KivaConnection.objects.filter(partner_id=record.partner_id).first(),
+                record, connection=partner_connection(record.partner_id)
             )
         )
     else:

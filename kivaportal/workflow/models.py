@@ -7,11 +7,11 @@ from django_fsm import FSMField, transition
 
 from kivaportal.common.models import PartnerOwned
 from kivaportal.common.scoping import PartnerScopedQuerySet
-from kivaportal.review.states import EDITABLE_STATES, RecordState
+from kivaportal.workflow.audit import AuditAction
+from kivaportal.workflow.states import EDITABLE_STATES, RecordState
 
-S = RecordState
-UNSENT = [S.DRAFT, S.SUBMITTED, S.APPROVED, S.REJECTED]
-PUSH = [S.QUEUED, S.SENDING, S.NEEDS_ATTENTION, S.FAILED]
+UNSENT = [RecordState.DRAFT, RecordState.SUBMITTED, RecordState.APPROVED, RecordState.REJECTED]
+PUSH = [RecordState.QUEUED, RecordState.SENDING, RecordState.NEEDS_ATTENTION, RecordState.FAILED]
 # Derived by the checks, not content: kept out of the change history.
 CHECK_FIELDS = ["check_errors", "check_warnings", "check_findings", "checked_at"]
 
@@ -21,8 +21,9 @@ class Reviewable(PartnerOwned):
 
     The transitions below are the whole table of allowed moves; django-fsm refuses any other
     with TransitionNotAllowed. They only change the state: who may call them, the four-eyes
-    rule and the audit entry live in `kivaportal.review.services`, which every path (pages,
-    admin, bulk actions, APIs, the pipeline) goes through.
+    rule and the audit entry live in the services that every path goes through:
+    `kivaportal.review.services` (review moves) and `kivaportal.pipeline` (push moves), both
+    on top of `kivaportal.workflow.transitions`.
 
     `updated_by` is the last person who changed the content (never a state change): the
     four-eyes rule compares it, and `created_by`, with the approver.
@@ -56,64 +57,86 @@ class Reviewable(PartnerOwned):
     class Meta:
         abstract = True
 
+    def findings(self):
+        """This record's checks (errors and warnings), run now. Each kind says its own."""
+        raise NotImplementedError
+
     @property
     def is_editable(self) -> bool:
         return self.state in EDITABLE_STATES
 
     # Review.
-    @transition(field="state", source=S.DRAFT, target=S.SUBMITTED)
+    @transition(field="state", source=RecordState.DRAFT, target=RecordState.SUBMITTED)
     def submit(self):
         pass
 
-    @transition(field="state", source=S.SUBMITTED, target=S.APPROVED)
+    @transition(field="state", source=RecordState.SUBMITTED, target=RecordState.APPROVED)
     def approve(self):
         pass
 
-    @transition(field="state", source=S.SUBMITTED, target=S.DRAFT)
+    @transition(field="state", source=RecordState.SUBMITTED, target=RecordState.DRAFT)
     def request_changes(self):
         pass
 
-    @transition(field="state", source=[S.SUBMITTED, S.APPROVED], target=S.DRAFT)
+    @transition(
+        field="state",
+        source=[RecordState.SUBMITTED, RecordState.APPROVED],
+        target=RecordState.DRAFT,
+    )
     def reopen(self):
         """Content changed after submission: the review starts again."""
 
-    @transition(field="state", source=UNSENT, target=S.WITHDRAWN)
+    @transition(field="state", source=UNSENT, target=RecordState.WITHDRAWN)
     def withdraw(self):
         pass
 
-    @transition(field="state", source=[S.SENT, S.REJECTED], target=S.DRAFT)
+    @transition(
+        field="state", source=[RecordState.SENT, RecordState.REJECTED], target=RecordState.DRAFT
+    )
     def start_new_version(self):
         self.version += 1
 
     # Push to Kiva: the pipeline moves the record to follow its outbox submissions (a
     # repayment report has several), so these accept any push state as their source.
-    @transition(field="state", source=[S.APPROVED, *PUSH], target=S.QUEUED)
+    @transition(field="state", source=[RecordState.APPROVED, *PUSH], target=RecordState.QUEUED)
     def queue(self):
         pass
 
-    @transition(field="state", source=[S.APPROVED, *PUSH], target=S.SENDING)
+    @transition(field="state", source=[RecordState.APPROVED, *PUSH], target=RecordState.SENDING)
     def start_sending(self):
         pass
 
-    @transition(field="state", source=[S.APPROVED, *PUSH], target=S.SENT)
+    @transition(field="state", source=[RecordState.APPROVED, *PUSH], target=RecordState.SENT)
     def mark_sent(self):
         pass
 
-    @transition(field="state", source=[S.APPROVED, *PUSH], target=S.REJECTED)
+    @transition(field="state", source=[RecordState.APPROVED, *PUSH], target=RecordState.REJECTED)
     def mark_rejected(self):
         pass
 
-    @transition(field="state", source=[S.APPROVED, *PUSH], target=S.NEEDS_ATTENTION)
+    @transition(
+        field="state", source=[RecordState.APPROVED, *PUSH], target=RecordState.NEEDS_ATTENTION
+    )
     def mark_needs_attention(self):
         pass
 
-    @transition(field="state", source=[S.APPROVED, *PUSH], target=S.FAILED)
+    @transition(field="state", source=[RecordState.APPROVED, *PUSH], target=RecordState.FAILED)
     def mark_failed(self):
         pass
 
-    @transition(field="state", source=[S.APPROVED, *PUSH], target=S.DRAFT)
+    @transition(field="state", source=[RecordState.APPROVED, *PUSH], target=RecordState.DRAFT)
     def cancel_sending(self):
         """Staff stopped the sending: back to draft, to be corrected and reviewed again."""
+
+
+def transition_sources(method) -> frozenset:
+    """The states a transition of `Reviewable` may start from, read off the table above (so a
+    rule about "which states allow X" is never a second copy of it)."""
+    return frozenset(method._django_fsm.transitions)
+
+
+# A record in one of these is corrected as a new version (an MIS re-posting it, or staff).
+NEW_VERSION_STATES = transition_sources(Reviewable.start_new_version)
 
 
 class AuditEntry(models.Model):
@@ -140,7 +163,9 @@ class AuditEntry(models.Model):
         help_text=_("Empty when the portal itself acted (the Kiva pipeline)."),
         related_name="+",
     )
-    action = models.CharField(_("action"), max_length=60, db_index=True)
+    action = models.CharField(
+        _("action"), max_length=60, choices=AuditAction.choices, db_index=True
+    )
     from_state = models.CharField(_("from"), max_length=20, blank=True)
     to_state = models.CharField(_("to"), max_length=20, blank=True)
     comment = models.TextField(_("comment"), blank=True)
@@ -151,6 +176,8 @@ class AuditEntry(models.Model):
     partner_path = "partner"
 
     class Meta:
+        # Moved from the review app with its table (docs/architecture.md).
+        db_table = "review_auditentry"
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit trail")
         ordering = ["-created_at", "-id"]

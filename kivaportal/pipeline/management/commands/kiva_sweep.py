@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from integrations.kiva.sending import submissions_sweep
+from kivaportal.pipeline.sweep import submissions_sweep
 
 
 class Command(BaseCommand):

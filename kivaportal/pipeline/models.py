@@ -1,8 +1,6 @@
-"""The outbox: what the portal has decided to send to Kiva, and every try at sending it.
-
-A `Submission` is written in the same transaction as the approval that decides it, with the
-exact bytes to send (frozen then, so what Kiva receives is what the reviewer approved, and the
-row is the audit of what was sent). An `Attempt` is one HTTP exchange. See docs/pipeline.md.
+"""The outbox: what the portal has decided to send to Kiva (`Submission`, the audit of what
+was sent) and every HTTP exchange of it (`Attempt`). How they guarantee exactly-once:
+docs/pipeline.md.
 """
 
 from django.conf import settings
@@ -33,14 +31,23 @@ class SubmissionState(models.TextChoices):
 
 # A worker may pick these up when their time has come.
 DUE_STATES = (SubmissionState.PENDING, SubmissionState.RETRYING)
-# Nothing more will happen to these without a person.
-FINAL_STATES = (
-    SubmissionState.SENT,
-    SubmissionState.REJECTED,
-    SubmissionState.FAILED,
-    SubmissionState.NEEDS_ATTENTION,
-    SubmissionState.CANCELLED,
-)
+
+
+class AttemptOutcome(models.TextChoices):
+    SENT = "sent", _("Kiva accepted it")
+    REJECTED = "rejected", _("Kiva refused the content")
+    RETRYABLE = "retryable", _("Not received, or refused for a passing reason: retried")
+    AMBIGUOUS = "ambiguous", _("Outcome unknown: Kiva may have it")
+    FAILED = "failed", _("Failed: Kiva refused the credentials")
+    LOOKUP = "lookup", _("Looked up with GET loans")
+    LOOKUP_FAILED = "lookup_failed", _("Look-up with GET loans failed")
+
+
+class ClaimResult(models.TextChoices):
+    """What a worker's `submission_send` returns when it did not send."""
+
+    NOT_CLAIMED = "not_claimed", _("Not claimed: not due, finished, or another worker's")
+    LOST_CLAIM = "lost_claim", _("Claim lost: the sweeper settled it meanwhile")
 
 
 class Submission(models.Model):
@@ -98,6 +105,7 @@ class Submission(models.Model):
     partner_path = "partner"
 
     class Meta:
+        db_table = "kiva_submission"  # moved from the kiva app with its table
         verbose_name = _("submission to Kiva")
         verbose_name_plural = _("submissions to Kiva")
         ordering = ["-created_at", "-id"]
@@ -128,7 +136,9 @@ class Attempt(models.Model):
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
     http_status = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
-    outcome = models.CharField(_("outcome"), max_length=20, blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=20, choices=AttemptOutcome.choices, blank=True
+    )
     error_class = models.CharField(_("error class"), max_length=60, blank=True)
     error_message = models.TextField(_("error"), blank=True)
     response_body = models.TextField(_("response (first 10 kB)"), blank=True)
@@ -138,6 +148,7 @@ class Attempt(models.Model):
     partner_path = "submission__partner"
 
     class Meta:
+        db_table = "kiva_attempt"  # moved from the kiva app with its table
         verbose_name = _("attempt")
         verbose_name_plural = _("attempts")
         ordering = ["submission", "number", "id"]

@@ -1,55 +1,26 @@
-"""The outbox's writes: submissions created at approval, and what staff do with them.
-
-Exactly-once is built here and in `sending.py` (see docs/pipeline.md):
-- a submission is written in the approval's transaction, with the exact bytes to send and a
-  key unique per record version and chunk, so nothing approved is lost and nothing is queued
-  twice;
-- a worker sends only a submission it has claimed by a conditional UPDATE;
-- nothing that may have reached Kiva is sent again without a person deciding it.
+"""The outbox's writes: submissions frozen at approval, telling the workers, and what staff
+do with a submission (retry now, cancel, mark as sent, send again). The rules they keep:
+docs/pipeline.md.
 """
 
 import hashlib
-import logging
 
-from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from integrations.kiva import payloads
-from integrations.kiva.models import KivaConnection, Submission, SubmissionKind
-from integrations.kiva.models import SubmissionState as St
-from integrations.kiva.record_state import record_follow_submissions
-from kivaportal.journals.models import Journal
-from kivaportal.lending.models import Loan
-from kivaportal.lending.selectors import loans_with_details
+from integrations.kiva.selectors import partner_connection
+from kivaportal.kinds import kind_of
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
-from kivaportal.repayments.models import RepaymentReport
-from kivaportal.review.errors import IllegalTransition, NotAllowed, ReviewError
-from kivaportal.review.services import audit_record
-
-logger = logging.getLogger(__name__)
-
-
-def _bodies(record, connection):
-    """(kind, endpoint, [bodies]) for a record, from the payload builders."""
-    if isinstance(record, Loan):
-        loan = loans_with_details(Loan.objects.all()).get(pk=record.pk)
-        body = payloads.loan_draft(loan, connection=connection)
-        return SubmissionKind.LOAN_DRAFT, "loan_draft", [body]
-    if isinstance(record, RepaymentReport):
-        batches = payloads.report_batches(record, connection=connection)
-        return SubmissionKind.REPAYMENTS, "repayments", batches
-    if isinstance(record, Journal):
-        item = payloads.journal_item(record, partner=record.partner)
-        return (
-            SubmissionKind.JOURNAL,
-            "journals",
-            [payloads.journals_body([item], connection=connection)],
-        )
-    raise TypeError(type(record).__name__)
+from kivaportal.pipeline.follow import record_follow_submissions
+from kivaportal.pipeline.models import Submission, SubmissionKind, SubmissionState
+from kivaportal.pipeline.queue import submissions_enqueue
+from kivaportal.workflow.audit import AuditAction
+from kivaportal.workflow.errors import IllegalTransition, NotAllowed, ReviewError
+from kivaportal.workflow.transitions import audit_record
 
 
 def _earlier_draft(record, content_type):
@@ -59,7 +30,7 @@ def _earlier_draft(record, content_type):
             content_type=content_type,
             object_id=record.pk,
             kind=SubmissionKind.LOAN_DRAFT,
-            state=St.SENT,
+            state=SubmissionState.SENT,
             record_version__lt=record.version,
         )
         .order_by("-record_version")
@@ -71,13 +42,15 @@ def _earlier_draft(record, content_type):
 def submissions_create(*, record, by) -> list[Submission]:
     """Freeze what will go to Kiva for an approved record; call inside the approval's
     transaction. The record moves to queued; the workers are told after the commit."""
-    connection = KivaConnection.objects.filter(partner_id=record.partner_id, is_active=True).first()
+    connection = partner_connection(record.partner_id, active_only=True)
     if connection is None:
         raise ReviewError(
             _("%(partner)s has no active Kiva connection: a partner admin sets it up first.")
             % {"partner": record.partner}
         )
-    kind, endpoint, bodies = _bodies(record, connection)
+    adapter = kind_of(record).kiva
+    kind, endpoint = adapter.kind, adapter.endpoint
+    bodies = adapter.bodies(record, connection)
     if not bodies:
         raise ReviewError(_("Nothing to send: the report has no lines."))
     content_type = ContentType.objects.get_for_model(record)
@@ -104,7 +77,7 @@ def submissions_create(*, record, by) -> list[Submission]:
         )
         if earlier:
             # Kiva has no update for drafts: posting again would make a second draft.
-            submission.state = St.NEEDS_ATTENTION
+            submission.state = SubmissionState.NEEDS_ATTENTION
             submission.error = _(
                 "Kiva already holds draft %(uuid)s of an earlier version of this loan. Posting "
                 "again makes a second draft: delete the old one in PA2, then choose Send again; "
@@ -119,29 +92,11 @@ def submissions_create(*, record, by) -> list[Submission]:
             content_type=content_type,
             object_id=record.pk,
             record_version=record.version,
-            state=St.PENDING,
+            state=SubmissionState.PENDING,
         )
     ]
     transaction.on_commit(lambda: submissions_enqueue(submission_ids=due))
     return submissions
-
-
-def submissions_enqueue(*, submission_ids, countdown=None):
-    """Tell the workers. A broker that is down loses nothing: the rows are in the database
-    and the sweeper enqueues them again (docs/pipeline.md)."""
-    from integrations.kiva.tasks import kiva_send_submission
-
-    for submission_id in submission_ids:
-        try:
-            kiva_send_submission.apply_async(
-                args=[submission_id], countdown=countdown, queue=settings.KIVA_QUEUE
-            )
-        except Exception:  # noqa: BLE001 - any broker failure: the sweeper will retry
-            logger.warning(
-                "could not enqueue submission %s; the sweeper will", submission_id, exc_info=True
-            )
-            continue
-        Submission.objects.filter(pk=submission_id).update(enqueued_at=timezone.now())
 
 
 def _require(user, submission):
@@ -158,9 +113,9 @@ def submission_retry_now(*, submission, by):
     """Staff: send again now something that waits to retry or failed (never reached Kiva)."""
     submission = _locked(submission)
     _require(by, submission)
-    if submission.state not in (St.RETRYING, St.FAILED):
+    if submission.state not in (SubmissionState.RETRYING, SubmissionState.FAILED):
         raise IllegalTransition(_("Only a submission waiting to retry or failed can be retried."))
-    return _requeue(submission, by, "kiva.retry_now")
+    return _requeue(submission, by, AuditAction.RETRY_NOW)
 
 
 @transaction.atomic
@@ -173,19 +128,24 @@ def submission_cancel(*, submission, by, comment=""):
         object_id=submission.object_id,
         record_version=submission.record_version,
     )
-    if any(s.state in (St.SENT, St.SENDING, St.NEEDS_ATTENTION) for s in siblings):
+    if any(
+        s.state in (SubmissionState.SENT, SubmissionState.SENDING, SubmissionState.NEEDS_ATTENTION)
+        for s in siblings
+    ):
         raise IllegalTransition(
             _(
                 "Part of this record is sent, being sent, or of unknown outcome: it cannot be "
                 "cancelled."
             )
         )
-    siblings.exclude(state=St.CANCELLED).update(state=St.CANCELLED, next_attempt_at=None)
+    siblings.exclude(state=SubmissionState.CANCELLED).update(
+        state=SubmissionState.CANCELLED, next_attempt_at=None
+    )
     record = submission.record
     audit_record(
         record=record,
         actor=by,
-        action="kiva.cancelled",
+        action=AuditAction.CANCELLED,
         from_state=record.state,
         to_state=record.state,
         comment=comment,
@@ -201,25 +161,27 @@ def submission_resolve(*, submission, by, decision, kiva_reference="", comment="
     with the draft's uuid from PA2) or "send_again" (it is certain Kiva does not have it)."""
     submission = _locked(submission)
     _require(by, submission)
-    if submission.state != St.NEEDS_ATTENTION:
+    if submission.state != SubmissionState.NEEDS_ATTENTION:
         raise IllegalTransition(_("Only a submission that needs attention can be resolved."))
     if decision == "sent":
         if submission.kind == SubmissionKind.LOAN_DRAFT and not kiva_reference.strip():
             raise ReviewError(_("Give the draft's uuid from PA2 to mark the loan as sent."))
-        submission.state = St.SENT
+        submission.state = SubmissionState.SENT
         submission.kiva_reference = kiva_reference.strip()
         submission.sent_at = timezone.now()
         submission.save(update_fields=["state", "kiva_reference", "sent_at", "updated_at"])
-        _audit(submission, by, "kiva.marked_sent", comment, reference=submission.kiva_reference)
+        _audit(
+            submission, by, AuditAction.MARKED_SENT, comment, reference=submission.kiva_reference
+        )
         record_follow_submissions(record=submission.record, by=by)
         return submission
     if decision == "send_again":
-        return _requeue(submission, by, "kiva.send_again", comment)
+        return _requeue(submission, by, AuditAction.SEND_AGAIN, comment)
     raise ReviewError(_("Choose “sent” or “send again”."))
 
 
 def _requeue(submission, by, action, comment=""):
-    submission.state = St.PENDING
+    submission.state = SubmissionState.PENDING
     submission.attempts = 0
     submission.next_attempt_at = timezone.now()
     submission.error = ""

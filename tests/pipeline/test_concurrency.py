@@ -8,10 +8,10 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from integrations.kiva import record_state, sending
-from integrations.kiva.models import Submission, SubmissionKind
-from integrations.kiva.models import SubmissionState as St
-from kivaportal.review.states import RecordState as S
+from kivaportal.pipeline import claims, follow
+from kivaportal.pipeline.models import Submission, SubmissionKind
+from kivaportal.pipeline.models import SubmissionState as St
+from kivaportal.workflow.states import RecordState as S
 from tests.factories import RepaymentReportFactory
 
 
@@ -34,7 +34,7 @@ def report_in_two_chunks_being_sent(setup):
     Submission.objects.filter(kind=SubmissionKind.REPAYMENTS).update(
         state=St.SENDING, claimed_at=timezone.now()
     )
-    record_state.record_follow_submissions(record=report)
+    follow.record_follow_submissions(record=report)
     report.refresh_from_db()
     assert report.state == S.SENDING
     return report, list(Submission.objects.filter(kind=SubmissionKind.REPAYMENTS))
@@ -46,29 +46,31 @@ def test_two_chunks_sent_at_once_leave_the_report_sent(setup, postgres, monkeypa
     other's lock on the report, it would leave the report "sending" with every chunk sent."""
     report, chunks = report_in_two_chunks_being_sent(setup)
     arrived = [threading.Event(), threading.Event()]
-    follow = record_state.record_follow_pipeline_locked
+    transition = follow.record_transition
 
     def meet_then_follow(me):
         # Both workers reach the report's update with what they read, then go on.
-        def wrapped(**kwargs):
+        def wrapped(*args, **kwargs):
             arrived[me].set()
             arrived[1 - me].wait(timeout=2)
-            return follow(**kwargs)
+            return transition(*args, **kwargs)
 
         return wrapped
 
     local = threading.local()
     monkeypatch.setattr(
-        record_state,
-        "record_follow_pipeline_locked",
-        lambda **kwargs: meet_then_follow(local.me)(**kwargs),
+        follow,
+        "record_transition",
+        lambda *args, **kwargs: meet_then_follow(local.me)(*args, **kwargs),
     )
     errors = []
 
     def finish(me, chunk):
         local.me = me
         try:
-            sending._update(chunk, state=St.SENT, sent_at=timezone.now(), next_attempt_at=None)
+            claims.submission_outcome_write(
+                chunk, state=St.SENT, sent_at=timezone.now(), next_attempt_at=None
+            )
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:

@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from integrations.kiva import sending
-from integrations.kiva.models import Submission
-from integrations.kiva.models import SubmissionState as St
-from integrations.kiva.record_state import state_of
-from kivaportal.review.states import RecordState as S
+from kivaportal.pipeline import claims, sending, sweep
+from kivaportal.pipeline.follow import state_of
+from kivaportal.pipeline.models import Submission
+from kivaportal.pipeline.models import SubmissionState as St
+from kivaportal.workflow.states import RecordState as S
 
 
 @pytest.mark.parametrize(
@@ -40,16 +40,17 @@ def test_a_records_state_follows_its_submissions(states, record):
 
 @pytest.fixture
 def delays(settings):
-    settings.KIVA_RETRY_BASE_SECONDS = 10
-    settings.KIVA_RETRY_MAX_SECONDS = 3600
+    settings.KIVA_PIPELINE_TIMING = {}  # the schedule in kivaportal/pipeline/timing.py
     random.seed(5)
 
 
 @pytest.mark.parametrize(
     ("attempts", "low", "high"),
-    [(1, 5, 10), (2, 10, 20), (4, 40, 80), (9, 1280, 2560), (12, 1800, 3600), (60, 1800, 3600)],
+    [(1, 5, 10), (2, 10, 20), (4, 40, 80), (7, 320, 640), (12, 320, 640), (60, 320, 640)],
 )
-def test_the_retry_delay_doubles_with_jitter_up_to_the_maximum(delays, attempts, low, high):
+def test_the_retry_delay_follows_the_schedule_with_jitter_up_to_its_last_step(
+    delays, attempts, low, high
+):
     seen = [sending.retry_delay(attempts) for _ in range(200)]
     assert all(low <= d <= high for d in seen)
     assert max(seen) - min(seen) > (high - low) / 2  # jitter, not a fixed step
@@ -66,16 +67,16 @@ def test_only_a_due_unfinished_submission_can_be_claimed(setup):
     submission = Submission.objects.get(object_id=loan.pk)
     assert submission.state == St.RETRYING
     # Not due yet: waiting for its retry time.
-    assert not sending.submission_claim(submission_id=submission.pk, worker="w")
+    assert not claims.submission_claim(submission_id=submission.pk, worker="w")
     Submission.objects.filter(pk=submission.pk).update(
         next_attempt_at=timezone.now() - timedelta(seconds=1)
     )
-    assert sending.submission_claim(submission_id=submission.pk, worker="w")
+    assert claims.submission_claim(submission_id=submission.pk, worker="w")
     submission.refresh_from_db()
     assert (submission.state, submission.attempts, submission.claimed_by) == (St.SENDING, 2, "w")
     for state in (St.SENDING, St.SENT, St.REJECTED, St.FAILED, St.NEEDS_ATTENTION, St.CANCELLED):
         Submission.objects.filter(pk=submission.pk).update(state=state, next_attempt_at=None)
-        assert not sending.submission_claim(submission_id=submission.pk, worker="w2"), state
+        assert not claims.submission_claim(submission_id=submission.pk, worker="w2"), state
 
 
 def test_a_worker_whose_claim_was_settled_as_stale_sends_nothing(setup, settings, monkeypatch):
@@ -86,14 +87,14 @@ def test_a_worker_whose_claim_was_settled_as_stale_sends_nothing(setup, settings
     loan = setup.approve(setup.first)
     submission = Submission.objects.get(object_id=loan.pk)
     Submission.objects.filter(pk=submission.pk).update(next_attempt_at=timezone.now())
-    settings.KIVA_STALE_SENDING_SECONDS = 0
+    settings.KIVA_PIPELINE_TIMING = {"stale_sending_after": 0}
     follow = sending.record_follow_submission
     stalled = []
 
     def stall_then_follow(claimed, *args, **kwargs):
         if not stalled:  # the worker's first step after its claim: the sweeper runs now
             stalled.append(claimed.pk)
-            sending.submission_settle_stale(submission=Submission.objects.get(pk=claimed.pk))
+            sweep.submission_settle_stale(submission=Submission.objects.get(pk=claimed.pk))
         return follow(claimed, *args, **kwargs)
 
     monkeypatch.setattr(sending, "record_follow_submission", stall_then_follow)

@@ -1,6 +1,6 @@
 """The pipeline against the real sandbox on a socket. Celery runs eagerly here (the default
 without a broker): the send task runs in the test's process when the approval commits. The
-tests with real worker processes, Redis and PostgreSQL are in tests/kiva/pipeline/test_workers.py.
+tests with real worker processes, Redis and PostgreSQL are in tests/pipeline/test_workers.py.
 """
 
 from datetime import date
@@ -10,7 +10,7 @@ import pytest
 from integrations.kiva.sandbox.models import SandboxLoan, SandboxRequest
 from kivaportal.partners.roles import Role
 from kivaportal.review import services
-from kivaportal.review.states import RecordState as S
+from kivaportal.workflow.states import RecordState as S
 from tests.factories import JournalFactory, LoanFactory, PartnerFactory, RepaymentFactory, member
 from tests.kiva.fixtures import sandbox_partner
 

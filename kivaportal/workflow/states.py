@@ -29,3 +29,13 @@ class RecordState(models.TextChoices):
 # States in which the content of a record may still be edited. Editing an approved but unsent
 # record returns it to draft; sent records are read-only (a correction is a new version).
 EDITABLE_STATES = frozenset({RecordState.DRAFT, RecordState.SUBMITTED, RecordState.APPROVED})
+
+
+def state_label(value: str) -> str:
+    """A state's label in the reader's language ("" for none, the value for one unknown)."""
+    if not value:
+        return ""
+    try:
+        return RecordState(value).label
+    except ValueError:
+        return value

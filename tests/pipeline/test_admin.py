@@ -5,8 +5,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.kiva.models import Attempt, Submission
 from kivaportal.partners.roles import Role
+from kivaportal.pipeline.models import Attempt, Submission
 from tests.factories import LoanFactory, member
 
 
@@ -41,16 +41,18 @@ def test_reviewers_read_their_partners_submissions_and_nobody_changes_them(clien
     reviewer = member(mine.partner, Role.REVIEWER)
     own, other = make_submission(mine, state="retrying"), make_submission(theirs)
     client.force_login(reviewer)
-    listing = client.get(reverse("admin:kiva_submission_changelist"), {"state": "retrying"})
+    listing = client.get(reverse("admin:pipeline_submission_changelist"), {"state": "retrying"})
     assert list(listing.context["cl"].result_list) == [own]
-    page = client.get(reverse("admin:kiva_submission_change", args=[own.pk]))
+    page = client.get(reverse("admin:pipeline_submission_change", args=[own.pk]))
     assert page.status_code == 200
     assert 'name="_save"' not in page.content.decode()
-    assert client.get(reverse("admin:kiva_submission_change", args=[other.pk])).status_code == 404
-    assert client.get(reverse("admin:kiva_submission_add")).status_code == 403
-    delete = reverse("admin:kiva_submission_delete", args=[own.pk])
+    assert (
+        client.get(reverse("admin:pipeline_submission_change", args=[other.pk])).status_code == 404
+    )
+    assert client.get(reverse("admin:pipeline_submission_add")).status_code == 403
+    delete = reverse("admin:pipeline_submission_delete", args=[own.pk])
     assert client.post(delete, {"post": "yes"}).status_code == 403
-    attempts = client.get(reverse("admin:kiva_attempt_changelist"))
+    attempts = client.get(reverse("admin:pipeline_attempt_changelist"))
     assert [a.submission_id for a in attempts.context["cl"].result_list] == [own.pk]
-    history = client.get(reverse("admin:kiva_submission_history", args=[own.pk]))
+    history = client.get(reverse("admin:pipeline_submission_history", args=[own.pk]))
     assert history.status_code == 200

@@ -11,6 +11,7 @@ which `transactional_db` commits to); CI runs them. Marked `workers`: `-m "not w
 them locally.
 """
 
+import json
 import logging
 import time
 from collections import Counter
@@ -19,28 +20,25 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
-from integrations.kiva import sending
-from integrations.kiva.models import Attempt, Submission, SubmissionKind
-from integrations.kiva.models import SubmissionState as St
 from integrations.kiva.sandbox.models import (
     SandboxJournal,
     SandboxLoan,
     SandboxRequest,
     SandboxUpload,
 )
-from kivaportal.review.states import RecordState as S
-from tests.kiva.pipeline import workload
-from tests.kiva.pipeline.realparts import NotReady, Parts, RedisServer, database_url, wait_until
+from kivaportal.pipeline import sweep
+from kivaportal.pipeline.models import Attempt, Submission, SubmissionKind
+from kivaportal.pipeline.models import SubmissionState as St
+from kivaportal.workflow.states import RecordState as S
+from tests.pipeline import workload
+from tests.pipeline.realparts import NotReady, Parts, RedisServer, database_url, wait_until
 
 pytestmark = [pytest.mark.workers, pytest.mark.django_db(transaction=True)]
 
 logger = logging.getLogger(__name__)
 FINISHED = (St.SENT, St.REJECTED, St.FAILED, St.NEEDS_ATTENTION, St.CANCELLED)
 # Settings every worker gets: retries come within seconds, not minutes.
-FAST = {
-    "KIVA_RETRY_BASE_SECONDS": 0.5,
-    "KIVA_RETRY_MAX_SECONDS": 4,
-}
+FAST = {"KIVA_PIPELINE_TIMING": json.dumps({"retry_steps": [0.5, 1, 2, 4, 4, 4, 4]})}
 
 
 @pytest.fixture
@@ -81,7 +79,7 @@ def until_finished(parts, submissions, *, timeout, sweep_every=1.0):
     def tick():
         if time.monotonic() - last_sweep[0] >= sweep_every:
             last_sweep[0] = time.monotonic()
-            sending.submissions_sweep()
+            sweep.submissions_sweep()
 
     try:
         wait_until(
@@ -199,7 +197,7 @@ def sent_once_each(load):
 
 
 def records_follow_their_submissions(load):
-    from integrations.kiva.record_state import state_of
+    from kivaportal.pipeline.follow import state_of
 
     for record in load.records:
         record.refresh_from_db()
@@ -267,16 +265,15 @@ def test_faults_lose_nothing_and_duplicate_nothing(parts, settings):
 def test_a_worker_killed_while_sending_sends_nothing_twice(parts, settings):
     import socket
 
-    settings.KIVA_STALE_SENDING_SECONDS = 5
-    settings.KIVA_REQUEUE_AFTER_SECONDS = 5
+    timing = {"retry_steps": [0.5, 1, 2, 4, 4, 4, 4], "stale_sending_after": 5, "requeue_after": 5}
+    settings.KIVA_PIPELINE_TIMING = timing
     url = parts.start_sandbox()
     load = workload.build(url, loans=40, lines=0, journals=0)
     load.faults(latency_ms=400)  # every send is in flight for 0.4 s
     env = {
-        **FAST,
+        "KIVA_PIPELINE_TIMING": json.dumps(timing),
         "KIVA_SEND_SOFT_TIME_LIMIT": 3,
         "KIVA_SEND_TIME_LIMIT": 4,
-        "KIVA_STALE_SENDING_SECONDS": 5,
     }
     victim = parts.start_worker("w1", **env)
     parts.start_worker("w2", **env)
@@ -326,7 +323,7 @@ def test_approvals_go_on_while_redis_is_down_and_the_sweeper_sends_them_later(pa
     parts.redis.stop()
 
     durations = []
-    with caplog.at_level(logging.WARNING, logger="integrations.kiva.outbox"):
+    with caplog.at_level(logging.WARNING, logger="kivaportal.pipeline.services"):
         for record in load.records:
             started = time.monotonic()
             load.approve_all([record])

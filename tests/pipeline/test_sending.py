@@ -4,12 +4,13 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 
-from integrations.kiva import outbox, sending
-from integrations.kiva.models import Attempt, Submission, SubmissionKind
-from integrations.kiva.models import SubmissionState as St
 from integrations.kiva.sandbox.models import SandboxLoan, SandboxRequest, SandboxUpload
-from kivaportal.review.models import AuditEntry
-from kivaportal.review.states import RecordState as S
+from kivaportal.pipeline import claims, queue, sending, sweep
+from kivaportal.pipeline import services as outbox
+from kivaportal.pipeline.models import Attempt, Submission, SubmissionKind
+from kivaportal.pipeline.models import SubmissionState as St
+from kivaportal.workflow.models import AuditEntry
+from kivaportal.workflow.states import RecordState as S
 from tests.factories import RepaymentReportFactory
 
 
@@ -35,7 +36,7 @@ def test_an_approved_loan_is_sent_once_and_shows_kivas_draft_uuid(setup):
     actions = list(
         AuditEntry.objects.filter(object_id=loan.pk).order_by("id").values_list("action", flat=True)
     )
-    assert actions == ["approved", "kiva.queued", "kiva.sending", "kiva.sent"]
+    assert actions == ["review.approved", "pipeline.queued", "pipeline.sending", "pipeline.sent"]
 
 
 def test_a_claimed_submission_cannot_be_claimed_again(setup):
@@ -44,15 +45,15 @@ def test_a_claimed_submission_cannot_be_claimed_again(setup):
     submission = only_submission(loan)
     submission.refresh_from_db()
     Submission.objects.filter(pk=submission.pk).update(state=St.PENDING, next_attempt_at=None)
-    assert sending.submission_claim(submission_id=submission.pk, worker="a") is True
-    assert sending.submission_claim(submission_id=submission.pk, worker="b") is False
+    assert claims.submission_claim(submission_id=submission.pk, worker="a") is True
+    assert claims.submission_claim(submission_id=submission.pk, worker="b") is False
 
 
 def test_a_sent_submission_is_never_sent_again(setup):
     loan = setup.approve(setup.first)
     submission = only_submission(loan)
     assert sending.submission_send(submission_id=submission.pk) == "not_claimed"
-    outbox.submissions_enqueue(submission_ids=[submission.pk])
+    queue.submissions_enqueue(submission_ids=[submission.pk])
     assert setup.posts("loan_draft") == 1
 
 
@@ -65,7 +66,7 @@ def test_a_refusal_for_a_transient_reason_is_retried_later(setup):
     assert setup.drafts() == 0
     # Its time comes: the sweeper puts it back on the queue, and it goes.
     Submission.objects.filter(pk=submission.pk).update(next_attempt_at=timezone.now())
-    assert sending.submissions_sweep()["enqueued"] == 1
+    assert sweep.submissions_sweep()["enqueued"] == 1
     submission.refresh_from_db()
     loan.refresh_from_db()
     assert (loan.state, submission.state, setup.drafts()) == (S.SENT, St.SENT, 1)
@@ -80,7 +81,7 @@ def test_retry_after_is_a_floor_for_the_delay(setup):
 
 
 def test_too_many_transient_failures_end_in_failed(setup, settings):
-    settings.KIVA_MAX_ATTEMPTS = 1
+    settings.KIVA_PIPELINE_TIMING = {"retry_steps": []}
     setup.faults(error_share=1.0, error_statuses="503", faults_remaining=5)
     loan = setup.approve(setup.first)
     assert (loan.state, only_submission(loan).state) == (S.FAILED, St.FAILED)
@@ -118,7 +119,7 @@ def test_a_lost_answer_kiva_cannot_confirm_waits_for_a_person(setup):
     submission = only_submission(loan)
     assert (loan.state, submission.state) == (S.NEEDS_ATTENTION, St.NEEDS_ATTENTION)
     # The sweeper never sends it again by itself.
-    sending.submissions_sweep()
+    sweep.submissions_sweep()
     assert setup.posts("loan_draft") == 1
     uuid = str(SandboxLoan.objects.get().uuid)
     outbox.submission_resolve(
@@ -127,7 +128,7 @@ def test_a_lost_answer_kiva_cannot_confirm_waits_for_a_person(setup):
     loan.refresh_from_db()
     submission.refresh_from_db()
     assert (loan.state, submission.kiva_reference) == (S.SENT, uuid)
-    entry = AuditEntry.objects.get(action="kiva.marked_sent")
+    entry = AuditEntry.objects.get(action="pipeline.marked_sent")
     assert (entry.actor, entry.data["reference"]) == (setup.reviewer, uuid)
 
 
@@ -180,9 +181,9 @@ def test_a_worker_that_died_before_sending_leaves_it_to_be_sent_again(setup, set
     loan = setup.approve(setup.first)
     submission = only_submission(loan)
     # A worker claimed it, then died before writing its attempt (no request went out).
-    settings.KIVA_STALE_SENDING_SECONDS = 0
+    settings.KIVA_PIPELINE_TIMING = {"stale_sending_after": 0}
     Submission.objects.filter(pk=submission.pk).update(state=St.SENDING, claimed_at=timezone.now())
-    assert sending.submissions_sweep()["stale"] == 1
+    assert sweep.submissions_sweep()["stale"] == 1
     submission.refresh_from_db()
     loan.refresh_from_db()
     assert (submission.state, loan.state, setup.drafts()) == (St.SENT, S.SENT, 1)
@@ -201,7 +202,7 @@ def test_a_worker_that_died_while_sending_never_sends_twice(setup):
         started_at=past + timedelta(seconds=1),
     )
     setup.faults(list_drafts=False)
-    sending.submissions_sweep()
+    sweep.submissions_sweep()
     submission.refresh_from_db()
     assert submission.state == St.NEEDS_ATTENTION
     assert setup.posts("loan_draft") == 1  # only the refused first try
@@ -256,7 +257,7 @@ def test_the_review_of_a_new_version_shows_what_changed_since_kiva_got_it(setup,
 
 
 def test_a_new_version_of_a_report_shows_the_lines_that_changed(setup):
-    from integrations.kiva.diff import changes_since_sent
+    from kivaportal.pipeline.diff import changes_since_sent
     from kivaportal.review import services
 
     second = setup.loan(state=S.SENT)

@@ -23,7 +23,7 @@ from kivaportal.partners.roles import Role
 from kivaportal.reference.models import Activity, Locale, Location
 from kivaportal.repayments.models import Repayment, RepaymentReport
 from kivaportal.review import services
-from kivaportal.review.states import RecordState as S
+from kivaportal.workflow.states import RecordState as S
 
 MONTH = date(2026, 2, 1)
 BATCH = 1000

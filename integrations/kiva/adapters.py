@@ -1,0 +1,135 @@
+"""One adapter per kind of Kiva write: what bodies a record becomes, which endpoint takes
+them, how the client posts one, and what Kiva's answer says (its reference, confirm link and
+problems). The outbox (kivaportal.pipeline) and the review pages' preview use these instead of
+asking which model a record is.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from integrations.kiva import payloads
+from integrations.kiva.models import KivaConnection
+from kivaportal.lending.selectors import loans_with_details
+from kivaportal.repayments.selectors import report_lines, report_totals
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the portal keeps of Kiva's answer to one write."""
+
+    reference: str = ""  # the draft uuid, the repayment upload id, or the journal's link
+    confirm_url: str = ""
+    problems: list = ()
+
+
+@dataclass(frozen=True)
+class Preview:
+    endpoint: str
+    body: object
+    calls: int  # how many API calls the record will take
+
+
+@dataclass(frozen=True)
+class KivaAdapter:
+    kind: str  # the outbox's SubmissionKind value
+    endpoint: str
+    bodies: Callable[..., list]  # (record, connection) -> every body to send, in order
+    preview: Callable[..., Preview]  # (record, connection, line_count) -> the first body
+    post: Callable  # (client, body bytes) -> KivaResponse
+    read_answer: Callable[[object], Answer]  # Kiva's decoded JSON -> Answer
+    # A lost answer can be settled by looking the record up with GET loans.
+    lookup: bool = False
+
+
+def _batch_size(connection) -> int:
+    if connection:
+        return connection.repayment_batch_size
+    return KivaConnection._meta.get_field("repayment_batch_size").default
+
+
+# -- loan drafts -----------------------------------------------------------------------------
+
+
+def _loan_bodies(loan, connection):
+    loan = loans_with_details(type(loan).objects.all()).get(pk=loan.pk)
+    return [payloads.loan_draft(loan, connection=connection)]
+
+
+def _loan_preview(loan, connection, line_count=None):
+    body = payloads.loan_draft(loan, connection=connection, encode_photo=False)
+    return Preview("POST loan_draft", body, 1)
+
+
+def _loan_answer(data) -> Answer:
+    data = data if isinstance(data, dict) else {}
+    return Answer(reference=str(data.get("loan_draft_uuid", "")))
+
+
+# -- repayment reports -----------------------------------------------------------------------
+
+
+def _report_bodies(report, connection):
+    return payloads.report_batches(report, connection=connection)
+
+
+def _report_preview(report, connection, line_count=None):
+    size = _batch_size(connection)
+    lines = report_lines(report, limit=size)
+    total = report_totals(report).lines if line_count is None else line_count
+    batches = payloads.repayment_batches(lines, partner=report.partner, batch_size=size)
+    body = batches[0] if batches else {"repayments": []}
+    return Preview("POST repayments", body, max(1, -(-total // size)))
+
+
+def _repayments_answer(data) -> Answer:
+    data = data if isinstance(data, dict) else {}
+    return Answer(reference=str(data.get("upload_id", "")), problems=data.get("problems") or [])
+
+
+# -- journals --------------------------------------------------------------------------------
+
+
+def _journal_body(journal, connection):
+    item = payloads.journal_item(journal, partner=journal.partner)
+    if connection is None:  # a preview before the partner is connected: the docs' shape
+        return {"journals": [item]}
+    return payloads.journals_body([item], connection=connection)
+
+
+def _journal_preview(journal, connection, line_count=None):
+    return Preview("POST journals", _journal_body(journal, connection), 1)
+
+
+def _journals_answer(data) -> Answer:
+    items = data.get("journals", []) if isinstance(data, dict) else data
+    items = items if isinstance(items, list) else []
+    confirm = next((i.get("confirm_url", "") for i in items if isinstance(i, dict)), "")
+    return Answer(reference=confirm, confirm_url=confirm)
+
+
+LOAN_DRAFT = KivaAdapter(
+    kind="loan_draft",
+    endpoint="loan_draft",
+    bodies=_loan_bodies,
+    preview=_loan_preview,
+    post=lambda client, body: client.create_loan_draft(body),
+    read_answer=_loan_answer,
+    lookup=True,
+)
+REPAYMENTS = KivaAdapter(
+    kind="repayments",
+    endpoint="repayments",
+    bodies=_report_bodies,
+    preview=_report_preview,
+    post=lambda client, body: client.post_repayments(body),
+    read_answer=_repayments_answer,
+)
+JOURNAL = KivaAdapter(
+    kind="journal",
+    endpoint="journals",
+    bodies=lambda journal, connection: [_journal_body(journal, connection)],
+    preview=_journal_preview,
+    post=lambda client, body: client.post_journals(body),
+    read_answer=_journals_answer,
+)
+ADAPTERS = {adapter.kind: adapter for adapter in (LOAN_DRAFT, REPAYMENTS, JOURNAL)}

@@ -1,0 +1,44 @@
+"""Attempt rows: one per HTTP exchange with Kiva, started before the request goes out and
+finished after (docs/pipeline.md, section 2)."""
+
+import os
+import socket
+import time
+
+from django.utils import timezone
+
+from kivaportal.pipeline.models import Attempt
+
+BODY_LIMIT = 10_000
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def attempt_start(submission, *, endpoint, method="POST", worker=None) -> Attempt:
+    attempt = Attempt.objects.create(
+        submission=submission,
+        number=Attempt.objects.filter(submission=submission).count() + 1,
+        method=method,
+        endpoint=endpoint,
+        started_at=timezone.now(),
+        worker=(worker or worker_name())[:120],
+    )
+    attempt.started = time.monotonic()
+    return attempt
+
+
+def attempt_finish(attempt, *, outcome, exc=None, response=None):
+    attempt.finished_at = timezone.now()
+    attempt.duration_ms = int((time.monotonic() - attempt.started) * 1000)
+    attempt.outcome = outcome
+    if response is not None:
+        attempt.http_status = response.status
+        attempt.response_body = response.text[:BODY_LIMIT]
+    if exc is not None:
+        attempt.http_status = getattr(exc, "status", None)
+        attempt.error_class = type(exc).__name__
+        attempt.error_message = getattr(exc, "message", str(exc))[:2000]
+        attempt.response_body = (getattr(exc, "body", "") or "")[:BODY_LIMIT]
+    attempt.save()

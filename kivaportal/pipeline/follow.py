@@ -1,0 +1,83 @@
+"""A record's state follows its submissions' (a repayment report has one per chunk): the
+pipeline's only way to move a record (docs/pipeline.md, section 5)."""
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+
+from kivaportal.pipeline.models import Submission, SubmissionState
+from kivaportal.workflow.audit import AuditAction
+from kivaportal.workflow.states import RecordState
+from kivaportal.workflow.transitions import record_transition
+
+# The record's state for a submission outcome: the transition of `Reviewable` that gets it
+# there, and the audit action that records it.
+MOVES = {
+    RecordState.QUEUED: ("queue", AuditAction.QUEUED),
+    RecordState.SENDING: ("start_sending", AuditAction.SENDING),
+    RecordState.SENT: ("mark_sent", AuditAction.SENT),
+    RecordState.REJECTED: ("mark_rejected", AuditAction.REJECTED),
+    RecordState.NEEDS_ATTENTION: ("mark_needs_attention", AuditAction.NEEDS_ATTENTION),
+    RecordState.FAILED: ("mark_failed", AuditAction.FAILED),
+    RecordState.DRAFT: ("cancel_sending", AuditAction.SENDING_CANCELLED),
+}
+
+
+def state_of(states: list[str]) -> str:
+    """The record's state for its submissions' states, the most urgent first."""
+    if SubmissionState.NEEDS_ATTENTION in states:
+        return RecordState.NEEDS_ATTENTION
+    if SubmissionState.REJECTED in states:
+        return RecordState.REJECTED
+    if SubmissionState.FAILED in states:
+        return RecordState.FAILED
+    if all(s == SubmissionState.CANCELLED for s in states):
+        return RecordState.DRAFT
+    if all(s in (SubmissionState.SENT, SubmissionState.CANCELLED) for s in states):
+        return RecordState.SENT
+    if SubmissionState.SENDING in states:
+        return RecordState.SENDING
+    return RecordState.QUEUED
+
+
+# No savepoint: inside a caller's transaction (the outcome written with it) a failure here
+# fails that whole transaction, as it should.
+@transaction.atomic(savepoint=False)
+def record_follow_submissions(*, record, by=None):
+    """Bring the record's state up to date with its submissions'. `by` is None when the
+    portal itself acted.
+
+    The record is locked *before* the submissions are read: two workers finishing chunks of
+    one report at once each see the other's outcome once it is committed. Read first, then
+    lock, and the second would decide from a state read before the first committed, leaving
+    the report "sending" with every chunk sent.
+    """
+    return _follow(type(record), record.pk, by)
+
+
+@transaction.atomic(savepoint=False)
+def record_follow_submission(submission, by=None):
+    """`record_follow_submissions` for the record of `submission`, read once, under its lock."""
+    model = ContentType.objects.get_for_id(submission.content_type_id).model_class()
+    return _follow(model, submission.object_id, by)
+
+
+def _follow(model, pk, by):
+    record = model.objects.select_for_update().get(pk=pk)
+    rows = list(
+        Submission.objects.filter(
+            content_type=ContentType.objects.get_for_model(model),
+            object_id=pk,
+            record_version=record.version,
+        ).values_list("state", "kiva_reference")
+    )
+    if not rows:
+        return record
+    target = state_of([state for state, _reference in rows])
+    if record.state == target:
+        return record
+    sent = [reference for state, reference in rows if state == SubmissionState.SENT]
+    data = {"chunks": len(rows), "sent": len(sent)}
+    if len(rows) == 1 and sent:
+        data["kiva_reference"] = sent[0]
+    method, action = MOVES[target]
+    return record_transition(record, method, by=by, action=action, data=data)

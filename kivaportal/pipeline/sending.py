@@ -1,0 +1,173 @@
+"""Sending one submission to Kiva: claim it, record the attempt, post it once, write what
+happened. Which outcome follows which answer, and why: docs/pipeline.md (section 3)."""
+
+import json
+import logging
+import random
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from integrations.kiva.adapters import ADAPTERS
+from integrations.kiva.client import (
+    KivaAmbiguousError,
+    KivaAuthError,
+    KivaClient,
+    KivaPermanentError,
+    KivaRetryableError,
+)
+from kivaportal.pipeline.attempts import attempt_finish, attempt_start, worker_name
+from kivaportal.pipeline.claims import (
+    submission_claim,
+    submission_claim_held,
+    submission_outcome_write,
+)
+from kivaportal.pipeline.follow import record_follow_submission
+from kivaportal.pipeline.models import AttemptOutcome, ClaimResult, Submission, SubmissionState
+from kivaportal.pipeline.queue import submissions_enqueue
+from kivaportal.pipeline.reconcile import loan_draft_lookup
+from kivaportal.pipeline.timing import timing
+
+logger = logging.getLogger(__name__)
+
+
+def submission_send(*, submission_id, worker=None, client=None) -> str:
+    """Claim and send one submission; returns its state afterwards, or a `ClaimResult`."""
+    worker = worker or worker_name()
+    if not submission_claim(submission_id=submission_id, worker=worker):
+        return ClaimResult.NOT_CLAIMED
+    submission = Submission.objects.select_related("partner__kiva_connection").get(pk=submission_id)
+    record_follow_submission(submission)
+    client = client or KivaClient(submission.partner.kiva_connection)
+    adapter = ADAPTERS[submission.kind]
+    # Written (and committed) before the request, under the submission's row lock and only
+    # while the claim is still this worker's (docs/pipeline.md, section 2).
+    with transaction.atomic():
+        if not submission_claim_held(submission):
+            return ClaimResult.LOST_CLAIM
+        attempt = attempt_start(submission, endpoint=submission.endpoint, worker=worker)
+    try:
+        response = adapter.post(client, submission.payload.encode("utf-8"))
+    except KivaAuthError as exc:
+        attempt_finish(attempt, outcome=AttemptOutcome.FAILED, exc=exc)
+        return _failed(
+            submission,
+            _(
+                "Kiva refused the portal's credentials: %(error)s. Fix the "
+                "Kiva connection, then retry."
+            )
+            % {"error": exc.message},
+        )
+    except KivaPermanentError as exc:
+        attempt_finish(attempt, outcome=AttemptOutcome.REJECTED, exc=exc)
+        return _rejected(submission, exc)
+    except KivaRetryableError as exc:
+        attempt_finish(attempt, outcome=AttemptOutcome.RETRYABLE, exc=exc)
+        return _retry_or_fail(submission, exc)
+    except KivaAmbiguousError as exc:
+        attempt_finish(attempt, outcome=AttemptOutcome.AMBIGUOUS, exc=exc)
+        return submission_outcome_unknown(submission=submission, reason=exc.message, client=client)
+    except Exception as exc:  # noqa: BLE001 - a time limit or a bug mid-request: outcome unknown
+        attempt_finish(attempt, outcome=AttemptOutcome.AMBIGUOUS, exc=exc)
+        logger.exception("unexpected error sending submission %s", submission.pk)
+        return submission_outcome_unknown(submission=submission, reason=repr(exc), client=client)
+    attempt_finish(attempt, outcome=AttemptOutcome.SENT, response=response)
+    return _sent(submission, response, adapter)
+
+
+def _sent(submission, response, adapter):
+    data = response.data if isinstance(response.data, dict | list) else {}
+    answer = adapter.read_answer(data)
+    return submission_outcome_write(
+        submission,
+        state=SubmissionState.SENT,
+        sent_at=timezone.now(),
+        kiva_reference=answer.reference,
+        confirm_url=answer.confirm_url,
+        problems=list(answer.problems),
+        response=data or None,
+        error="",
+        next_attempt_at=None,
+    )
+
+
+def _rejected(submission, exc):
+    try:
+        answer = json.loads(exc.body) if exc.body else None
+    except ValueError:
+        answer = None
+    problems = answer.get("problems", []) if isinstance(answer, dict) else []
+    return submission_outcome_write(
+        submission,
+        state=SubmissionState.REJECTED,
+        error=str(exc),
+        response=answer,
+        problems=problems,
+        next_attempt_at=None,
+    )
+
+
+def _failed(submission, message):
+    return submission_outcome_write(
+        submission, state=SubmissionState.FAILED, error=message, next_attempt_at=None
+    )
+
+
+def retry_delay(attempts: int, retry_after: float | None = None) -> float:
+    """The wait before the next try after `attempts` tries: its step of the retry schedule
+    with jitter (half to all of the step), Kiva's Retry-After as a floor."""
+    steps = timing().retry_steps
+    step = steps[min(attempts, len(steps)) - 1]
+    delay = random.uniform(step / 2, step)  # noqa: S311 - jitter, not security
+    return max(delay, retry_after or 0)
+
+
+def _retry_or_fail(submission, exc):
+    schedule = timing()
+    if submission.attempts >= schedule.max_attempts:
+        return _failed(
+            submission,
+            _("Gave up after %(n)s attempts: %(error)s") % {"n": submission.attempts, "error": exc},
+        )
+    delay = retry_delay(submission.attempts, exc.retry_after)
+    state = submission_outcome_write(
+        submission,
+        state=SubmissionState.RETRYING,
+        error=str(exc),
+        next_attempt_at=timezone.now() + timedelta(seconds=delay),
+    )
+    if state == SubmissionState.RETRYING and delay <= schedule.broker_countdown_max:
+        submissions_enqueue(submission_ids=[submission.pk], countdown=delay)
+    return state
+
+
+def submission_outcome_unknown(*, submission, reason, client=None):
+    """The request may have reached Kiva. What can be looked up at Kiva (a loan draft, with
+    GET loans) is; whatever cannot be decided that way waits for a person."""
+    if ADAPTERS[submission.kind].lookup and client is not None:
+        found = loan_draft_lookup(submission, client)
+        if found:
+            return submission_outcome_write(
+                submission,
+                state=SubmissionState.SENT,
+                sent_at=timezone.now(),
+                kiva_reference=found,
+                next_attempt_at=None,
+                error=_(
+                    "Kiva's answer was lost (%(reason)s); GET loans shows the "
+                    "draft, so it was created once."
+                )
+                % {"reason": reason},
+            )
+    return submission_outcome_write(
+        submission,
+        state=SubmissionState.NEEDS_ATTENTION,
+        next_attempt_at=None,
+        error=_(
+            "The outcome is unknown (%(reason)s): Kiva may or may not have it. Check PA2, "
+            "then mark it as sent or send it again."
+        )
+        % {"reason": reason},
+    )

@@ -1,0 +1,20 @@
+"""Celery tasks of the pipeline: thin, an id in, a service call, the outcome in our tables.
+Named `kiva.*`, so CELERY_TASK_ROUTES puts them on the KIVA_QUEUE."""
+
+from celery import shared_task
+
+from kivaportal.pipeline.queue import SEND_TASK
+from kivaportal.pipeline.sending import submission_send
+from kivaportal.pipeline.sweep import submissions_sweep
+
+
+# acks_late is safe here because the claim is: a message delivered again (its worker died)
+# finds the submission no longer due and does nothing; the sweeper settles it.
+@shared_task(name=SEND_TASK, ignore_result=True, acks_late=True)
+def kiva_submission_send(submission_id):
+    submission_send(submission_id=submission_id)
+
+
+@shared_task(name="kiva.submissions_sweep", ignore_result=True)
+def kiva_submissions_sweep():
+    submissions_sweep()

@@ -1,0 +1,52 @@
+"""Every action the audit trail records: one code, namespaced by who acts, and the sentence
+staff read for it in their language (as pretix's `log_action` codes). Pages, the audit log,
+its CSV export and refusal messages show the label, never the code.
+
+- `review.*`: people moving a record through review (on any path: pages, admin, bulk, API);
+- `intake.*`: records brought in from the MIS (file import or the intake API);
+- `pipeline.*`: the outbox following a record's submissions, and staff acting on them;
+- `kiva.*`: what Kiva did with a record after it was sent;
+- `partner.*`: changes to a partner's settings that weaken or strengthen a control.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditAction(models.TextChoices):
+    # Review.
+    CREATED = "review.created", _("Created")
+    EDITED = "review.edited", _("Edited")
+    SUBMITTED = "review.submitted", _("Submitted for review")
+    APPROVED = "review.approved", _("Approved")
+    CHANGES_REQUESTED = "review.changes_requested", _("Changes requested")
+    RETURNED_TO_DRAFT = "review.returned_to_draft", _("Back to draft after an edit")
+    DATA_CHANGED = "review.data_changed", _("Data behind it changed")
+    WITHDRAWN = "review.withdrawn", _("Withdrawn")
+    NEW_VERSION = "review.new_version", _("Reopened as a new version")
+    # Intake.
+    IMPORTED = "intake.imported", _("Imported from the MIS")
+    # Pipeline: the record follows its submissions.
+    QUEUED = "pipeline.queued", _("Queued for Kiva")
+    SENDING = "pipeline.sending", _("Sending to Kiva")
+    SENT = "pipeline.sent", _("Sent to Kiva")
+    REJECTED = "pipeline.rejected", _("Rejected by Kiva")
+    NEEDS_ATTENTION = "pipeline.needs_attention", _("Needs attention: outcome unknown")
+    FAILED = "pipeline.failed", _("Sending failed")
+    SENDING_CANCELLED = "pipeline.sending_cancelled", _("Back to draft: sending cancelled")
+    # Pipeline: staff acting on a submission.
+    RETRY_NOW = "pipeline.retry_now", _("Retry now")
+    CANCELLED = "pipeline.cancelled", _("Sending cancelled")
+    MARKED_SENT = "pipeline.marked_sent", _("Marked as sent")
+    SEND_AGAIN = "pipeline.send_again", _("Sent again")
+    # Partner settings.
+    PARTNER_SETTINGS_CHANGED = "partner.settings_changed", _("Partner settings changed")
+    CONNECTION_CHANGED = "partner.connection_changed", _("Kiva connection changed")
+
+
+def action_label(code: str) -> str:
+    """The label of a code, or the code itself for one this version does not know."""
+    try:
+        return AuditAction(code).label
+    except ValueError:
+        return code

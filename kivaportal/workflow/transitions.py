@@ -1,0 +1,126 @@
+"""The primitives every state change is made of, shared by the review services and the
+pipeline: lock the record, apply a transition of the table on `Reviewable`, append the audit
+entry, keep the stored check results fresh. Callers (`kivaportal.review.services`,
+`kivaportal.pipeline`) check roles and four eyes first; these never do.
+"""
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import can_proceed
+
+from kivaportal.common.checks import errors as blocking
+from kivaportal.workflow.audit import AuditAction, action_label
+from kivaportal.workflow.errors import IllegalTransition
+from kivaportal.workflow.models import AuditEntry
+from kivaportal.workflow.states import RecordState
+
+
+def audit_record(*, record, actor, action, from_state="", to_state="", comment="", data=None):
+    """Append one audit entry for `record`. Call it inside the transaction of the change."""
+    return AuditEntry.objects.create(
+        partner_id=record.partner_id,
+        content_type=ContentType.objects.get_for_model(record),
+        object_id=record.pk,
+        record_label=str(record)[:200],
+        record_version=getattr(record, "version", 1),
+        actor=actor,
+        action=AuditAction(action),
+        from_state=from_state,
+        to_state=to_state,
+        comment=comment,
+        data=data or {},
+    )
+
+
+def audit_records_created(*, records, actor, action=AuditAction.IMPORTED, data=None):
+    """One entry per new record, written in bulk (an import creates thousands). Call it inside
+    the transaction that created them."""
+    entries = [
+        AuditEntry(
+            partner_id=record.partner_id,
+            content_type=ContentType.objects.get_for_model(record),
+            object_id=record.pk,
+            record_label=str(record)[:200],
+            record_version=getattr(record, "version", 1),
+            actor=actor,
+            action=AuditAction(action),
+            to_state=getattr(record, "state", ""),
+            data=data or {},
+        )
+        for record in records
+    ]
+    AuditEntry.objects.bulk_create(entries, batch_size=1000)
+
+
+def record_lock(record):
+    """The record re-read under a row lock, so two people (or workers) cannot act at once."""
+    return type(record).objects.select_for_update().get(pk=record.pk)
+
+
+def record_transition(record, method_name, *, by, action, comment="", data=None):
+    """Apply one transition of the table on `Reviewable` to a locked record, and audit it."""
+    method = getattr(record, method_name)
+    if not can_proceed(method):
+        raise IllegalTransition(
+            _("%(record)s is %(state)s, so it cannot be “%(action)s” now.")
+            % {
+                "record": record,
+                "state": record.get_state_display().lower(),
+                "action": action_label(action),
+            }
+        )
+    before = record.state
+    method()
+    record.state_changed_at = timezone.now()
+    record.save(update_fields=["state", "version", "state_changed_at", "updated_at"])
+    audit_record(
+        record=record,
+        actor=by,
+        action=action,
+        from_state=before,
+        to_state=record.state,
+        comment=comment,
+        data=data,
+    )
+    return record
+
+
+def record_recheck(*, record, findings=None):
+    """Run the record's checks and store them on the row (for queues, filters and pages)."""
+    findings = record.findings() if findings is None else findings
+    errors = len(blocking(findings))
+    record.check_errors, record.check_warnings = errors, len(findings) - errors
+    record.check_findings = [f.to_dict() for f in findings]
+    record.checked_at = timezone.now()
+    type(record).objects.filter(pk=record.pk).update(
+        check_errors=record.check_errors,
+        check_warnings=record.check_warnings,
+        check_findings=record.check_findings,
+        checked_at=record.checked_at,
+    )
+    return findings
+
+
+@transaction.atomic
+def record_data_changed(*, record, by=None, reason, data=None):
+    """Data a record is computed from changed (a month's repayments, for its report): what a
+    reviewer saw no longer holds. Under review, it returns to draft; sent or on its way, it
+    stays, with an audit entry saying so (a correction is a new version). Checks run again.
+    The caller has checked the actor's right to change that data."""
+    record = record_lock(record)
+    data = {**(data or {}), "reason": reason}
+    if can_proceed(record.reopen):
+        record_transition(record, "reopen", by=by, action=AuditAction.RETURNED_TO_DRAFT, data=data)
+    elif record.state != RecordState.DRAFT:
+        audit_record(
+            record=record,
+            actor=by,
+            action=AuditAction.DATA_CHANGED,
+            from_state=record.state,
+            to_state=record.state,
+            data=data,
+        )
+    record_recheck(record=record)
+    return record
