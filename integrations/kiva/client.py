@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import requests
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 import kivaportal
 from integrations.kiva import payloads
@@ -23,6 +24,7 @@ from integrations.kiva.errors import (
     KivaAmbiguousError,
     KivaAuthError,
     KivaError,
+    KivaNotSentError,
     KivaPermanentError,
     KivaRetryableError,
     error_message,
@@ -30,11 +32,13 @@ from integrations.kiva.errors import (
     retry_after,
 )
 from integrations.kiva.token_cache import Token, TokenCache
+from kivaportal.common.crypto import DecryptionError
 
 __all__ = [
     "CONFIG_LISTS",
     "MAX_PAGE_SIZE",
     "KivaAmbiguousError",
+    "KivaNotSentError",
     "KivaAuthError",
     "KivaClient",
     "KivaError",
@@ -152,10 +156,18 @@ class KivaClient:
     def _fetch_token(self) -> Token:
         c = self.connection
         path = "oauth token"
+        try:
+            secret = c.get_client_secret()
+        except (DecryptionError, ImproperlyConfigured) as exc:
+            raise KivaNotSentError(
+                f"The Kiva client secret cannot be read: {exc} A partner admin enters it again, "
+                "or the operator restores PORTAL_ENCRYPTION_KEY.",
+                path=path,
+            ) from exc
         form = {
             "grant_type": "client_credentials",
             "client_id": c.client_id,
-            "client_secret": c.get_client_secret(),
+            "client_secret": secret,
             "audience": c.audience,
             "scope": c.scopes,
         }
@@ -191,8 +203,11 @@ class KivaClient:
         idempotent = method == "GET"
         data = None
         if body is not None:
-            data = body if isinstance(body, bytes | str) else payloads.to_json(body)
-            data = data.encode() if isinstance(data, str) else data
+            try:
+                data = body if isinstance(body, bytes | str) else payloads.to_json(body)
+                data = data.encode() if isinstance(data, str) else data
+            except (TypeError, ValueError) as exc:
+                raise KivaNotSentError(f"The body cannot be encoded: {exc}", path=path) from exc
         attempts = settings.KIVA_GET_ATTEMPTS if idempotent else 1
         for attempt in range(1, attempts + 1):
             try:
@@ -263,6 +278,10 @@ class KivaClient:
                 raise self._failed("Could not connect to Kiva", path, exc) from exc
             cls = KivaRetryableError if idempotent else KivaAmbiguousError
             raise cls("The connection to Kiva broke after the request was sent", path=path) from exc
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                requests.exceptions.InvalidSchema) as exc:  # fmt: skip
+            # Refused by requests before any connection: nothing left.
+            raise KivaNotSentError(f"The URL {url!r} is not usable: {exc}", path=path) from exc
         except requests.RequestException as exc:
             raise KivaPermanentError(f"Invalid request: {type(exc).__name__}", path=path) from exc
         logger.info(

@@ -56,6 +56,12 @@ class KivaAmbiguousError(KivaError):
     pass
 
 
+class KivaNotSentError(KivaError):
+    """The portal could not even make the request (the secret cannot be decrypted, the token
+    URL is malformed, the body cannot be encoded): nothing left, and trying again as it is
+    cannot help. A person fixes the cause, then retries."""
+
+
 # -- reading what went wrong (used by the client) -------------------------------------
 
 

@@ -39,6 +39,7 @@ class AttemptOutcome(models.TextChoices):
     RETRYABLE = "retryable", _("Not received, or refused for a passing reason: retried")
     AMBIGUOUS = "ambiguous", _("Outcome unknown: Kiva may have it")
     FAILED = "failed", _("Failed: Kiva refused the credentials")
+    NOT_SENT = "not_sent", _("Not sent: the request could not be made")
     LOOKUP = "lookup", _("Looked up with GET loans")
     LOOKUP_FAILED = "lookup_failed", _("Look-up with GET loans failed")
 

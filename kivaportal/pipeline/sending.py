@@ -15,6 +15,7 @@ from integrations.kiva.client import (
     KivaAmbiguousError,
     KivaAuthError,
     KivaClient,
+    KivaNotSentError,
     KivaPermanentError,
     KivaRetryableError,
 )
@@ -59,6 +60,12 @@ def submission_send(*, submission_id, worker=None, client=None) -> str:
                 "Kiva connection, then retry."
             )
             % {"error": exc.message},
+        )
+    except KivaNotSentError as exc:
+        attempt_finish(attempt, outcome=AttemptOutcome.NOT_SENT, exc=exc)
+        return _failed(
+            submission,
+            _("Nothing was sent to Kiva: %(error)s Fix it, then retry.") % {"error": exc.message},
         )
     except KivaPermanentError as exc:
         attempt_finish(attempt, outcome=AttemptOutcome.REJECTED, exc=exc)

@@ -58,7 +58,7 @@ def test_preparer_submits_and_reviewer_approves_in_the_browser(live_server, brow
     kiva = page.locator("section", has=page.get_by_role("heading", name="Sent to Kiva"))
     expect(kiva).to_contain_text(str(draft.uuid))
     history = page.locator("section", has=page.get_by_role("heading", name="History"))
-    approved = history.locator("tr.event-workflow", has_text="submitted → approved")
+    approved = history.locator("tr.event-workflow", has_text="Submitted for review → Approved")
     expect(approved).to_contain_text("Rosa")
     expect(history.locator("tr.event-workflow").first).to_contain_text("Sent to Kiva")
     loan.refresh_from_db()

@@ -272,3 +272,29 @@ def test_a_new_version_of_a_report_shows_the_lines_that_changed(setup):
     version, changes = changes_since_sent(report)
     assert version == 1
     assert [(c.path, c.sent, c.now) for c in changes] == [(second.mis_loan_id, None, "100.00")]
+
+
+def test_a_secret_that_cannot_be_decrypted_fails_the_send_before_anything_leaves(setup, settings):
+    """A wrong PORTAL_ENCRYPTION_KEY: nothing reaches Kiva, so the outcome is not "unknown"
+    (no one must check PA2); it failed, with the reason, and can be retried once fixed."""
+    from cryptography.fernet import Fernet
+
+    settings.PORTAL_ENCRYPTION_KEY = [Fernet.generate_key().decode()]
+    loan = setup.approve(setup.first)
+    submission = only_submission(loan)
+    assert (loan.state, submission.state) == (S.FAILED, St.FAILED)
+    assert "secret cannot be read" in submission.error
+    assert "PA2" not in submission.error
+    attempt = Attempt.objects.get(submission=submission)
+    assert (attempt.outcome, attempt.http_status) == ("not_sent", None)
+    assert SandboxRequest.objects.count() == 0
+
+
+def test_a_token_url_that_is_not_a_url_fails_the_send_before_anything_leaves(setup):
+    setup.connection.token_url = "auth.example.org/oauth/token"  # no scheme
+    setup.connection.save()
+    loan = setup.approve(setup.first)
+    submission = only_submission(loan)
+    assert (loan.state, submission.state) == (S.FAILED, St.FAILED)
+    assert "is not usable" in submission.error
+    assert SandboxRequest.objects.count() == 0
