@@ -10,6 +10,7 @@ from kivaportal.common.admin_display import findings_html
 from kivaportal.common.money import money_text
 from kivaportal.lending.checks import loan_findings
 from kivaportal.lending.models import Borrower, Loan, LoanBorrower, ScheduleLine
+from kivaportal.lending.services import borrower_edited
 from kivaportal.review.admin import ReviewableAdmin
 
 
@@ -28,6 +29,12 @@ class BorrowerAdmin(PartnerScopedAdmin):
     search_fields = ("mis_client_id", "first_name", "last_name")
     list_select_related = ("partner",)
     readonly_fields = TRACKING
+
+    # A borrower is part of every loan they are on: a change reaches those loans.
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and form.changed_data:
+            borrower_edited(borrower=obj, by=request.user, changed_fields=form.changed_data)
 
 
 class LoanBorrowerInline(ScopedTabularInline):

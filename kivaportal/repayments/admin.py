@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from kivaportal.common.admin import TRACKING, PartnerScopedAdmin
 from kivaportal.common.money import money_text
 from kivaportal.repayments.models import Repayment, RepaymentReport
+from kivaportal.repayments.services import repayment_edited
 from kivaportal.review.admin import ReviewableAdmin
 
 
@@ -38,6 +39,27 @@ class RepaymentAdmin(PartnerScopedAdmin):
     @admin.display(description=_("interest part"), ordering="interest")
     def interest_display(self, obj):
         return money_text(obj.interest, obj.loan.currency)
+
+    # A repayment is part of its month's report: a change or a deletion reaches the report.
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and form.changed_data:
+            repayment_edited(
+                repayment=obj,
+                by=request.user,
+                dates=[form.initial.get("date"), obj.date],
+                changed_fields=form.changed_data,
+            )
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        repayment_edited(
+            repayment=obj, by=request.user, dates=[obj.date], changed_fields=["deleted"]
+        )
+
+    def delete_queryset(self, request, queryset):
+        for repayment in queryset:
+            self.delete_model(request, repayment)
 
 
 @admin.register(RepaymentReport)

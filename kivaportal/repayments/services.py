@@ -34,3 +34,19 @@ def repayment_reports_touched(*, partner, dates, by=None, data=None):
     months = {d.replace(day=1) for d in dates}
     for report in RepaymentReport.objects.filter(partner=partner, month__in=months):
         record_data_changed(record=report, by=by, reason="repayments_changed", data=data)
+
+
+def repayment_edited(*, repayment, by, dates, changed_fields):
+    """A repayment was changed or deleted by a person (the admin): the reports of its months
+    (`dates`: before and after the change) learn it, each with an audit entry naming the part
+    and the person (see `record_data_changed`). Call in the same transaction."""
+    repayment_reports_touched(
+        partner=repayment.partner,
+        dates=[d for d in dates if d],
+        by=by,
+        data={
+            "part": "repayment",
+            "repayment": repayment.mis_repayment_id,
+            "fields": sorted(changed_fields),
+        },
+    )

@@ -24,6 +24,7 @@ from kivaportal.workflow.errors import (
     NotAllowed,
     ReviewError,
 )
+from kivaportal.workflow.selectors import changed_since_last_approval
 from kivaportal.workflow.transitions import (
     audit_record,
     record_lock,
@@ -68,17 +69,20 @@ def record_submit(*, record, by):
 
 
 def four_eyes_refusal(record, user) -> str | None:
-    """Why `user` may not approve `record` under the four-eyes rule, or None."""
+    """Why `user` may not approve `record` under the four-eyes rule, or None. The rule, on
+    every path: nobody approves a record they created, or whose content or parts they changed
+    since it was last approved (docs/security.md)."""
     if not record.partner.four_eyes:
         return None
     if user.pk == record.created_by_id:
         return _("Four eyes: you created %(record)s, so someone else must approve it.") % {
             "record": record
         }
-    if user.pk == record.updated_by_id:
-        return _("Four eyes: you last edited %(record)s, so someone else must approve it.") % {
-            "record": record
-        }
+    if user.pk == record.updated_by_id or changed_since_last_approval(record, user):
+        return _(
+            "Four eyes: you changed %(record)s (or a part of it) since it was last approved, "
+            "so someone else must approve it."
+        ) % {"record": record}
     return None
 
 

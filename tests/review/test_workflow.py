@@ -69,7 +69,7 @@ def test_last_editor_cannot_approve(make_loan, preparer, partner_admin):
     loan = make_loan(state=S.SUBMITTED)
     loan.updated_by = partner_admin
     loan.save()
-    with pytest.raises(FourEyesViolation, match="last edited"):
+    with pytest.raises(FourEyesViolation, match="you changed"):
         services.record_approve(record=loan, by=partner_admin)
 
 
