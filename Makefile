@@ -58,14 +58,14 @@ lock: $(VENV)/.dev-installed
 	$(BIN)/pip-compile --quiet --strip-extras -o requirements/base.txt pyproject.toml
 	$(BIN)/pip-compile --quiet --strip-extras --extra dev -o requirements/dev.txt pyproject.toml
 
-## bench-intake: time 10,000 loans (12 instalments each) and 100,000 repayments from CSV
+## bench-intake: loans (12 instalments each) and 10x repayments from CSV at BENCH_INTAKE_LOANS=1000,10000, beside a row-by-row ORM importer (PostgreSQL)
 bench-intake: $(VENV)/.base-installed
 	$(BIN)/python benchmarks/bench_intake.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
 
-## bench: review pages on 20,000 loans and 100,000 repayments (PostgreSQL)
+## bench: review pages and admin lists at BENCH_LOANS=2000,20000,100000 loans (5x repayments), beside Django's plain admin (PostgreSQL)
 bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/review_pages.py
 

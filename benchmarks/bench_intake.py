@@ -1,11 +1,16 @@
-"""Intake benchmark: 10,000 loans with 12 schedule lines each, and 100,000 repayments, from CSV.
+"""Intake benchmark: loans (one borrower and 12 schedule lines each) and 10 repayments per loan,
+from CSV, at each size of BENCH_INTAKE_LOANS, beside a row-by-row ORM importer of the same files.
 
-    make bench-intake                      # SQLite in a temporary folder
-    DATABASE_URL=postgres://... make bench-intake
+    make bench-intake                                   # PostgreSQL, sizes 1000,10000
+    BENCH_INTAKE_LOANS=1000,10000,30000 make bench-intake
+    DATABASE_URL=sqlite:////tmp/x.sqlite3 make bench-intake
 
-Each measured import runs in its own process, so its peak memory (ru_maxrss) is its own; the
-baseline is the process after Django set-up. Repayments are also imported at a fifth of the
-size to show that memory does not grow with the file. All data is invented.
+Without DATABASE_URL it uses its own PostgreSQL database (`<BENCH_DATABASE_URL>_intake`,
+dropped and created afresh each run). Each measured import runs in its own process, so its
+peak memory (ru_maxrss) is its own; memory is shown above the process's size after Django's
+set-up, and per row. The baseline (benchmarks/naive_import.py) imports at most
+BENCH_BASELINE_ROWS rows of each file (row by row its rate does not change with the size; its
+full run would take minutes). All data is invented.
 """
 
 import argparse
@@ -19,9 +24,12 @@ import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
-LOANS, LINES, REPAYMENTS = 10_000, 12, 100_000
+LINES, REPAYMENTS_PER_LOAN = 12, 10
+SIZES = [int(n) for n in os.environ.get("BENCH_INTAKE_LOANS", "1000,10000").split(",") if n]
+BASELINE_ROWS = int(os.environ.get("BENCH_BASELINE_ROWS", "10000"))
 
 
 def django_setup():
@@ -43,12 +51,13 @@ def write_csv(path, header, rows):
         writer.writerows(rows)
 
 
-def generate(folder: Path, repayments: int):
+def generate(folder: Path, loans: int):
+    folder.mkdir(parents=True, exist_ok=True)
     start = date(2026, 1, 10)
     write_csv(
         folder / "borrowers.csv",
         ["mis_client_id", "first_name", "last_name", "gender", "city"],
-        ((f"C{n:06d}", "Rosa", f"Quispe {n}", "female", "Pisac") for n in range(LOANS)),
+        ((f"C{n:06d}", "Rosa", f"Quispe {n}", "female", "Pisac") for n in range(loans)),
     )
     write_csv(
         folder / "loans.csv",
@@ -57,32 +66,28 @@ def generate(folder: Path, repayments: int):
          "client_waiver_signed"],
         ((f"L{n:06d}", "1200.00", "PEN", start.isoformat(), 120, 2, "Pisac: Peru",
           "Rosa sells vegetables in the market.", "To buy a cart.", "yes")
-         for n in range(LOANS)),
+         for n in range(loans)),
     )  # fmt: skip
     write_csv(
         folder / "loan_borrowers.csv",
         ["mis_loan_id", "mis_client_id", "amount"],
-        ((f"L{n:06d}", f"C{n:06d}", "1200.00") for n in range(LOANS)),
+        ((f"L{n:06d}", f"C{n:06d}", "1200.00") for n in range(loans)),
     )
     dues = [(start + timedelta(days=30 * (k + 1))).isoformat() for k in range(LINES)]
     write_csv(
         folder / "schedule.csv",
         ["mis_loan_id", "due_date", "principal", "interest"],
-        ((f"L{n:06d}", due, "100.00", "12.00") for n in range(LOANS) for due in dues),
+        ((f"L{n:06d}", due, "100.00", "12.00") for n in range(loans) for due in dues),
     )
-    for name, count, prefix in (
-        ("repayments.csv", repayments, "T"),
-        ("repayments_small.csv", repayments // 5, "S"),
-    ):
-        write_csv(
-            folder / name,
-            ["mis_repayment_id", "mis_loan_id", "date", "amount", "principal", "interest"],
-            ((f"{prefix}{n:07d}", f"L{n % LOANS:06d}", dues[min(n // LOANS, LINES - 1)], "112.00",
-              "100.00", "12.00") for n in range(count)),
-        )  # fmt: skip
+    write_csv(
+        folder / "repayments.csv",
+        ["mis_repayment_id", "mis_loan_id", "date", "amount", "principal", "interest"],
+        ((f"T{n:07d}", f"L{n % loans:06d}", dues[min(n // loans, LINES - 1)], "112.00",
+          "100.00", "12.00") for n in range(loans * REPAYMENTS_PER_LOAN)),
+    )  # fmt: skip
 
 
-def setup(folder: Path):
+def setup(folder: Path, names: list[str]):
     django_setup()
     from django.core.management import call_command
 
@@ -90,10 +95,10 @@ def setup(folder: Path):
     from kivaportal.reference.models import Activity, Locale, Location
 
     call_command("migrate", verbosity=0)
-    for name in ("Bench MFI",):
+    for name in names:
         partner, _ = Partner.objects.get_or_create(
-            name=name, defaults={"kiva_partner_id": "90000", "country": "PE",
-                                 "default_currency": "PEN"},
+            name=name, defaults={"kiva_partner_id": str(90000 + Partner.objects.count()),
+                                 "country": "PE", "default_currency": "PEN"},
         )  # fmt: skip
         Activity.objects.get_or_create(partner=partner, kiva_id=120, defaults={"name": "Retail"})
         Locale.objects.get_or_create(
@@ -105,7 +110,6 @@ def setup(folder: Path):
             full_name="Pisac: Peru",
             defaults={"country": "Peru", "location": "Pisac"},
         )
-    generate(folder, REPAYMENTS)
 
 
 def run(folder: Path, what: str, mode: str, partner_name: str):
@@ -121,6 +125,19 @@ def run(folder: Path, what: str, mode: str, partner_name: str):
         return FileSource(lambda: open(path, "rb"), name=name)
 
     partner = Partner.objects.get(name=partner_name)
+    baseline = rss_mb()
+    started = time.perf_counter()
+    if mode == "naive":
+        import naive_import
+
+        if what == "loans":
+            rows = naive_import.import_loans(partner, folder, BASELINE_ROWS // (2 + LINES))
+        else:
+            rows = naive_import.import_repayments(partner, folder / "repayments.csv", BASELINE_ROWS)
+        seconds = time.perf_counter() - started
+        print(json.dumps({"seconds": seconds, "baseline_mb": baseline, "peak_mb": rss_mb(),
+                          "rows": rows}))  # fmt: skip
+        return
     if what == "borrowers":
         importer = BorrowerImporter(partner=partner, sources={"main": source("borrowers.csv")})
     elif what == "loans":
@@ -129,13 +146,11 @@ def run(folder: Path, what: str, mode: str, partner_name: str):
         importer = LoanImporter(partner=partner, sources=sources)
     else:
         importer = RepaymentImporter(partner=partner, sources={"main": source(f"{what}.csv")})
-    baseline = rss_mb()
-    started = time.perf_counter()
     outcome = importer.commit() if mode == "commit" else importer.check()
     seconds = time.perf_counter() - started
     assert outcome.ok, outcome.problems[:5]
     print(json.dumps({"seconds": seconds, "baseline_mb": baseline, "peak_mb": rss_mb(),
-                      "created": outcome.created, "unchanged": outcome.unchanged}))  # fmt: skip
+                      "rows": None}))  # fmt: skip
 
 
 def child(folder, *args):
@@ -146,45 +161,88 @@ def child(folder, *args):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def fresh_postgres_database() -> str:
+    """The benchmark's own PostgreSQL database, dropped and created again."""
+    import psycopg
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _db import DEFAULT_URL
+
+    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL) + "_intake"
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    with psycopg.connect(parsed._replace(path="/postgres").geturl(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("command", choices=["all", "run"], nargs="?", default="all")
     parser.add_argument("folder", nargs="?")
     parser.add_argument("what", nargs="?")
     parser.add_argument("mode", nargs="?")
-    parser.add_argument("partner", nargs="?", default="Bench MFI")
+    parser.add_argument("partner", nargs="?")
     args = parser.parse_args()
     if args.command == "run":
         return run(Path(args.folder), args.what, args.mode, args.partner)
     with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp:
-        folder = Path(tmp)
-        os.environ.setdefault("DATABASE_URL", f"sqlite:///{folder / 'bench.sqlite3'}")
+        if not os.environ.get("DATABASE_URL"):
+            os.environ["DATABASE_URL"] = fresh_postgres_database()
         os.environ["CELERY_BROKER_URL"] = ""
         # Production settings: with DEBUG on, Django keeps every SQL statement it ran.
         os.environ["DEBUG"] = "false"
+        os.environ.setdefault("ALLOWED_HOSTS", "localhost")
         print(f"database: {os.environ['DATABASE_URL'].split('@')[-1]}")
-        subprocess.run([sys.executable, __file__, "run", str(folder), "setup", "-"], check=True)  # noqa: S603
-        steps = [
-            ("borrowers", "commit", LOANS, "Bench MFI", "borrowers (prerequisite)"),
-            ("loans", "check", LOANS * (2 + LINES), "Bench MFI", "loans: preview only"),
-            ("loans", "commit", LOANS * (2 + LINES), "Bench MFI", "loans: import"),
-            ("loans", "commit", LOANS * (2 + LINES), "Bench MFI", "loans: same file again"),
-            ("repayments_small", "commit", REPAYMENTS // 5, "Bench MFI", "repayments: 1/5 size"),
-            ("repayments", "commit", REPAYMENTS, "Bench MFI", "repayments: import"),
-            ("repayments", "commit", REPAYMENTS, "Bench MFI", "repayments: same file again"),
-        ]
-        print(f"{'step':32} {'rows':>8} {'seconds':>8} {'rows/s':>8} {'peak MB':>8} {'base MB':>8}")
-        for what, mode, rows, partner, label in steps:
-            r = child(folder, what, mode, partner)
-            print(f"{label:32} {rows:>8} {r['seconds']:>8.1f} {rows / r['seconds']:>8.0f} "
-                  f"{r['peak_mb']:>8.0f} {r['baseline_mb']:>8.0f}")  # fmt: skip
+        run_id = time.strftime("%H%M%S")
+        # Per size: the portal's importers; the baseline's loans; the baseline's repayments (its
+        # loans written by the portal's importer first, untimed).
+        partners = {
+            n: tuple(f"{who} {n} {run_id}" for who in ("Bench", "Baseline", "Baseline-r"))
+            for n in SIZES
+        }
+        subprocess.run(  # noqa: S603
+            [sys.executable, __file__, "run", tmp, "setup", "-",
+             json.dumps([name for pair in partners.values() for name in pair])],
+            check=True,
+        )  # fmt: skip
+        head = f"{'step':34} {'rows':>8} {'seconds':>8} {'rows/s':>8} {'+MB':>6} {'B/row':>6}"
+        for size in SIZES:
+            folder = Path(tmp) / str(size)
+            generate(folder, size)
+            portal, naive, naive_r = partners[size]
+            loan_rows = size * (2 + LINES)
+            repayments = size * REPAYMENTS_PER_LOAN
+            print(f"\n{size:,} loans, {size * LINES:,} schedule lines, {repayments:,} repayments")
+            print(head)
+            for what, partner in (("borrowers", naive), ("borrowers", naive_r), ("loans", naive_r)):
+                child(folder, what, "commit", partner)  # the baselines' prerequisites, untimed
+            steps = [
+                ("borrowers", "commit", size, portal, "borrowers"),
+                ("loans", "check", loan_rows, portal, "loans: preview only"),
+                ("loans", "commit", loan_rows, portal, "loans: import"),
+                ("loans", "commit", loan_rows, portal, "loans: same files again"),
+                ("repayments", "commit", repayments, portal, "repayments: import"),
+                ("repayments", "commit", repayments, portal, "repayments: same file again"),
+                ("loans", "naive", None, naive, "baseline (row by row): loans"),
+                ("repayments", "naive", None, naive_r, "baseline (row by row): repayments"),
+            ]
+            for what, mode, rows, partner, label in steps:
+                r = child(folder, what, mode, partner)
+                rows = r["rows"] or rows
+                grown = max(r["peak_mb"] - r["baseline_mb"], 0)
+                print(f"{label:34} {rows:>8} {r['seconds']:>8.1f} {rows / r['seconds']:>8.0f} "
+                      f"{grown:>6.0f} {grown * 2**20 / rows:>6.0f}", flush=True)  # fmt: skip
         print(
-            "rows: loans count loan + borrower + 12 schedule lines per loan (140,000 for 10,000)."
+            "\nrows: a loan counts its loan, borrower and 12 schedule lines (14 rows); +MB: peak"
+            " memory above the process after Django's set-up; the baseline imports at most"
+            f" {BASELINE_ROWS:,} rows of each file."
         )
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 3 and sys.argv[1] == "run" and sys.argv[3] == "setup":
-        setup(Path(sys.argv[2]))
+        setup(Path(sys.argv[2]), json.loads(sys.argv[5]))
     else:
         main()

@@ -96,6 +96,38 @@ def run(parts, *, workers, loans, lines, journals, latency_ms, concurrency_mode,
     }
 
 
+def cost_per_send(parts, *, loans, latency_ms):
+    """One send's own cost, in this process (no worker): SQL statements (BEGIN and COMMIT not
+    counted) and CPU time, each loan draft sent by `submission_send` in turn; the sandbox is
+    its own process, so its work and the 100 ms wait are not counted."""
+    import statistics
+
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kivaportal.pipeline.models import Submission
+    from kivaportal.pipeline.sending import submission_send
+    from tests.pipeline import workload
+
+    call_command("flush", interactive=False, verbosity=0)
+    url = parts.start_sandbox()
+    load = workload.build(url, loans=loans, lines=0, journals=0)
+    load.faults(latency_ms=latency_ms)
+    load.approve_all()  # put on a queue no worker reads
+    statements, cpu_ms = [], []
+    for pk in Submission.objects.order_by("id").values_list("id", flat=True):
+        started = time.process_time()
+        with CaptureQueriesContext(connection) as captured:
+            state = submission_send(submission_id=pk)
+        cpu_ms.append((time.process_time() - started) * 1000)
+        assert state == "sent", state
+        words = [q["sql"].split()[0] for q in captured.captured_queries]
+        statements.append(sum(1 for w in words if w not in ("BEGIN", "COMMIT")))
+    parts.close()
+    return statistics.median(statements), statistics.median(cpu_ms), len(statements)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", default="1,2,4", help="worker counts to run (default 1,2,4)")
@@ -108,6 +140,9 @@ def main():
         action="store_true",
         help="one worker process with --concurrency N instead of N processes",
     )
+    parser.add_argument(
+        "--cost-only", action="store_true", help="only the statements and CPU of one send"
+    )
     args = parser.parse_args()
 
     url = os.environ.get("BENCH_PUSH_DATABASE_URL", DEFAULT_URL)
@@ -117,6 +152,21 @@ def main():
     # Workers keep their database connection between tasks, as docs/configuration.md advises.
     conn_max_age = os.environ.get("BENCH_CONN_MAX_AGE", "60")
     worker_env = {"DATABASE_CONN_MAX_AGE": conn_max_age}
+    with tempfile.TemporaryDirectory(prefix="bench-push-") as tmp:
+        parts = Parts(Path(tmp), database_url=url, log_level="INFO")
+        try:
+            parts.start_redis()
+            parts.use_broker()
+            statements, cpu_ms, sends = cost_per_send(parts, loans=200, latency_ms=args.latency_ms)
+        finally:
+            parts.close()
+    print(
+        f"one send (median of {sends} loan drafts, in process): {statements:g} SQL statements, "
+        f"{cpu_ms:.1f} ms of CPU (HTTP client included; the sandbox is another process)",
+        flush=True,
+    )
+    if args.cost_only:
+        return
     rows = []
     for workers in [int(n) for n in args.workers.split(",")]:
         print(f"{workers} worker(s) ...", flush=True)

@@ -1,131 +1,71 @@
-"""Benchmark of the review pages on a large partner (issue: review workflow).
+"""Benchmark of the review pages and admin lists as a partner grows (issue 14).
 
-Seeds, once, one partner with 20,000 loans (12 schedule lines each) and 100,000 repayments in
-a dedicated PostgreSQL database, then requests the dashboard, queue pages (filtered, searched,
-sorted), a loan review page and a repayment report page (whole, searched, as CSV) through
-Django's test client, and prints the median time and the query count of each. Run with
-`make bench` (BENCH_DATABASE_URL picks the database).
+    make bench                                  # BENCH_LOANS=2000,20000,100000
+    BENCH_LOANS=2000,20000 BENCH_RUNS=5 make bench
+
+For each size N it seeds, once, its own PostgreSQL database (`<BENCH_DATABASE_URL>_<N>`) with
+one partner's N loans (12 schedule lines and one borrower each) and 5×N repayments over 25
+months (N/5 loans repay each month: 20,000 report lines at 100,000 loans), with their history
+rows, by INSERT ... SELECT in PostgreSQL (benchmarks/_seed.py). It then requests each page
+through Django's test client as a reviewer of that partner, and Django's plain admin
+changelist of the same models (benchmarks/plain_admin.py) as a superuser, and prints the median
+time and the query count per page and size, and the ratio of each admin list to the plain one.
+Results are printed, never asserted: read the growth across sizes.
 """
 
+import os
 import statistics
 import sys
 import time
-from datetime import date, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _db import setup_django  # noqa: E402
+from _db import DEFAULT_URL, setup_django  # noqa: E402
 
-LOANS = 20_000
-REPAYMENTS = 100_000
-RUNS = 15
-BATCH = 5_000
+SIZES = [int(n) for n in os.environ.get("BENCH_LOANS", "2000,20000,100000").split(",") if n]
+RUNS = int(os.environ.get("BENCH_RUNS", "9"))
+REPORT_MONTH = "2025-03-01"
 
 
 def seed():
+    from _seed import REPAYMENTS_PER_LOAN, seed_partner
     from django.contrib.auth import get_user_model
-    from django.db import transaction
+    from django.db import connection, transaction
 
-    from kivaportal.lending.models import Borrower, Loan, LoanBorrower, ScheduleLine
+    from kivaportal.lending.models import Loan
     from kivaportal.partners.models import Membership, Partner
     from kivaportal.partners.roles import Role
-    from kivaportal.repayments.models import Repayment, RepaymentReport
-    from kivaportal.workflow.states import RecordState
+    from kivaportal.repayments.models import RepaymentReport
+    from kivaportal.workflow.transitions import record_recheck
 
-    partner, created = Partner.objects.get_or_create(
+    partner, _ = Partner.objects.get_or_create(
         kiva_partner_id="7777",
         defaults={"name": "Benchmark Microfinanzas", "country": "PE", "default_currency": "PEN"},
     )
-    user, _ = get_user_model().objects.get_or_create(username="bench.reviewer")
-    Membership.objects.get_or_create(user=user, partner=partner, defaults={"role": Role.REVIEWER})
-    if Loan.objects.filter(partner=partner).count() >= LOANS:
-        return partner, user
-    print(f"seeding {LOANS} loans, {LOANS * 12} schedule lines, {REPAYMENTS} repayments ...")
-    started = time.perf_counter()
-    states = [
-        RecordState.DRAFT,
-        RecordState.SUBMITTED,
-        RecordState.SENT,
-        RecordState.SENT,
-        RecordState.APPROVED,
-        RecordState.REJECTED,
-    ]
-    start = date(2025, 1, 10)
-    with transaction.atomic():
-        for offset in range(0, LOANS, BATCH):
-            idx = range(offset, min(offset + BATCH, LOANS))
-            borrowers = Borrower.objects.bulk_create(
-                Borrower(
-                    partner=partner,
-                    mis_client_id=f"B{i:06d}",
-                    first_name="Rosa",
-                    last_name=f"Quispe {i}",
-                    gender="female",
-                )
-                for i in idx
-            )
-            loans = Loan.objects.bulk_create(
-                Loan(
-                    partner=partner,
-                    mis_loan_id=f"L{i:06d}",
-                    amount=Decimal("1200.00"),
-                    currency="PEN",
-                    disbursal_date=start,
-                    state=states[i % len(states)],
-                    state_changed_at=None,
-                    description="Benchmark loan",
-                    loan_use="Stock",
-                )
-                for i in idx
-            )
-            LoanBorrower.objects.bulk_create(
-                LoanBorrower(loan=loan, borrower=b, amount=Decimal("1200.00"))
-                for loan, b in zip(loans, borrowers, strict=True)
-            )
-            ScheduleLine.objects.bulk_create(
-                ScheduleLine(
-                    loan=loan,
-                    due_date=start + timedelta(days=30 * (k + 1)),
-                    principal=Decimal("100.00"),
-                    interest=Decimal("12.00"),
-                )
-                for loan in loans
-                for k in range(12)
-            )
-        loan_ids = list(Loan.objects.filter(partner=partner).values_list("id", flat=True))
-        for offset in range(0, REPAYMENTS, BATCH):
-            Repayment.objects.bulk_create(
-                Repayment(
-                    partner=partner,
-                    loan_id=loan_ids[i % len(loan_ids)],
-                    mis_repayment_id=f"P{i:07d}",
-                    date=start + timedelta(days=30 * (1 + i // len(loan_ids)) + i % 20),
-                    amount=Decimal("112.00"),
-                    principal=Decimal("100.00"),
-                    interest=Decimal("12.00"),
-                )
-                for i in range(offset, min(offset + BATCH, REPAYMENTS))
-            )
-        for m in range(1, 6):
-            month = (start + timedelta(days=30 * m)).replace(day=1)
-            RepaymentReport.objects.get_or_create(partner=partner, month=month)
-    print(f"seeded in {time.perf_counter() - started:.0f} s")
-    return partner, user
-
-
-def prepare(partner):
-    """What production has after an import: fresh planner statistics, checked reports."""
-    from django.db import connection
-
-    from kivaportal.repayments.models import RepaymentReport
-    from kivaportal.review.services import records_recheck
-
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    started = time.perf_counter()
-    n = records_recheck(model=RepaymentReport, partner=partner)
-    print(f"checked {n} monthly reports in {time.perf_counter() - started:.1f} s")
+    users = get_user_model().objects
+    reviewer, _ = users.get_or_create(username="bench.reviewer")
+    Membership.objects.get_or_create(
+        user=reviewer, partner=partner, defaults={"role": Role.REVIEWER}
+    )
+    superuser, created = users.get_or_create(
+        username="bench.superuser", defaults={"is_superuser": True, "is_staff": True}
+    )
+    if not Loan.objects.filter(partner=partner).exists():
+        size = int(connection.settings_dict["NAME"].rsplit("_", 1)[1])
+        print(f"  seeding {size} loans, {size * 12} schedule lines, "
+              f"{size * REPAYMENTS_PER_LOAN} repayments ...", flush=True)  # fmt: skip
+        started = time.perf_counter()
+        with transaction.atomic():
+            seed_partner(partner, size)
+        for m in range(1, 13):
+            RepaymentReport.objects.get_or_create(partner=partner, month=f"2025-{m:02d}-01")
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")  # what autovacuum gives production after an import
+        print(f"  seeded in {time.perf_counter() - started:.0f} s", flush=True)
+    report = RepaymentReport.objects.get(partner=partner, month=REPORT_MONTH)
+    if report.checked_at is None:
+        record_recheck(record=report)
+    return partner, reviewer, superuser, report
 
 
 def measure(client, url):
@@ -144,51 +84,86 @@ def measure(client, url):
     return statistics.median(times), len(queries)
 
 
-def main():
-    setup_django()
-    from django.test import Client
+def pages(partner, report):
     from django.urls import reverse
 
     from kivaportal.lending.models import Loan
-    from kivaportal.repayments.models import RepaymentReport
     from kivaportal.workflow.states import RecordState
 
-    partner, user = seed()
-    prepare(partner)
-    client = Client()
-    client.force_login(user)
     loan = Loan.objects.filter(partner=partner, state=RecordState.SUBMITTED).order_by("id").first()
-    report = RepaymentReport.objects.filter(partner=partner).order_by("month")[1]
-    pages = {
-        "dashboard": reverse("review:dashboard", args=[partner.pk]),
-        "queue (page 2, submitted)": reverse("review:queue", args=[partner.pk, "loans"])
-        + "?state=submitted&page=2",
-        "queue search (borrower name)": reverse("review:queue", args=[partner.pk, "loans"])
-        + "?q=quispe+1234",
-        "queue search (client id), by amount": reverse("review:queue", args=[partner.pk, "loans"])
-        + "?q=B01234&sort=-amount",
-        "queue sorted by amount (page 3)": reverse("review:queue", args=[partner.pk, "loans"])
-        + "?sort=-amount&page=3",
-        "loan review page": reverse("review:record", args=[partner.pk, "loans", loan.pk]),
-        f"repayment report {report.month:%Y-%m}": reverse(
-            "review:record", args=[partner.pk, "reports", report.pk]
+    return {
+        "dashboard": ("reviewer", reverse("review:dashboard", args=[partner.pk])),
+        "queue: loans, all": ("reviewer", reverse("review:queue", args=[partner.pk, "loans"])),
+        "queue: loans submitted, page 2": (
+            "reviewer",
+            reverse("review:queue", args=[partner.pk, "loans"]) + "?state=submitted&page=2",
         ),
-        "report lines search": reverse("review:record", args=[partner.pk, "reports", report.pk])
-        + "?q=L0012",
-        "report lines CSV (all)": reverse("review:report_csv", args=[partner.pk, report.pk]),
+        "loan review page": (
+            "reviewer",
+            reverse("review:record", args=[partner.pk, "loans", loan.pk]),
+        ),
+        "repayment report page": (
+            "reviewer",
+            reverse("review:record", args=[partner.pk, "reports", report.pk]),
+        ),
+        "admin: loans": ("reviewer", reverse("admin:lending_loan_changelist")),
+        "plain admin: loans": ("superuser", reverse("plain:lending_loan_changelist")),
+        "admin: repayments": ("reviewer", reverse("admin:repayments_repayment_changelist")),
+        "plain admin: repayments": ("superuser", reverse("plain:repayments_repayment_changelist")),
+        "admin: loans, superuser": ("superuser", reverse("admin:lending_loan_changelist")),
+        "admin: repayments, superuser": (
+            "superuser",
+            reverse("admin:repayments_repayment_changelist"),
+        ),
     }
-    from kivaportal.lending.models import ScheduleLine
-    from kivaportal.repayments.models import Repayment
 
-    print(
-        f"data: {Loan.objects.filter(partner=partner).count()} loans, "
-        f"{ScheduleLine.objects.filter(loan__partner=partner).count()} schedule lines, "
-        f"{Repayment.objects.filter(partner=partner).count()} repayments"
-    )
-    print(f"{'page':40} {'median ms':>10} {'queries':>8}")
-    for name, url in pages.items():
-        median, queries = measure(client, url)
-        print(f"{name:40} {median:10.1f} {queries:8d}")
+
+def run_size(size):
+    from django.db import connections
+    from django.test import Client
+
+    base = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    connections.close_all()
+    setup_django(f"{base}_{size}", reconfigure=True)
+    partner, reviewer, superuser, report = seed()
+    clients = {}
+    for name, user in (("reviewer", reviewer), ("superuser", superuser)):
+        clients[name] = Client()
+        clients[name].force_login(user)
+    results = {}
+    for name, (who, url) in pages(partner, report).items():
+        results[name] = measure(clients[who], url)
+        print(f"  {name:34} {results[name][0]:8.1f} ms {results[name][1]:4d} queries", flush=True)
+    return results
+
+
+def main():
+    setup_django(os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    from django.conf import settings
+    from django.urls import clear_url_caches
+
+    settings.ROOT_URLCONF = "plain_admin"
+    clear_url_caches()
+    results = {}
+    for size in SIZES:
+        print(f"{size} loans:", flush=True)
+        results[size] = run_size(size)
+    names = list(results[SIZES[0]])
+    head = "".join(f"{f'{n:,} loans':>20}" for n in SIZES)
+    print(f"\nmedian ms / queries ({RUNS} runs), {SIZES[-1] * 5:,} repayments at the largest size")
+    print(f"{'page':34}{head}")
+    for name in names:
+        cells = "".join(
+            f"{f'{results[n][name][0]:.0f} ms / {results[n][name][1]}':>20}" for n in SIZES
+        )
+        print(f"{name:34}{cells}")
+    print("\nportal admin list ÷ Django's plain admin of the same model")
+    for model in ("loans", "repayments"):
+        ratios = "".join(
+            f"{results[n][f'admin: {model}'][0] / results[n][f'plain admin: {model}'][0]:>20.2f}"
+            for n in SIZES
+        )
+        print(f"{model:34}{ratios}")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,8 @@ class KivaAdapter:
     kind: str  # the outbox's SubmissionKind value
     endpoint: str
     bodies: Callable[..., list]  # (record, connection) -> every body to send, in order
-    preview: Callable[..., Preview]  # (record, connection, line_count) -> the first body
+    # (record, connection, line_count, first_lines) -> the first body
+    preview: Callable[..., Preview]
     post: Callable  # (client, body bytes) -> KivaResponse
     read_answer: Callable[[object], Answer]  # Kiva's decoded JSON -> Answer
     # A lost answer can be settled by looking the record up with GET loans.
@@ -55,7 +56,7 @@ def _loan_bodies(loan, connection):
     return [payloads.loan_draft(loan, connection=connection)]
 
 
-def _loan_preview(loan, connection, line_count=None):
+def _loan_preview(loan, connection, line_count=None, first_lines=None):
     body = payloads.loan_draft(loan, connection=connection, encode_photo=False)
     return Preview("POST loan_draft", body, 1)
 
@@ -72,10 +73,14 @@ def _report_bodies(report, connection):
     return payloads.report_batches(report, connection=connection)
 
 
-def _report_preview(report, connection, line_count=None):
+def _report_preview(report, connection, line_count=None, first_lines=None):
+    """`first_lines`: the report's first lines when the page already read them."""
     size = _batch_size(connection)
-    lines = report_lines(report, limit=size)
     total = report_totals(report).lines if line_count is None else line_count
+    if first_lines is not None and len(first_lines) >= min(size, total):
+        lines = first_lines[:size]
+    else:
+        lines = report_lines(report, limit=size)
     batches = payloads.repayment_batches(lines, partner=report.partner, batch_size=size)
     body = batches[0] if batches else {"repayments": []}
     return Preview("POST repayments", body, max(1, -(-total // size)))
@@ -96,7 +101,7 @@ def _journal_body(journal, connection):
     return payloads.journals_body([item], connection=connection)
 
 
-def _journal_preview(journal, connection, line_count=None):
+def _journal_preview(journal, connection, line_count=None, first_lines=None):
     return Preview("POST journals", _journal_body(journal, connection), 1)
 
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from kivaportal.common.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 
 MAX_MONEY = Decimal(10) ** (MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES)
+MONEY_QUANTUM = Decimal(1).scaleb(-MONEY_DECIMAL_PLACES)
 MAX_INT = 2_147_483_647  # PositiveIntegerField on every database
 TRUE = {"1", "true", "yes", "y", "si", "sí", "oui", "x"}
 FALSE = {"0", "false", "no", "n", "non", ""}
@@ -81,8 +82,10 @@ def parse_decimal(value, fmt=ISO) -> Decimal | None:
         number = Decimal(value)
     elif isinstance(value, str):
         sep = fmt.decimal_separator
-        text = value.strip().replace("\u00a0", "").replace(" ", "")
-        if _GROUPED[sep].match(text):
+        text = value.strip()
+        if _PLAIN[sep].match(text):
+            pass  # the common case, checked first (a plain number never matches _GROUPED)
+        elif _GROUPED[sep].match(text := text.replace("\u00a0", "").replace(" ", "")):
             text = text.replace("," if sep == "." else ".", "")
         elif not _PLAIN[sep].match(text):
             example = "1234.50" if sep == "." else "1234,50"
@@ -106,7 +109,7 @@ def parse_money(value, fmt=ISO, *, allow_zero=False) -> Decimal | None:
         raise Invalid(_("Must not be negative."))
     if number == 0 and not allow_zero:
         raise Invalid(_("Must be greater than zero."))
-    if number != number.quantize(Decimal(1).scaleb(-MONEY_DECIMAL_PLACES), rounding="ROUND_DOWN"):
+    if number != number.quantize(MONEY_QUANTUM, rounding="ROUND_DOWN"):
         raise Invalid(_("Too many decimals."))
     return number
 

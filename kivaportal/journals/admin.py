@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from kivaportal.common.admin import TRACKING
+from kivaportal.common.admin import PARTNER_FILTER, TRACKING
 from kivaportal.common.admin_display import findings_html
 from kivaportal.journals.checks import journal_findings
 from kivaportal.journals.models import Journal
@@ -11,7 +11,7 @@ from kivaportal.review.admin import ReviewableAdmin
 @admin.register(Journal)
 class JournalAdmin(ReviewableAdmin):
     list_display = ("subject", "loan", "borrower", "partner", "state", "created_by", "created_at")
-    list_filter = (("partner", admin.RelatedOnlyFieldListFilter), "state", "created_at")
+    list_filter = (PARTNER_FILTER, "state", "created_at")
     search_fields = (
         "subject",
         "loan__mis_loan_id",

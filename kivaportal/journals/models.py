@@ -30,7 +30,17 @@ class Journal(Reviewable, PagePhoto):
         verbose_name = _("journal")
         verbose_name_plural = _("journals")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["partner", "state"])]
+        indexes = [
+            # As the loan's (kivaportal/lending/models.py): the queue's order, the admin's.
+            models.Index(
+                fields=["partner", "state", "state_changed_at", "created_at", "id"],
+                name="journal_queue_by_state",
+            ),
+            models.Index(
+                fields=["partner", "state_changed_at", "created_at", "id"], name="journal_queue"
+            ),
+            models.Index(fields=["partner", "created_at", "id"], name="journal_newest"),
+        ]
 
     def __str__(self):
         return self.subject

@@ -1,11 +1,17 @@
 from decimal import Decimal
 
 from django.contrib import admin
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from kivaportal.common.admin import TRACKING, PartnerScopedAdmin, ScopedTabularInline
+from kivaportal.common.admin import (
+    PARTNER_FILTER,
+    TRACKING,
+    PartnerScopedAdmin,
+    ScopedTabularInline,
+)
 from kivaportal.common.admin_display import findings_html
 from kivaportal.common.money import money_text
 from kivaportal.lending.checks import loan_findings
@@ -25,7 +31,7 @@ class BorrowerAdmin(PartnerScopedAdmin):
         "partner",
         "is_active",
     )
-    list_filter = (("partner", admin.RelatedOnlyFieldListFilter), "gender", "is_active")
+    list_filter = (PARTNER_FILTER, "gender", "is_active")
     search_fields = ("mis_client_id", "first_name", "last_name")
     list_select_related = ("partner",)
     readonly_fields = TRACKING
@@ -65,7 +71,7 @@ class LoanAdmin(ReviewableAdmin):
         "created_at",
     )
     list_filter = (
-        ("partner", admin.RelatedOnlyFieldListFilter),
+        PARTNER_FILTER,
         "state",
         "loan_type",
         "disbursal_date",
@@ -79,9 +85,9 @@ class LoanAdmin(ReviewableAdmin):
         "loan_borrowers__borrower__first_name",
     )
     list_select_related = ("partner", "created_by")
-    # Explicit: the annotation's GROUP BY drops Meta.ordering, and the loan autocomplete pages.
+    # Explicit, so the loan autocomplete pages in a stable order; the index
+    # (partner, created_at, id) serves it.
     ordering = ("-created_at", "-pk")
-    date_hierarchy = "created_at"
     inlines = (LoanBorrowerInline, ScheduleLineInline)
     readonly_fields = ("state", "version", "checks", "totals", *TRACKING)
     fieldsets = (
@@ -121,14 +127,20 @@ class LoanAdmin(ReviewableAdmin):
         return field
 
     def get_queryset(self, request):
-        # distinct: a search on borrowers' names joins the same rows again.
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(_borrower_count=Count("loan_borrowers", distinct=True))
+        # A correlated subquery, not a JOIN with GROUP BY: PostgreSQL computes it for the
+        # page's rows only, after the LIMIT, and counts never include it. A search on
+        # borrowers' names cannot multiply it either.
+        shares = (
+            LoanBorrower.objects.filter(loan=OuterRef("pk"))
+            .order_by()
+            .values("loan")
+            .annotate(n=Count("pk"))
+            .values("n")
         )
+        return super().get_queryset(request).annotate(_borrower_count=Coalesce(Subquery(shares), 0))
 
-    @admin.display(description=_("borrowers"), ordering="_borrower_count")
+    # Not sortable: sorting by it would compute it for every loan of the partner.
+    @admin.display(description=_("borrowers"))
     def borrower_count(self, obj):
         return obj._borrower_count
 

@@ -46,6 +46,10 @@ class Borrower(PartnerOwned):
         verbose_name = _("borrower")
         verbose_name_plural = _("borrowers")
         ordering = ["last_name", "first_name"]
+        # The admin list's order within a partner.
+        indexes = [
+            models.Index(fields=["partner", "last_name", "first_name"], name="borrower_by_name")
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["partner", "mis_client_id"], name="borrower_unique_mis_client_id"
@@ -124,7 +128,18 @@ class Loan(Reviewable, PagePhoto):
         constraints = [
             models.UniqueConstraint(fields=["partner", "mis_loan_id"], name="loan_unique_mis_id")
         ]
-        indexes = [models.Index(fields=["partner", "state"])]
+        indexes = [
+            # The review queue's order, with and without a state filter, and the admin
+            # list's (newest first); each also serves counts by partner and state.
+            models.Index(
+                fields=["partner", "state", "state_changed_at", "created_at", "id"],
+                name="loan_queue_by_state",
+            ),
+            models.Index(
+                fields=["partner", "state_changed_at", "created_at", "id"], name="loan_queue"
+            ),
+            models.Index(fields=["partner", "created_at", "id"], name="loan_newest"),
+        ]
 
     def __str__(self):
         return self.mis_loan_id

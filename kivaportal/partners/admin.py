@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 
-from kivaportal.common.admin import TRACKING, PartnerScopedAdmin
+from kivaportal.common.admin import PARTNER_FILTER, TRACKING, PartnerScopedAdmin
 from kivaportal.partners.models import Membership, Partner
 from kivaportal.partners.roles import Action
 
@@ -33,7 +33,7 @@ class MembershipAdmin(PartnerScopedAdmin):
     edit_action = Action.MANAGE
     members_may_delete = True
     list_display = ("user", "partner", "role", "is_active", "created_at")
-    list_filter = (("partner", admin.RelatedOnlyFieldListFilter), "role", "is_active")
+    list_filter = (PARTNER_FILTER, "role", "is_active")
     search_fields = ("user__username", "user__first_name", "user__last_name", "user__email")
     list_select_related = ("user", "partner")
     readonly_fields = TRACKING

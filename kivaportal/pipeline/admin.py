@@ -3,7 +3,7 @@ everyone (staff act on submissions from the record's review page, which audits i
 
 from django.contrib import admin
 
-from kivaportal.common.admin import PartnerScopedAdmin, ReadOnlyAdminMixin
+from kivaportal.common.admin import PARTNER_FILTER, PartnerScopedAdmin, ReadOnlyAdminMixin
 from kivaportal.pipeline.models import Attempt, Submission
 
 
@@ -54,7 +54,7 @@ class SubmissionAdmin(ReadOnlyAdminMixin, PartnerScopedAdmin):
         "next_attempt_at",
     )
     list_filter = (
-        ("partner", admin.RelatedOnlyFieldListFilter),
+        PARTNER_FILTER,
         "state",
         "kind",
         ("error", admin.EmptyFieldListFilter),
@@ -62,7 +62,6 @@ class SubmissionAdmin(ReadOnlyAdminMixin, PartnerScopedAdmin):
     )
     search_fields = ("record_label", "kiva_reference", "idempotency_key", "error")
     list_select_related = ("partner",)
-    date_hierarchy = "created_at"
     inlines = (AttemptInline,)
     exclude = ("content_type",)
 
@@ -86,7 +85,6 @@ class AttemptAdmin(ReadOnlyAdminMixin, PartnerScopedAdmin):
     list_filter = ("outcome", "error_class", "method", "started_at")
     search_fields = ("submission__record_label", "error_message", "worker")
     list_select_related = ("submission",)
-    date_hierarchy = "started_at"
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Attempt._meta.fields]

@@ -19,7 +19,8 @@ def worker_name() -> str:
 def attempt_start(submission, *, endpoint, method="POST", worker=None) -> Attempt:
     attempt = Attempt.objects.create(
         submission=submission,
-        number=Attempt.objects.filter(submission=submission).count() + 1,
+        # The claim's count: look-ups that settle a try carry that try's number.
+        number=submission.attempts,
         method=method,
         endpoint=endpoint,
         started_at=timezone.now(),

@@ -56,20 +56,25 @@ def record_follow_submissions(*, record, by=None):
 
 @transaction.atomic(savepoint=False)
 def record_follow_submission(submission, by=None):
-    """`record_follow_submissions` for the record of `submission`, read once, under its lock."""
+    """`record_follow_submissions` for the record of `submission`, read once, under its lock.
+    A record sent in one call has no other submission of its version to read."""
     model = ContentType.objects.get_for_id(submission.content_type_id).model_class()
-    return _follow(model, submission.object_id, by)
+    only = submission if submission.chunks == 1 else None
+    return _follow(model, submission.object_id, by, only=only)
 
 
-def _follow(model, pk, by):
+def _follow(model, pk, by, only=None):
     record = model.objects.select_for_update().get(pk=pk)
-    rows = list(
-        Submission.objects.filter(
-            content_type=ContentType.objects.get_for_model(model),
-            object_id=pk,
-            record_version=record.version,
-        ).values_list("state", "kiva_reference")
-    )
+    if only is not None and only.record_version == record.version:
+        rows = [(only.state, only.kiva_reference)]
+    else:
+        rows = list(
+            Submission.objects.filter(
+                content_type=ContentType.objects.get_for_model(model),
+                object_id=pk,
+                record_version=record.version,
+            ).values_list("state", "kiva_reference")
+        )
     if not rows:
         return record
     target = state_of([state for state, _reference in rows])

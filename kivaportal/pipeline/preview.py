@@ -19,9 +19,10 @@ class PayloadPreview:
     calls: int  # how many API calls the record will take
 
 
-def payload_preview(record, *, line_count=None) -> PayloadPreview:
-    """`line_count`: a report's number of lines, when the caller already counted them."""
+def payload_preview(record, *, line_count=None, first_lines=None) -> PayloadPreview:
+    """`line_count`: a report's number of lines, when the caller already counted them;
+    `first_lines`: its first lines (at least one call's worth), when the caller read them."""
     preview = kind_of(record).kiva.preview(
-        record, partner_connection(record.partner_id), line_count
+        record, partner_connection(record.partner_id), line_count, first_lines
     )
     return PayloadPreview(preview.endpoint, payloads.to_pretty_json(preview.body), preview.calls)

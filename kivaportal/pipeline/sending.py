@@ -25,7 +25,6 @@ from kivaportal.pipeline.claims import (
     submission_claim_held,
     submission_outcome_write,
 )
-from kivaportal.pipeline.follow import record_follow_submission
 from kivaportal.pipeline.models import AttemptOutcome, ClaimResult, Submission, SubmissionState
 from kivaportal.pipeline.queue import submissions_enqueue
 from kivaportal.pipeline.reconcile import loan_draft_lookup
@@ -40,7 +39,8 @@ def submission_send(*, submission_id, worker=None, client=None) -> str:
     if not submission_claim(submission_id=submission_id, worker=worker):
         return ClaimResult.NOT_CLAIMED
     submission = Submission.objects.select_related("partner__kiva_connection").get(pk=submission_id)
-    record_follow_submission(submission)
+    # The record stays queued while this is in flight: it follows its submissions once, with
+    # the outcome (docs/pipeline.md, section 5).
     client = client or KivaClient(submission.partner.kiva_connection)
     adapter = ADAPTERS[submission.kind]
     # Written (and committed) before the request, under the submission's row lock and only

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from kivaportal.common.admin import PartnerScopedAdmin
+from kivaportal.common.admin import PARTNER_FILTER, PartnerScopedAdmin
 from kivaportal.partners.roles import Action
 from kivaportal.reference.models import Activity, Locale, Location, Theme
 
@@ -8,7 +8,7 @@ from kivaportal.reference.models import Activity, Locale, Location, Theme
 class ReferenceAdmin(PartnerScopedAdmin):
     edit_action = Action.MANAGE
     list_select_related = ("partner",)
-    list_filter = (("partner", admin.RelatedOnlyFieldListFilter), "retired")
+    list_filter = (PARTNER_FILTER, "retired")
     readonly_fields = ("synced_at",)
 
 

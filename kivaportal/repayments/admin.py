@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from kivaportal.common.admin import TRACKING, PartnerScopedAdmin
+from kivaportal.common.admin import PARTNER_FILTER, TRACKING, PartnerScopedAdmin
 from kivaportal.common.money import money_text
 from kivaportal.repayments.models import Repayment, RepaymentReport
 from kivaportal.repayments.services import repayment_edited
@@ -20,11 +20,10 @@ class RepaymentAdmin(PartnerScopedAdmin):
         "interest_display",
         "partner",
     )
-    list_filter = (("partner", admin.RelatedOnlyFieldListFilter), "date")
+    list_filter = (PARTNER_FILTER, "date")
     search_fields = ("mis_repayment_id", "loan__mis_loan_id", "borrower__mis_client_id")
     list_select_related = ("loan", "borrower", "partner")
     autocomplete_fields = ("loan", "borrower")
-    date_hierarchy = "date"
     readonly_fields = TRACKING
 
     # In the loan's currency's precision and the user's language (not 800.000).
@@ -65,6 +64,6 @@ class RepaymentAdmin(PartnerScopedAdmin):
 @admin.register(RepaymentReport)
 class RepaymentReportAdmin(ReviewableAdmin):
     list_display = ("month", "partner", "state", "version", "created_by", "updated_at")
-    list_filter = (("partner", admin.RelatedOnlyFieldListFilter), "state", "month")
+    list_filter = (PARTNER_FILTER, "state", "month")
     list_select_related = ("partner", "created_by")
     readonly_fields = ("state", "version", *TRACKING)

@@ -57,7 +57,10 @@ class Repayment(PartnerOwned):
             )
         ]
         indexes = [
-            models.Index(fields=["partner", "date"]),
+            # The admin list's order (newest first) within a partner and across partners
+            # (superusers); the first also serves a month's repayments of a partner.
+            models.Index(fields=["partner", "date", "id"], name="repayment_partner_date"),
+            models.Index(fields=["date", "id"], name="repayment_date"),
             models.Index(fields=["loan", "date"]),
         ]
 

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
 
 from kivaportal.common.money import quantize
-from kivaportal.lending.models import LoanBorrower
+from kivaportal.lending.models import Borrower, Loan, LoanBorrower
 from kivaportal.partners.models import RepaymentAmountRule
 from kivaportal.repayments.models import Repayment, RepaymentReport
 
@@ -73,6 +74,37 @@ def _cumulative(report):
     ).filter(_same_key_in_month(report))
 
 
+def _grouped(report, offset=0, limit=None) -> list[dict]:
+    """The month's (loan, borrower) pairs with their sums, ordered by MIS loan id.
+
+    The month's repayments are summed first and only then joined with their loans: joined
+    first, PostgreSQL may walk the partner's every loan in MIS-id order looking for the page's
+    first lines (at 100,000 loans, most of a second)."""
+    repayment = Repayment._meta.db_table
+    loan = Loan._meta.db_table
+    window = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
+    sql = (
+        "SELECT g.loan_id, g.borrower_id, l.mis_loan_id, l.group_client_id, l.currency,"  # noqa: S608 (names from model metadata, numbers cast)
+        " g.total, g.n"
+        " FROM (SELECT loan_id, borrower_id, SUM(amount) AS total, COUNT(*) AS n"
+        f' FROM {repayment} WHERE partner_id = %s AND "date" >= %s AND "date" <= %s'
+        " GROUP BY loan_id, borrower_id) g"
+        f" JOIN {loan} l ON l.id = g.loan_id"
+        f" ORDER BY l.mis_loan_id, g.borrower_id{window}"
+    )
+    names = ("loan_id", "borrower_id", "loan__mis_loan_id", "loan__group_client_id",
+             "loan__currency", "total", "n")  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [report.partner_id, report.month, month_end(report.month)])
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    if limit is None:
+        rows = rows[offset:]
+    for row in rows:
+        # SQLite sums decimals as floats; quantize() below rounds them to the currency.
+        row["total"] = Decimal(str(row["total"]))
+    return rows
+
+
 def _line_search(search):
     condition = Q()
     for word in search.split():
@@ -86,25 +118,24 @@ def _line_search(search):
     return condition
 
 
-def _grouped(report, search=None, zero=False):
-    """The report's lines as rows; `search` keeps those whose loan or borrower id or name
-    matches every word, `zero` those that repaid nothing in the month."""
+def _grouped_filtered(report, search=None, zero=False):
+    """The report's lines as `_grouped` rows, narrowed: `search` keeps those whose loan or
+    borrower id or name matches every word, `zero` those that repaid nothing in the month."""
     rows = in_month(report)
     if search:
         rows = rows.filter(_line_search(search))
     rows = (
         rows.values(
-            "loan_id",
-            "borrower_id",
-            "loan__mis_loan_id",
-            "loan__group_client_id",
-            "loan__currency",
-            "borrower__mis_client_id",
+            "loan_id", "borrower_id", "loan__mis_loan_id", "loan__group_client_id", "loan__currency"
         )
         .annotate(total=Sum("amount"), n=Count("id"))
         .order_by("loan__mis_loan_id", "borrower_id")
     )
     return rows.filter(total=0) if zero else rows
+
+
+def report_line_count(report: RepaymentReport, *, search=None, zero=False) -> int:
+    return _grouped_filtered(report, search, zero).count()
 
 
 def expected_in_month(report: RepaymentReport, loan_ids) -> dict[int, Decimal]:
@@ -121,10 +152,6 @@ def expected_in_month(report: RepaymentReport, loan_ids) -> dict[int, Decimal]:
         .order_by()
         .values_list("loan_id", "due")
     )
-
-
-def report_line_count(report: RepaymentReport, *, search=None, zero=False) -> int:
-    return _grouped(report, search, zero).count()
 
 
 def report_monthly_totals(report: RepaymentReport, months: int = 12) -> list[tuple[date, Decimal]]:
@@ -154,16 +181,19 @@ def report_lines(
     report: RepaymentReport, offset=0, limit=None, *, search=None, zero=False
 ) -> list[ReportLine]:
     """The report's lines ordered by MIS loan id; `offset`/`limit` read one page of them,
-    `search` and `zero` narrow them (see `_grouped`)."""
-    rows = _grouped(report, search, zero)
-    rows = list(rows[offset : offset + limit] if limit is not None else rows[offset:])
+    `search` and `zero` narrow them (see `_grouped_filtered`)."""
+    if search or zero:
+        rows = _grouped_filtered(report, search, zero)
+        rows = list(rows[offset : offset + limit] if limit is not None else rows[offset:])
+    else:
+        rows = _grouped(report, offset, limit)
     if not rows:
         return []
     # A page asks about its own loans; the whole report, about the month's loans (a semi-join).
     loans = (
         {r["loan_id"] for r in rows} if limit is not None else in_month(report).values("loan_id")
     )
-    first_client, own_loan_id = {}, {}
+    first_client, own_loan_id, clients = {}, {}, {}
     for lb in (
         LoanBorrower.objects.filter(loan_id__in=loans)
         .order_by("loan_id", "position", "id")
@@ -172,6 +202,11 @@ def report_lines(
         loan_id, borrower_id, mis_loan_id, client_id = lb
         first_client.setdefault(loan_id, client_id)
         own_loan_id[(loan_id, borrower_id)] = mis_loan_id
+        clients[borrower_id] = client_id
+    # A repayment's borrower is one of its loan's; one no longer in the loan is looked up.
+    missing = {r["borrower_id"] for r in rows if r["borrower_id"]} - clients.keys()
+    if missing:
+        clients.update(Borrower.objects.filter(pk__in=missing).values_list("pk", "mis_client_id"))
     cumulative = {}
     if report.partner.repayment_amount_rule == RepaymentAmountRule.CUMULATIVE_PRINCIPAL:
         cumulative = {
@@ -188,7 +223,7 @@ def report_lines(
         key = (r["loan_id"], r["borrower_id"])
         if r["borrower_id"]:
             mis_loan_id = own_loan_id.get(key) or r["loan__mis_loan_id"]
-            client_id = r["borrower__mis_client_id"]
+            client_id = clients[r["borrower_id"]]
         else:
             # An individual loan's client is its borrower; a group loan's is the group.
             mis_loan_id = r["loan__mis_loan_id"]
@@ -209,14 +244,21 @@ def report_lines(
 
 
 def report_totals(report: RepaymentReport) -> ReportTotals:
-    month = in_month(report).aggregate(n=Count("id"), total=Sum("amount"))
+    """The report's totals: one query over the month's lines (two for the cumulative rule)."""
+    month = (
+        in_month(report)
+        .values("loan_id", "borrower_id")
+        .annotate(line_total=Sum("amount"), line_n=Count("id"))
+        .order_by()
+        .aggregate(lines=Count("*"), n=Sum("line_n"), total=Sum("line_total"))
+    )
     period = month["total"] or ZERO
     amount = period
     if report.partner.repayment_amount_rule == RepaymentAmountRule.CUMULATIVE_PRINCIPAL:
         amount = _cumulative(report).aggregate(total=Sum("principal"))["total"] or ZERO
     return ReportTotals(
-        lines=in_month(report).values("loan_id", "borrower_id").distinct().count(),
-        transactions=month["n"],
+        lines=month["lines"],
+        transactions=month["n"] or 0,
         period_amount=period,
         amount=amount,
     )
@@ -249,6 +291,10 @@ def unknown_principal_lines(report: RepaymentReport):
 
 
 REPORT_LINES_PER_PAGE = 100
+# The first page reads this many lines, enough for the payload preview's first call too (a
+# Kiva call takes at most 300: MAX_REPAYMENT_BATCH in integrations/kiva/connection_models.py;
+# the preview reads its own lines when these are too few).
+FIRST_LINES = 300
 
 
 def report_line_filters(params) -> dict:
@@ -272,15 +318,22 @@ def report_page(report: RepaymentReport, page_number=None, params=None) -> dict:
 
     totals = report_totals(report)
     filters = report_line_filters(params or {})
-    shown = report_line_count(report, **filters) if any(filters.values()) else totals.lines
+    filtered = any(filters.values())
+    shown = report_line_count(report, **filters) if filtered else totals.lines
     page = Paginator(range(shown), REPORT_LINES_PER_PAGE).get_page(page_number)
     offset = page.start_index() - 1 if shown else 0
-    lines = report_lines(report, offset=offset, limit=REPORT_LINES_PER_PAGE, **filters)
+    first_lines = None
+    if offset == 0 and not filtered:  # the page's lines and the preview's in one query
+        first_lines = report_lines(report, limit=max(FIRST_LINES, REPORT_LINES_PER_PAGE))
+        lines = first_lines[:REPORT_LINES_PER_PAGE]
+    else:
+        lines = report_lines(report, offset=offset, limit=REPORT_LINES_PER_PAGE, **filters)
     expected = expected_in_month(report, {line.loan_pk for line in lines})
     query = {k: v for k, v in (("q", filters["search"]), ("zero", "1" * filters["zero"])) if v}
     return {
         "lines_page": page,
         "lines": [(line, expected.get(line.loan_pk)) for line in lines],
+        "first_lines": first_lines,
         "lines_shown": shown,
         "line_filters": filters,
         "lines_query": urlencode(query),

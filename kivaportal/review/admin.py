@@ -6,7 +6,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from kivaportal.common.admin import PartnerScopedAdmin, ReadOnlyAdminMixin
+from kivaportal.common.admin import PARTNER_FILTER, PartnerScopedAdmin, ReadOnlyAdminMixin
 from kivaportal.kinds import kind_of
 from kivaportal.review import services
 from kivaportal.workflow.audit import AuditAction
@@ -95,11 +95,10 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, PartnerScopedAdmin):
         "to_state",
     )
     list_filter = (
-        ("partner", admin.RelatedOnlyFieldListFilter),
+        PARTNER_FILTER,
         "action",
         "content_type",
         "created_at",
     )
     search_fields = ("record_label", "actor__username", "comment")
     list_select_related = ("partner", "content_type", "actor")
-    date_hierarchy = "created_at"

@@ -19,9 +19,12 @@ def detail_context(record, page_number=None, params=None) -> dict:
     context["errors"], context["warnings"] = errors(findings), warnings(findings)
     context["timeline"] = record_timeline(record, related=related)
     totals = context.get("totals")
+    first_lines = context.pop("first_lines", None)
     if record.state != RecordState.SENT:
         # A sent record shows what was sent (its submissions), not what would be sent now.
-        context["payload"] = payload_preview(record, line_count=totals.lines if totals else None)
+        context["payload"] = payload_preview(
+            record, line_count=totals.lines if totals else None, first_lines=first_lines
+        )
     context["submissions"] = record_submissions(record)
     if record.version > 1:
         context["since_sent"] = changes_since_sent(record)

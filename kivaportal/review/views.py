@@ -10,7 +10,6 @@ from datetime import date
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,6 +18,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
+from kivaportal.common.paging import LargeTablePaginator
 from kivaportal.kinds import KINDS, kind_of
 from kivaportal.partners.models import Partner
 from kivaportal.partners.roles import Action
@@ -134,7 +134,7 @@ def queue(request, partner_id, kind):
     form = QueueFilterForm(request.GET or None, preparers=preparers, **lists)
     filters = form.filters()
     records = selectors.queue_queryset(kind, partner, **filters)
-    page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = LargeTablePaginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     for transient in ("page", "selected"):
         query.pop(transient, None)

@@ -88,16 +88,16 @@ def test_a_worker_whose_claim_was_settled_as_stale_sends_nothing(setup, settings
     submission = Submission.objects.get(object_id=loan.pk)
     Submission.objects.filter(pk=submission.pk).update(next_attempt_at=timezone.now())
     settings.KIVA_PIPELINE_TIMING = {"stale_sending_after": 0}
-    follow = sending.record_follow_submission
+    held = sending.submission_claim_held
     stalled = []
 
-    def stall_then_follow(claimed, *args, **kwargs):
-        if not stalled:  # the worker's first step after its claim: the sweeper runs now
+    def stall_then_check(claimed):
+        if not stalled:  # the worker stalls before its attempt: the sweeper runs now
             stalled.append(claimed.pk)
             sweep.submission_settle_stale(submission=Submission.objects.get(pk=claimed.pk))
-        return follow(claimed, *args, **kwargs)
+        return held(claimed)
 
-    monkeypatch.setattr(sending, "record_follow_submission", stall_then_follow)
+    monkeypatch.setattr(sending, "submission_claim_held", stall_then_check)
     assert sending.submission_send(submission_id=submission.pk) == "lost_claim"
     submission.refresh_from_db()
     assert submission.state == St.RETRYING

@@ -258,7 +258,7 @@ def test_faults_lose_nothing_and_duplicate_nothing(parts, settings):
     assert ambiguous.exists()
     for attempt in ambiguous:
         assert Attempt.objects.filter(
-            submission=attempt.submission, method="GET", number__gt=attempt.number
+            submission=attempt.submission, method="GET", id__gt=attempt.id
         ).exists()
 
 

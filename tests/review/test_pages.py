@@ -121,6 +121,24 @@ def test_dashboard_counts_records_per_state(client, make_loan, partner, reviewer
     assert loans.oldest_waiting is not None
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the estimate is PostgreSQL's")
+def test_dashboard_estimates_only_the_archive_states_above_the_cap(
+    client, make_loan, partner, reviewer, monkeypatch
+):
+    monkeypatch.setattr("kivaportal.common.paging.EXACT_UP_TO", 1)
+    for state in (S.SENT, S.SENT, S.SENT, S.SUBMITTED, S.SUBMITTED):
+        make_loan(state=state)
+    client.force_login(reviewer)
+
+    response = client.get(reverse("review:dashboard", args=[partner.pk]))
+
+    loans = next(s for s in response.context["summaries"] if s.slug == "loans")
+    assert loans.estimated == {S.SENT}
+    assert loans.counts["sent"] >= 2  # never fewer than it counted (EXACT_UP_TO + 1)
+    assert loans.counts["submitted"] == 2  # what waits for someone is always exact
+    assert f"about {loans.counts['sent']}" in response.content.decode()
+
+
 def test_queue_filters_by_state_and_warnings(client, make_loan, partner, reviewer):
     complete = make_loan(state=S.SUBMITTED)
     incomplete = make_loan(state=S.SUBMITTED, description="")
@@ -198,6 +216,22 @@ def test_page_queries_do_not_grow_with_the_data(client, partner, make_loan, revi
     few = count_queries(client, urls[page]())
     _populate(partner, make_loan, 30)
     many = count_queries(client, urls[page]())
+    assert many == few
+
+
+def test_report_pages_after_the_first_run_the_same_queries_at_any_size(
+    client, partner, make_loan, reviewer, monkeypatch
+):
+    # The first page reads its lines and the preview's in one query; later pages in two.
+    monkeypatch.setattr("kivaportal.repayments.selectors.REPORT_LINES_PER_PAGE", 2)
+    client.force_login(reviewer)
+    report = RepaymentReportFactory(partner=partner, month=date(2026, 2, 1))
+    url = reverse("review:record", args=[partner.pk, "reports", report.pk]) + "?page=2"
+    _populate(partner, make_loan, 5)
+    count_queries(client, url)
+    few = count_queries(client, url)
+    _populate(partner, make_loan, 30)
+    many = count_queries(client, url)
     assert many == few
 
 

@@ -33,7 +33,7 @@ class Problem:
         return found
 
 
-@dataclass
+@dataclass(slots=True)  # a loan import keeps one per loan
 class Row:
     """One input record: a file row (`number`) or a JSON object (`paths` give field names)."""
 

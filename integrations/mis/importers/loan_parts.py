@@ -89,7 +89,7 @@ def money_text(amount: Decimal | None) -> str:
     return "" if amount is None else f"{amount:.3f}"
 
 
-@dataclass
+@dataclass(slots=True)  # one or two per loan of the file: no __dict__ each
 class Lines:
     """What the import knows of one loan's borrowers or schedule lines: enough to compare."""
 
@@ -109,7 +109,7 @@ class Lines:
         return (self.count, self.digest) == (other.count, other.digest)
 
 
-@dataclass
+@dataclass(slots=True)
 class LoanPlan:
     row: Row  # without its values: where to report the loan's problems
     amount: Decimal

@@ -2,10 +2,9 @@
 
 from django.core.files.base import ContentFile
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history
 
 from integrations.mis.importers import reviewed
-from integrations.mis.importers.base import BATCH_SIZE
+from integrations.mis.importers.bulk import insert_with_history, key_in
 from integrations.mis.importers.loan_parts import LOAN_COLUMNS, MEMBER_COLUMNS, SCHEDULE_COLUMNS
 from integrations.mis.importers.loans import own_loan_id
 from kivaportal.common.photos import photo_copies_make
@@ -22,7 +21,7 @@ def decide(imp):
             continue
         row, members, schedule = plan.row, plan.members, plan.schedule
         if members is not None:
-            members.clients = set()  # no longer needed: free it before the write pass
+            members.clients = frozenset()  # no longer needed: free it (one shared empty set)
             if members.total != plan.amount:
                 imp.problem(
                     row,
@@ -86,7 +85,8 @@ def write(imp):
     for cleaned in imp._rows("members", MEMBER_COLUMNS, check=False):
         borrowers = dict(
             Borrower.objects.filter(
-                partner=imp.partner, mis_client_id__in={v["mis_client_id"] for _r, v in cleaned}
+                partner=imp.partner,
+                mis_client_id__in=key_in({v["mis_client_id"] for _r, v in cleaned}),
             ).values_list("mis_client_id", "pk")
         )
         shares = []
@@ -105,7 +105,7 @@ def write(imp):
                     position=position,
                 )
             )
-        bulk_create_with_history(shares, LoanBorrower, BATCH_SIZE, default_user=imp.actor)
+        insert_with_history(LoanBorrower, shares, user=imp.actor)
     for cleaned in imp._rows("schedule", SCHEDULE_COLUMNS, check=False):
         lines = [
             ScheduleLine(
@@ -117,7 +117,7 @@ def write(imp):
             for _row, values in cleaned
             if values["mis_loan_id"] in rewrite["schedule"]
         ]
-        bulk_create_with_history(lines, ScheduleLine, BATCH_SIZE, default_user=imp.actor)
+        insert_with_history(ScheduleLine, lines, user=imp.actor)
     for loan, changed in edited:
         reviewed.end_change(loan, imp, changed)
     if imp.collect_records:
@@ -158,7 +158,7 @@ def _write_loans(imp, cleaned, pks, edited):
         loan.save()
         pks[key] = loan.pk
         edited.append((loan, plan.changed))
-    created = bulk_create_with_history(new, Loan, BATCH_SIZE, default_user=imp.actor)
+    created = insert_with_history(Loan, new, user=imp.actor)
     audit_records_created(records=created, actor=imp.actor, data=imp.audit_data)
     for loan in created:
         pks[loan.mis_loan_id] = loan.pk

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from integrations.mis.formats import FileError
 from integrations.mis.importers.base import Importer, batches
+from integrations.mis.importers.bulk import key_in
 from integrations.mis.importers.loan_parts import (
     LOAN_COLUMNS,
     LOAN_FIELDS,
@@ -130,7 +131,7 @@ class LoanImporter(Importer):
         keys = [v["mis_loan_id"] for _r, v in cleaned]
         existing = {
             loan.mis_loan_id: loan
-            for loan in Loan.objects.filter(partner=self.partner, mis_loan_id__in=keys)
+            for loan in Loan.objects.filter(partner=self.partner, mis_loan_id__in=key_in(keys))
         }
         db_lines = self._db_lines([loan.pk for loan in existing.values()])
         for row, values in cleaned:
@@ -188,9 +189,9 @@ class LoanImporter(Importer):
         if kind == "members":
             wanted = {v["mis_client_id"] for _r, v in cleaned}
             clients = set(
-                Borrower.objects.filter(partner=self.partner, mis_client_id__in=wanted).values_list(
-                    "mis_client_id", flat=True
-                )
+                Borrower.objects.filter(
+                    partner=self.partner, mis_client_id__in=key_in(wanted)
+                ).values_list("mis_client_id", flat=True)
             ) | (self.pending_clients & wanted)
         for row, values in cleaned:
             plan = self.plans.get(values["mis_loan_id"])

@@ -7,7 +7,7 @@ from simple_history.utils import bulk_update_with_history
 from integrations.mis.fields import parse_date, parse_money
 from integrations.mis.importers.base import BATCH_SIZE, Column
 from integrations.mis.importers.borrowers import text
-from integrations.mis.importers.bulk import insert_with_history
+from integrations.mis.importers.bulk import insert_with_history, key_in
 from integrations.mis.importers.flat import FlatImporter, changed_fields
 from kivaportal.common.money import currency_decimals, has_currency_precision
 from kivaportal.lending.models import Borrower, Loan, LoanBorrower
@@ -59,14 +59,14 @@ class RepaymentImporter(FlatImporter):
         client_ids = {v["mis_client_id"] for _r, v in cleaned if v.get("mis_client_id")}
         loans = {
             loan["mis_loan_id"]: loan
-            for loan in Loan.objects.filter(partner=self.partner, mis_loan_id__in=loan_ids).values(
-                "id", "mis_loan_id", "currency"
-            )
+            for loan in Loan.objects.filter(
+                partner=self.partner, mis_loan_id__in=key_in(loan_ids)
+            ).values("id", "mis_loan_id", "currency")
         }
         borrowers = dict(
-            Borrower.objects.filter(partner=self.partner, mis_client_id__in=client_ids).values_list(
-                "mis_client_id", "id"
-            )
+            Borrower.objects.filter(
+                partner=self.partner, mis_client_id__in=key_in(client_ids)
+            ).values_list("mis_client_id", "id")
         )
         shares = set()
         if borrowers:
@@ -80,7 +80,7 @@ class RepaymentImporter(FlatImporter):
             r.mis_repayment_id: r
             for r in Repayment.objects.filter(
                 partner=self.partner,
-                mis_repayment_id__in=[v["mis_repayment_id"] for _r, v in cleaned],
+                mis_repayment_id__in=key_in(v["mis_repayment_id"] for _r, v in cleaned),
             )
         }
         return {"loans": loans, "borrowers": borrowers, "shares": shares, "existing": existing}
@@ -122,11 +122,11 @@ class RepaymentImporter(FlatImporter):
             if write:
                 fields = {k: v for k, v in values.items() if k in FIELDS}
                 self._create.append(
-                    Repayment(
-                        partner=self.partner,
+                    Repayment(  # ids, not instances: a related descriptor is slow at 100,000
+                        partner_id=self.partner.pk,
                         mis_repayment_id=key,
-                        created_by=self.actor,
-                        updated_by=self.actor,
+                        created_by_id=getattr(self.actor, "pk", None),
+                        updated_by_id=getattr(self.actor, "pk", None),
                         **fields,
                     )
                 )
@@ -156,13 +156,7 @@ class RepaymentImporter(FlatImporter):
 
     def flush(self):
         self._touched |= {r.date for r in self._create} | {r.date for r in self._update}
-        insert_with_history(
-            Repayment,
-            self._create,
-            key="mis_repayment_id",
-            scope={"partner": self.partner},
-            user=self.actor,
-        )
+        insert_with_history(Repayment, self._create, user=self.actor)
         if self._update:
             bulk_update_with_history(
                 self._update,

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('journals', '0003_stored_findings'),
+        ('journals', '0004_list_indexes'),
     ]
 
     operations = [
