@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate demo lock clean bench bench-intake bench-push messages graph
+.PHONY: run test lint format migrate demo lock clean bench bench-intake bench-push bench-reconcile messages graph
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,10 @@ clean:
 ## bench: review pages and admin lists at BENCH_LOANS=2000,20000,100000 loans (5x repayments), beside Django's plain admin (PostgreSQL)
 bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/review_pages.py
+
+## bench-reconcile: reconcile 20,000 loans with the sandbox (100 ms a page): wall time, queries a page, memory
+bench-reconcile: $(VENV)/.dev-installed
+	$(BIN)/python benchmarks/bench_reconcile.py
 
 ## bench-push: approved records to the sandbox (100 ms a call) with 1, 2 and 4 workers (PostgreSQL, own Redis)
 bench-push: $(VENV)/.dev-installed

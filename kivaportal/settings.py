@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "kivaportal.demo",
     "integrations.kiva",
     "integrations.mis",
+    "drf_spectacular_sidecar",  # only its static Swagger UI files (the intake API's docs page)
 ]
 
 MIDDLEWARE = [
@@ -193,6 +194,10 @@ KIVA_RETRY_AFTER_MAX = env.float("KIVA_RETRY_AFTER_MAX", default=60.0)
 KIVA_TOKEN_RENEW_MARGIN = env.int("KIVA_TOKEN_RENEW_MARGIN", default=300)
 KIVA_PHOTO_MAX_SIDE = env.int("KIVA_PHOTO_MAX_SIDE", default=1200)
 KIVA_REFERENCE_SYNC_HOURS = env.float("KIVA_REFERENCE_SYNC_HOURS", default=24.0)
+# Reconciliation with GET loans (docs/kiva.md, "What Kiva did with a loan").
+KIVA_RECONCILE_HOURS = env.float("KIVA_RECONCILE_HOURS", default=6.0)
+KIVA_PUBLISH_WAIT_DAYS = env.int("KIVA_PUBLISH_WAIT_DAYS", default=14)
+KIVA_LOAN_URL = env.str("KIVA_LOAN_URL", default="https://www.kiva.org/lend/{kiva_id}")
 KIVA_PRODUCTION_TOKEN_URL = env.str(
     "KIVA_PRODUCTION_TOKEN_URL", default="https://auth.k1.kiva.org/oauth/token"
 )
@@ -248,6 +253,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "kiva.reference_sync_all",
         "schedule": timedelta(hours=KIVA_REFERENCE_SYNC_HOURS),
     },
+    "kiva-reconcile": {
+        "task": "kiva.reconcile_all",
+        "schedule": timedelta(hours=KIVA_RECONCILE_HOURS),
+    },
     "kiva-sweep-submissions": {
         "task": "kiva.submissions_sweep",
         "schedule": timedelta(seconds=KIVA_SWEEP_SECONDS),
@@ -257,6 +266,8 @@ CELERY_BEAT_SCHEDULE = {
 # MIS intake (docs/configuration.md, docs/intake.md).
 INTAKE_API_MAX_BODY_BYTES = env.int("INTAKE_API_MAX_BODY_BYTES", default=8 * 1024 * 1024)
 INTAKE_API_MAX_ITEMS = env.int("INTAKE_API_MAX_ITEMS", default=1000)
+INTAKE_MAX_FUTURE_DAYS = env.int("INTAKE_MAX_FUTURE_DAYS", default=31)
+INTAKE_TOKEN_LIFETIME = env.int("INTAKE_TOKEN_LIFETIME", default=43199)  # Kiva's: about 12 h
 INTAKE_UPLOAD_MAX_BYTES = env.int("INTAKE_UPLOAD_MAX_BYTES", default=200 * 1024 * 1024)
 INTAKE_ASYNC_ROWS = env.int("INTAKE_ASYNC_ROWS", default=3000)
 

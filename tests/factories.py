@@ -8,7 +8,16 @@ from django.contrib.auth import get_user_model
 
 from integrations.kiva.models import KivaConnection
 from kivaportal.journals.models import Journal
-from kivaportal.lending.models import Borrower, Gender, Loan, LoanBorrower, LoanType, ScheduleLine
+from kivaportal.lending.models import (
+    Borrower,
+    Gender,
+    KivaStatus,
+    Loan,
+    LoanAtKiva,
+    LoanBorrower,
+    LoanType,
+    ScheduleLine,
+)
 from kivaportal.partners.models import Membership, Partner
 from kivaportal.partners.roles import Role
 from kivaportal.reference.models import Activity, Locale, Location, Theme
@@ -191,11 +200,21 @@ class RepaymentReportFactory(factory.django.DjangoModelFactory):
 class JournalFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Journal
+        skip_postgeneration_save = True
 
     loan = factory.SubFactory(LoanFactory)
     partner = factory.SelfAttribute("loan.partner")
     subject = "Rosa's stall is growing"
     body = "With the loan Rosa bought a cart and now sells in two markets."
+
+    @factory.post_generation
+    def kiva_status(journal, create, extracted, **kwargs):
+        """The loan's status as Kiva lists it (journals are for published loans):
+        payingBack by default; `kiva_status=""` leaves the loan unknown to Kiva."""
+        if create and extracted != "":
+            LoanAtKiva.objects.get_or_create(
+                loan=journal.loan, defaults={"status": extracted or KivaStatus.PAYING_BACK}
+            )
 
 
 # Added for the foundation's test suite. The factories above keep their defaults.
@@ -264,9 +283,32 @@ class KivaConnectionFactory(factory.django.DjangoModelFactory):
             obj.save()
 
 
-def api_key(partner, name="MIS"):
-    """An active intake API key of `partner`: (ApiKey row, the full key the MIS sends)."""
+def api_key(partner, name="MIS", owner=None):
+    """An active intake API key of `partner`: (ApiKey row, the full key the MIS sends). Its
+    owner (the accountable member) is a new preparer unless given."""
     from integrations.mis.models import ApiKey
 
+    owner = owner or member(partner, Role.PREPARER)
     full, prefix, hashed = ApiKey.generate()
-    return ApiKey.objects.create(partner=partner, name=name, prefix=prefix, key_hash=hashed), full
+    row = ApiKey.objects.create(
+        partner=partner, name=name, prefix=prefix, key_hash=hashed, owner=owner
+    )
+    return row, full
+
+
+def mis_client(partner, *, scopes=None, owner=None, name="MIS", **fields):
+    """An active MIS client of `partner` (OAuth client credentials): (row, client secret)."""
+    from integrations.mis.models import MisClient, Scope
+
+    owner = owner or member(partner, Role.PREPARER)
+    client_id, secret, hashed = MisClient.generate()
+    row = MisClient.objects.create(
+        partner=partner,
+        name=name,
+        client_id=client_id,
+        secret_hash=hashed,
+        scopes=list(Scope.values) if scopes is None else list(scopes),
+        owner=owner,
+        **fields,
+    )
+    return row, secret

@@ -19,7 +19,18 @@ class Answer:
 
     reference: str = ""  # the draft uuid, the repayment upload id, or the journal's link
     confirm_url: str = ""
-    problems: list = ()
+    problems: list = ()  # Kiva's problems, each {loan_id, code, severity, details, index}
+    # False when the answer has none of the shapes Kiva's material shows (kept raw).
+    readable: bool = True
+
+
+def _answer(parsed: payloads.KivaAnswer) -> Answer:
+    return Answer(
+        reference=parsed.reference,
+        confirm_url=parsed.confirm_urls[0] if parsed.confirm_urls else "",
+        problems=[p.as_dict() for p in parsed.problems],
+        readable=parsed.readable,
+    )
 
 
 @dataclass(frozen=True)
@@ -62,8 +73,7 @@ def _loan_preview(loan, connection, line_count=None, first_lines=None):
 
 
 def _loan_answer(data) -> Answer:
-    data = data if isinstance(data, dict) else {}
-    return Answer(reference=str(data.get("loan_draft_uuid", "")))
+    return _answer(payloads.parse_loan_draft_answer(data))
 
 
 # -- repayment reports -----------------------------------------------------------------------
@@ -87,8 +97,7 @@ def _report_preview(report, connection, line_count=None, first_lines=None):
 
 
 def _repayments_answer(data) -> Answer:
-    data = data if isinstance(data, dict) else {}
-    return Answer(reference=str(data.get("upload_id", "")), problems=data.get("problems") or [])
+    return _answer(payloads.parse_repayments_answer(data))
 
 
 # -- journals --------------------------------------------------------------------------------
@@ -106,10 +115,7 @@ def _journal_preview(journal, connection, line_count=None, first_lines=None):
 
 
 def _journals_answer(data) -> Answer:
-    items = data.get("journals", []) if isinstance(data, dict) else data
-    items = items if isinstance(items, list) else []
-    confirm = next((i.get("confirm_url", "") for i in items if isinstance(i, dict)), "")
-    return Answer(reference=confirm, confirm_url=confirm)
+    return _answer(payloads.parse_journals_answer(data))
 
 
 LOAN_DRAFT = KivaAdapter(

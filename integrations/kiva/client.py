@@ -9,7 +9,7 @@ string (it holds names) or body.
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -52,10 +52,15 @@ logger = logging.getLogger(__name__)
 USER_AGENT = f"KivaPartnerPortal/{kivaportal.__version__} (+python-requests)"
 CONFIG_LISTS = ("activities", "locales", "themes", "locations")
 MAX_PAGE_SIZE = 300  # Kiva: do not ask for more than 300 loans a page
-# GETs are retried on these (and on connection errors); everything else is raised at once.
+# GETs are retried on these, on any 5xx (a GET changes nothing at Kiva, so a server error is
+# as safe to try again as a gateway's) and on connection errors; the rest is raised at once.
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 # For a POST these mean Kiva refused before doing anything: safe to send again later.
 REFUSED_STATUSES = frozenset({429, 503})
+
+
+def _worth_retrying(status: int | None) -> bool:
+    return status is None or status in RETRY_STATUSES or status >= 500
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,25 @@ class KivaClient:
             params["status"] = status
         return self._request("GET", self._partner_path("loans"), params=params).data
 
+    def loan_page(self, *, status: str = "", offset: int = 0, limit: int = MAX_PAGE_SIZE):
+        """One page of GET loans as a typed result (payloads.parse_loans_page)."""
+        return payloads.parse_loans_page(self.loans(status=status, offset=offset, limit=limit))
+
+    def loan_pages(
+        self, *, status: str = "", offset: int = 0, page_size: int = MAX_PAGE_SIZE
+    ) -> Iterator[tuple[int, payloads.LoansPage]]:
+        """(offset, page) for every page of the partner's loans from `offset` on, read as
+        typed results (payloads.parse_loans_page); a caller that stops keeps its offset to
+        resume from there."""
+        while True:
+            page = self.loan_page(status=status, offset=offset, limit=page_size)
+            yield offset, page
+            offset += page.received
+            # Without a total, a short page is the last one.
+            done = page.received < page_size if page.total is None else offset >= page.total
+            if not page.received or done:
+                return
+
     def all_loans(self, *, query: str = "", status: str = "", page_size: int = 100) -> list[dict]:
         """Every page of the partner's loans (for reconciliation)."""
         loans: list[dict] = []
@@ -140,6 +164,13 @@ class KivaClient:
 
     def post_journals(self, body: dict | list | str | bytes) -> KivaResponse:
         return self._request("POST", self.connection.resolved_journal_path(), body=body)
+
+    def endpoint_url(self, endpoint: str) -> str:
+        """The full URL a write to `endpoint` ("loan_draft", "repayments", "journals") goes
+        to, as Kiva's bug-report guide asks to quote it."""
+        if endpoint == "journals":
+            return self._url(self.connection.resolved_journal_path())
+        return self._url(self._partner_path(endpoint))
 
     # -- token ---------------------------------------------------------------------------
 
@@ -213,7 +244,7 @@ class KivaClient:
             try:
                 return self._authorized(method, path, params, data, idempotent)
             except KivaRetryableError as exc:
-                if attempt == attempts or not (exc.status is None or exc.status in RETRY_STATUSES):
+                if attempt == attempts or not _worth_retrying(exc.status):
                     raise
                 delay = exc.retry_after if exc.retry_after is not None else 0.5 * 2 ** (attempt - 1)
                 if delay > settings.KIVA_RETRY_AFTER_MAX:

@@ -76,8 +76,11 @@ class KivaConnection(Tracked):
     )
     image_data_uri = models.BooleanField(
         _("photo as data URI"),
-        default=False,
-        help_text=_("Prefix image_encoded with data:image/...;base64, (Kiva's docs are unclear)."),
+        default=True,
+        help_text=_(
+            "Send image_encoded as data:image/...;base64,... as every known working sender "
+            "does; off: bare base64."
+        ),
     )
     repayment_batch_size = models.PositiveSmallIntegerField(
         _("repayment lines per call"),

@@ -1,4 +1,5 @@
-"""Portal records -> the exact JSON Kiva documents. Pure functions: no database writes, no HTTP.
+"""Portal records -> the exact JSON Kiva documents, and Kiva's answers -> typed results.
+Pure functions: no database writes, no HTTP.
 
 Names are Kiva's (snake_case), dates `YYYY-MM-DD`, amounts JSON numbers written from Decimal
 with the currency's precision (never through float, so 1200.50 is sent as 1200.50), text UTF-8.
@@ -10,6 +11,7 @@ values) when building many payloads.
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -96,7 +98,11 @@ def loan_draft(
     if loan.disbursal_date:
         body["disburse_time"] = loan.disbursal_date.isoformat()
     if loan.photo:
-        data_uri = bool(connection and connection.image_data_uri)
+        data_uri = (
+            connection.image_data_uri
+            if connection
+            else KivaConnection._meta.get_field("image_data_uri").default
+        )
         if not encode_photo:
             body["image_encoded"] = PHOTO_PLACEHOLDER
         elif loan.kiva_photo:  # scaled once, when the photo was stored
@@ -187,3 +193,202 @@ def journals_body(items: list[dict], *, connection: KivaConnection) -> dict | li
     if connection.journal_body_style == JournalBodyStyle.BARE_LIST:
         return list(items)
     return {"journals": list(items)}
+
+
+# -- Kiva's answers -> typed results ------------------------------------------------------
+#
+# Kiva documents no answer schema, and the known clients disagree on shapes (an object or a
+# list; snake_case or camelCase). These functions read every documented shape and never
+# raise: what they cannot read is reported as `readable=False`, and the caller keeps the raw
+# answer for staff to see.
+
+
+@dataclass(frozen=True)
+class KivaProblem:
+    """One problem Kiva reported: for a repayment line, a draft or a journal."""
+
+    loan_id: str
+    code: str
+    severity: str  # "error" or "warning" as Kiva says it; "" when it does not say
+    details: str  # Kiva's text: `details`, else `message`
+    index: int | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            "loan_id": self.loan_id,
+            "code": self.code,
+            "severity": self.severity,
+            "details": self.details,
+            "index": self.index,
+        }
+
+
+@dataclass(frozen=True)
+class KivaAnswer:
+    """What a POST's answer said: the reference it gave (draft uuid, upload id, first
+    confirm URL), every confirm URL, and its problems. `readable` is False when the answer
+    has none of the shapes Kiva's material shows."""
+
+    readable: bool
+    reference: str = ""
+    confirm_urls: tuple[str, ...] = ()
+    problems: tuple[KivaProblem, ...] = ()
+
+
+@dataclass(frozen=True)
+class KivaLoan:
+    """One item of GET loans."""
+
+    kiva_id: int | None
+    uuid: str
+    internal_loan_id: str
+    internal_client_id: str
+    status: str
+    funded_amount: Decimal | None
+    delinquent: bool | None
+
+
+@dataclass(frozen=True)
+class LoansPage:
+    total: int | None
+    loans: tuple[KivaLoan, ...]
+    received: int  # items on the page, readable or not (for paging)
+    unreadable: int  # items that were not loan objects
+
+
+def _get(item: dict, *names, default=None):
+    for name in names:
+        if name in item and item[name] is not None:
+            return item[name]
+    return default
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _int(value) -> int | None:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _decimal(value) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        amount = Decimal(str(value))
+    except ArithmeticError:
+        return None
+    return amount if amount.is_finite() else None
+
+
+def _bool(value) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
+def parse_problem(item, index: int | None = None) -> KivaProblem | None:
+    if not isinstance(item, dict):
+        return None
+    return KivaProblem(
+        loan_id=_text(_get(item, "loan_id", "loanId", "internal_loan_id")),
+        code=_text(_get(item, "code")),
+        severity=_text(_get(item, "severity")).lower(),
+        details=_text(_get(item, "details", "message", "detail")),
+        index=_int(_get(item, "index", default=index)),
+    )
+
+
+def _problems(items) -> tuple[KivaProblem, ...]:
+    if not isinstance(items, list):
+        return ()
+    found = (parse_problem(item, i) for i, item in enumerate(items))
+    return tuple(p for p in found if p is not None)
+
+
+def parse_loan_draft_answer(data) -> KivaAnswer:
+    """`{"loan_draft_uuid": ...}` (seen) or `{"loanDraftUuid": ...}`, with any warnings."""
+    if not isinstance(data, dict):
+        return KivaAnswer(readable=False)
+    uuid = _text(_get(data, "loan_draft_uuid", "loanDraftUuid", "uuid"))
+    problems = _problems(_get(data, "problems", "warnings"))
+    return KivaAnswer(readable=bool(uuid), reference=uuid, problems=problems)
+
+
+def parse_repayments_answer(data) -> KivaAnswer:
+    """An object `{"upload_id": ..., "problems": [...]}` (a production connector) or a list
+    (Kiva's .NET client): of problems, or of objects that each carry problems."""
+    if isinstance(data, dict):
+        upload = _text(_get(data, "upload_id", "uploadId", "id"))
+        problems = _problems(_get(data, "problems", default=[]))
+        known = upload or "problems" in data or _get(data, "code") == "api.success"
+        return KivaAnswer(readable=bool(known), reference=upload, problems=problems)
+    if isinstance(data, list):
+        if not all(isinstance(item, dict) for item in data):
+            return KivaAnswer(readable=False)
+        if any("problems" in item for item in data):
+            parts = [parse_repayments_answer(item) for item in data]
+            return KivaAnswer(
+                readable=all(p.readable for p in parts),
+                reference=next((p.reference for p in parts if p.reference), ""),
+                problems=tuple(problem for p in parts for problem in p.problems),
+            )
+        return KivaAnswer(readable=True, problems=_problems(data))
+    return KivaAnswer(readable=False)
+
+
+def parse_journals_answer(data) -> KivaAnswer:
+    """`{"journals": [...]}` (docs) or a bare list (a Kiva client), each item with its
+    `confirm_url` (or `confirmUrl`); items without one are problems if they say why."""
+    items = _get(data, "journals") if isinstance(data, dict) else data
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        return KivaAnswer(readable=False)
+    urls = tuple(
+        url for url in (_text(_get(item, "confirm_url", "confirmUrl")) for item in items) if url
+    )
+    problems = tuple(
+        p
+        for i, item in enumerate(items)
+        if not _get(item, "confirm_url", "confirmUrl") and _get(item, "code", "message", "details")
+        for p in [parse_problem(item, i)]
+        if p is not None
+    )
+    return KivaAnswer(
+        readable=True, reference=urls[0] if urls else "", confirm_urls=urls, problems=problems
+    )
+
+
+def parse_loan(item) -> KivaLoan | None:
+    """A GET loans item, or None when it is not a loan object Kiva's docs describe."""
+    if not isinstance(item, dict):
+        return None
+    loan = KivaLoan(
+        kiva_id=_int(_get(item, "kiva_id", "kivaId", "id")),
+        uuid=_text(_get(item, "uuid", "loan_draft_uuid", "loanDraftUuid")).lower(),
+        internal_loan_id=_text(_get(item, "internal_loan_id", "internalLoanId")),
+        internal_client_id=_text(_get(item, "internal_client_id", "internalClientId")),
+        status=_text(_get(item, "status")),
+        funded_amount=_decimal(_get(item, "funded_amount", "fundedAmount")),
+        delinquent=_bool(_get(item, "delinquent")),
+    )
+    if not (loan.kiva_id or loan.uuid or loan.internal_loan_id):
+        return None
+    return loan
+
+
+def parse_loans_page(data) -> LoansPage:
+    """`{"total_records": n, "data": [...]}`; a bare list is read as a page without a total."""
+    items = _get(data, "data", default=[]) if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        return LoansPage(total=None, loans=(), received=0, unreadable=0)
+    total = _int(_get(data, "total_records", "totalRecords")) if isinstance(data, dict) else None
+    loans = [parse_loan(item) for item in items]
+    readable = tuple(loan for loan in loans if loan is not None)
+    return LoansPage(
+        total=total, loans=readable, received=len(items), unreadable=len(items) - len(readable)
+    )

@@ -1,59 +1,175 @@
-"""Admin for intake: API keys (partner admins make and revoke them; the key is shown once),
-import jobs (the upload itself happens on the intake page), and each partner's file format."""
+"""Admin for intake: API keys and MIS clients (partner admins make and revoke them, each owned
+by an accountable member; the key or secret is shown once), import jobs (the upload itself
+happens on the intake page), and each partner's file format."""
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from integrations.mis.callers import owner_refusal
 from integrations.mis.keys import api_key_create, api_key_revoke
-from integrations.mis.models import ApiKey, ImportJob, IntakeFormat
+from integrations.mis.models import ApiKey, ImportJob, IntakeFormat, MisClient, Scope
+from integrations.mis.oauth import mis_client_create, mis_client_revoke
 from kivaportal.common.admin import PartnerScopedAdmin
-from kivaportal.partners.roles import Action
+from kivaportal.partners.roles import ROLE_ACTIONS, Action
+from kivaportal.partners.selectors import partner_ids_where
+
+
+class OwnedForm(forms.ModelForm):
+    """The owner must be a member who may create and edit records in the chosen partner."""
+
+    def clean(self):
+        cleaned = super().clean()
+        partner = cleaned.get("partner") or getattr(self.instance, "partner", None)
+        if partner is not None and "owner" in self.fields:
+            refusal = owner_refusal(partner_id=partner.pk, owner=cleaned.get("owner"))
+            if refusal:
+                self.add_error("owner", refusal)
+        return cleaned
+
+
+class OwnedAdmin(PartnerScopedAdmin):
+    """Keys and clients: made by partner admins, owned by a member, revoked, never edited but
+    for their name."""
+
+    edit_action = Action.MANAGE
+    form = OwnedForm
+    actions = ["revoke"]
+    created_template = ""
+
+    def get_readonly_fields(self, request, obj=None):
+        # A key's partner and owner never change; a new one is made instead.
+        return self.readonly_fields + (("partner", "owner") if obj else ())
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "owner":
+            # Members who may edit, in the partners this admin manages: never other partners'.
+            editing = [role for role, actions in ROLE_ACTIONS.items() if Action.EDIT in actions]
+            users = get_user_model().objects.filter(
+                is_active=True, memberships__is_active=True, memberships__role__in=editing
+            )
+            managed = partner_ids_where(request.user, Action.MANAGE)
+            if managed is not None:
+                users = users.filter(memberships__partner_id__in=managed)
+            kwargs["queryset"] = users.distinct().order_by("username")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save(update_fields=["name"])
+            return
+        row, secret = self.create(obj, form, request.user)
+        obj.pk, obj._secret = row.pk, secret
+        for name in ("prefix", "client_id"):
+            if hasattr(row, name):
+                setattr(obj, name, getattr(row, name))
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # Shown in the response, never put in a message: messages may be stored in a cookie.
+        return TemplateResponse(
+            request,
+            self.created_template,
+            {
+                **self.admin_site.each_context(request),
+                "key": obj,
+                "secret": obj._secret,
+                "token_url": request.build_absolute_uri(reverse("mis_api:token")),
+                "api_base": request.build_absolute_uri(reverse("mis_api:openapi")).rsplit("/", 1)[
+                    0
+                ],
+            },
+        )
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(PartnerScopedAdmin):
-    edit_action = Action.MANAGE
+class ApiKeyAdmin(OwnedAdmin):
     list_display = (
         "name",
         "partner",
         "prefix",
+        "owner",
         "created_by",
         "created_at",
         "last_used_at",
         "revoked_at",
     )
     list_filter = (("partner", admin.RelatedOnlyFieldListFilter), "revoked_at")
-    list_select_related = ("partner", "created_by")
+    list_select_related = ("partner", "owner", "created_by")
     readonly_fields = ("prefix", "created_by", "created_at", "last_used_at", "revoked_at")
-    actions = ["revoke"]
+    created_template = "mis/apikey_created.html"
 
-    def get_readonly_fields(self, request, obj=None):
-        # A key's partner never changes; a new key is made instead.
-        return self.readonly_fields + (("partner",) if obj else ())
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            obj.save(update_fields=["name"])
-            return
-        key, full = api_key_create(partner=obj.partner, name=obj.name, by=request.user)
-        obj.pk, obj.prefix, obj._full_key = key.pk, key.prefix, full
-
-    def response_add(self, request, obj, post_url_continue=None):
-        # Shown in the response, never put in a message: messages may be stored in a cookie.
-        return TemplateResponse(
-            request,
-            "mis/apikey_created.html",
-            {**self.admin_site.each_context(request), "key": obj, "full_key": obj._full_key},
-        )
+    def create(self, obj, form, by):
+        return api_key_create(partner=obj.partner, name=obj.name, owner=obj.owner, by=by)
 
     @admin.action(description=_("Revoke the selected keys"))
     def revoke(self, request, queryset):
         for key in queryset:
             api_key_revoke(api_key=key, by=request.user)
+        messages.success(request, _("Revoked."))
+
+
+class MisClientForm(OwnedForm):
+    scopes = forms.MultipleChoiceField(
+        label=_("scopes"),
+        choices=Scope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=list(Scope.values),
+    )
+
+    class Meta:
+        model = MisClient
+        fields = ("partner", "name", "owner", "scopes", "expires_at")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields.pop("scopes", None)  # read-only once made: shown, not posted
+
+
+@admin.register(MisClient)
+class MisClientAdmin(OwnedAdmin):
+    form = MisClientForm
+    list_display = (
+        "name",
+        "partner",
+        "client_id",
+        "owner",
+        "scope_list",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    list_filter = (("partner", admin.RelatedOnlyFieldListFilter), "revoked_at")
+    list_select_related = ("partner", "owner", "created_by")
+    readonly_fields = ("client_id", "created_by", "created_at", "last_used_at", "revoked_at")
+    created_template = "mis/misclient_created.html"
+
+    def get_readonly_fields(self, request, obj=None):
+        return super().get_readonly_fields(request, obj) + (("scopes", "expires_at") if obj else ())
+
+    @admin.display(description=_("scopes"))
+    def scope_list(self, obj):
+        return " ".join(obj.scopes)
+
+    def create(self, obj, form, by):
+        return mis_client_create(
+            partner=obj.partner,
+            name=obj.name,
+            owner=obj.owner,
+            scopes=form.cleaned_data["scopes"],
+            expires_at=obj.expires_at,
+            by=by,
+        )
+
+    @admin.action(description=_("Revoke the selected clients"))
+    def revoke(self, request, queryset):
+        for client in queryset:
+            mis_client_revoke(client=client, by=request.user)
         messages.success(request, _("Revoked."))
 
 

@@ -1,8 +1,13 @@
-"""What MIS intake keeps: per-partner API keys, file import jobs, and each partner's file format.
+"""What MIS intake keeps: per-partner API keys and MIS clients (OAuth2 client credentials, as
+Kiva's API has), file import jobs, and each partner's file format.
 
-An API key is stored as a SHA-256 hash only; the full key is shown once, when it is made. The
-key carries 256 bits of randomness, so a plain hash (no salt, no slow KDF) is enough: nobody
-can guess a preimage, and lookups stay one indexed query on the public prefix.
+An API key or a client secret is stored as a SHA-256 hash only; it is shown once, when it is
+made. Each carries 256 bits of randomness, so a plain hash (no salt, no slow KDF) is enough:
+nobody can guess a preimage, and lookups stay one indexed query on the public part.
+
+Each key and client has an owner: the member accountable for what it posts. Records it creates
+or edits carry the owner as `created_by` / `updated_by`, so under four eyes the owner cannot
+approve them (docs/intake.md).
 """
 
 import hashlib
@@ -24,6 +29,21 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+OWNER_HELP = _(
+    "The member accountable for what it posts: records it creates or edits are theirs, so "
+    "under four eyes someone else approves them."
+)
+
+
+class Scope(models.TextChoices):
+    """Kiva's four scopes. The reference lists need `read:loans` or `create:loan_draft`."""
+
+    READ_LOANS = "read:loans", _("Read loans and reference lists (read:loans)")
+    CREATE_LOAN_DRAFT = "create:loan_draft", _("Post loan drafts and borrowers (create:loan_draft)")
+    CREATE_REPAYMENT = "create:repayment", _("Post repayments (create:repayment)")
+    CREATE_JOURNAL_UPDATE = "create:journal_update", _("Post journals (create:journal_update)")
+
+
 class ApiKey(models.Model):
     partner = models.ForeignKey(
         "partners.Partner",
@@ -42,6 +62,15 @@ class ApiKey(models.Model):
         blank=True,
         related_name="+",
         editable=False,
+    )
+    # Empty only for keys made before keys had owners and whose maker is unknown: refused.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        help_text=OWNER_HELP,
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
@@ -77,6 +106,69 @@ class ApiKey(models.Model):
 
     def matches(self, key: str) -> bool:
         return hmac.compare_digest(self.key_hash, _hash(key))
+
+
+class MisClient(models.Model):
+    """An MIS's OAuth2 client-credentials client, as Kiva gives a partner: an id and a secret
+    exchanged at `oauth/token` for short-lived bearer tokens with some of Kiva's scopes."""
+
+    partner = models.ForeignKey(
+        "partners.Partner",
+        verbose_name=_("partner"),
+        on_delete=models.CASCADE,
+        related_name="mis_clients",
+    )
+    name = models.CharField(_("name"), max_length=100, help_text=_("Which MIS or system uses it."))
+    client_id = models.CharField(_("client id"), max_length=40, unique=True, editable=False)
+    secret_hash = models.CharField(_("secret hash"), max_length=64, editable=False)
+    scopes = models.JSONField(_("scopes"), default=list)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=OWNER_HELP,
+    )
+    expires_at = models.DateTimeField(
+        _("expires at"), null=True, blank=True, help_text=_("Empty: until revoked.")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        editable=False,
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+
+    objects = PartnerScopedQuerySet.as_manager()
+    partner_path = "partner"
+
+    class Meta:
+        verbose_name = _("MIS client (OAuth)")
+        verbose_name_plural = _("MIS clients (OAuth)")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.client_id})"
+
+    @property
+    def is_active(self) -> bool:
+        if self.revoked_at is not None:
+            return False
+        return self.expires_at is None or self.expires_at > timezone.now()
+
+    @staticmethod
+    def generate() -> tuple[str, str, str]:
+        """A new (client id, secret, hash of the secret)."""
+        secret = secrets.token_urlsafe(32)
+        return f"kpc_{secrets.token_hex(8)}", secret, _hash(secret)
+
+    def matches(self, secret: str) -> bool:
+        return hmac.compare_digest(self.secret_hash, _hash(secret))
 
 
 class ImportKind(models.TextChoices):

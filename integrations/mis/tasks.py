@@ -3,7 +3,7 @@ ImportJob row."""
 
 from celery import shared_task
 
-from integrations.mis.services import import_job_run
+from integrations.mis.import_jobs import import_job_run
 
 
 @shared_task(soft_time_limit=3600, time_limit=3900)

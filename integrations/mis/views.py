@@ -9,8 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from integrations.mis.forms import UploadForm
+from integrations.mis.import_jobs import import_job_create, import_job_progress, import_job_start
 from integrations.mis.models import ImportJob, ImportStatus
-from integrations.mis.services import import_job_create, import_job_progress, import_job_start
 from integrations.mis.templates_csv import TEMPLATES, template_csv
 from kivaportal.partners.models import Partner
 from kivaportal.partners.roles import Action

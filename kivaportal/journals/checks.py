@@ -4,6 +4,7 @@ from django.utils.translation import gettext_noop
 
 from kivaportal.common.checks import Finding, error, warning
 from kivaportal.journals.models import Journal
+from kivaportal.lending.models import KIVA_PUBLISHED, LoanAtKiva
 
 
 def journal_findings(journal: Journal) -> list[Finding]:
@@ -33,6 +34,7 @@ def journal_findings(journal: Journal) -> list[Finding]:
                 loan=journal.loan.mis_loan_id,
             )
         )
+    findings += _kiva_findings(journal)
     if not journal.photo:
         findings.append(
             warning(
@@ -42,3 +44,52 @@ def journal_findings(journal: Journal) -> list[Finding]:
             )
         )
     return findings
+
+
+def _kiva_findings(journal: Journal) -> list[Finding]:
+    """Journals are for loans Kiva has published (Kiva's docs). What reconciliation last read
+    decides: not published (a draft, sent back, deleted) or no longer listed is an error;
+    a loan Kiva has not listed yet (never reconciled) is a warning, as nothing is known."""
+    try:
+        at_kiva = journal.loan.kiva
+    except LoanAtKiva.DoesNotExist:
+        at_kiva = None
+    loan = journal.loan.mis_loan_id
+    if at_kiva is None or not at_kiva.status:
+        return [
+            warning(
+                "loan",
+                gettext_noop(
+                    "Kiva has not listed loan %(loan)s yet; journals are only for loans Kiva "
+                    "has published."
+                ),
+                "kiva_unknown",
+                loan=loan,
+            )
+        ]
+    if at_kiva.missing_since is not None:
+        return [
+            error(
+                "loan",
+                gettext_noop(
+                    "Kiva no longer lists loan %(loan)s; journals are only for loans Kiva has "
+                    "published."
+                ),
+                "kiva_missing",
+                loan=loan,
+            )
+        ]
+    if at_kiva.status not in KIVA_PUBLISHED:
+        return [
+            error(
+                "loan",
+                gettext_noop(
+                    "Kiva shows loan %(loan)s as %(status)s, not published; journals are only "
+                    "for loans Kiva has published."
+                ),
+                "kiva_not_published",
+                loan=loan,
+                status=at_kiva.status,
+            )
+        ]
+    return []

@@ -1,6 +1,8 @@
 """What Kiva's data needs of a loan, checked before anyone may send it.
 
 `loan_findings(loan)` returns blocking errors and warnings, each naming the field it is about.
+What Kiva is known to refuse (a retired reference value after a sync, a group loan without
+its group client id) is an error, so it cannot be approved and then rejected by Kiva.
 Errors stop a loan from being submitted or approved; warnings (mostly fields PA2 needs at
 publish time but not at draft time) are shown to the reviewer. The function reads the loan's
 borrowers and schedule through the related managers, so a caller checking many loans
@@ -227,14 +229,15 @@ def _group_findings(loan, shares):
             )
         )
     if not loan.group_client_id:
+        # Kiva refuses a group draft whose internal_client_id is empty.
         findings.append(
-            warning(
+            error(
                 "group_client_id",
                 gettext_noop(
-                    "group_client_id is empty: Kiva's internal_client_id "
-                    "for the group will be missing."
+                    "group_client_id is required for a group loan: Kiva refuses a group "
+                    "loan without its internal_client_id."
                 ),
-                "kiva_required",
+                "group_required",
             )
         )
     if len(shares) == 1:
@@ -259,8 +262,9 @@ def _group_findings(loan, shares):
 
 
 def reference_errors(loan: Loan) -> list[Finding]:
-    """Blocking reference-data errors alone, for the model's `clean()`."""
-    return [f for f in _reference_findings(loan) if f.is_error]
+    """Another partner's reference data, for the model's `clean()`: a retired value blocks
+    sending (a check) but is still the loan's own, so editing the loan stays possible."""
+    return [f for f in _reference_findings(loan) if f.is_error and f.code == "wrong_partner"]
 
 
 def _reference_findings(loan):
@@ -282,11 +286,13 @@ def _reference_findings(loan):
                 )
             )
         elif value.retired:
+            # Kiva refuses a draft that uses a value it no longer lists (seen at publish).
             findings.append(
-                warning(
+                error(
                     field,
                     gettext_noop(
-                        "%(field)s “%(value)s” is no longer in Kiva's list for this partner."
+                        "%(field)s “%(value)s” is no longer in Kiva's list for this partner; "
+                        "Kiva will refuse the loan. Choose a current value."
                     ),
                     "retired",
                     field=field,

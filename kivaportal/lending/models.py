@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -200,6 +201,8 @@ class LoanBorrower(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["loan", "borrower"], name="loan_borrower_once")
         ]
+        # Reconciliation finds a group borrower's loan by the borrower's own MIS loan id.
+        indexes = [models.Index(fields=["mis_loan_id"], name="loanborrower_mis_loan_id")]
 
     def __str__(self):
         return f"{self.borrower} in {self.loan}"
@@ -240,3 +243,120 @@ class ScheduleLine(models.Model):
 
     def __str__(self):
         return f"{self.due_date}: {self.principal} + {self.interest}"
+
+
+class KivaStatus(models.TextChoices):
+    """A loan's status as GET loans shows it: every status Kiva's docs list, and the three only
+    Kiva's .NET sample lists (`deleted`, `issue_revising`, `issue_approving`)."""
+
+    INACTIVE = "inactive", _("Draft in PA2 (not published)")
+    INACTIVE_EXPIRED = "inactive_expired", _("Draft expired in PA2")
+    REVIEWED = "reviewed", _("Reviewed by Kiva")
+    ISSUE = "issue", _("Sent back with an issue")
+    ISSUE_REVISING = "issue_revising", _("Issue: being revised")
+    ISSUE_APPROVING = "issue_approving", _("Issue: revision awaiting approval")
+    FUNDRAISING = "fundRaising", _("Fundraising")
+    EXPIRED = "expired", _("Expired (not fully funded)")
+    RAISED = "raised", _("Raised")
+    PAYING_BACK = "payingBack", _("Paying back")
+    ENDED = "ended", _("Ended")
+    DEFAULTED = "defaulted", _("Defaulted")
+    REFUNDED = "refunded", _("Refunded")
+    DELETED = "deleted", _("Deleted in PA2")
+
+
+# Kiva expects a repayment report line for every loan in these statuses (fetch_loans.md).
+KIVA_REPAYING = (KivaStatus.PAYING_BACK, KivaStatus.DEFAULTED)
+# A loan Kiva knows as published: journals may be posted for it.
+KIVA_PUBLISHED = (
+    KivaStatus.FUNDRAISING,
+    KivaStatus.EXPIRED,
+    KivaStatus.RAISED,
+    KivaStatus.PAYING_BACK,
+    KivaStatus.ENDED,
+    KivaStatus.DEFAULTED,
+    KivaStatus.REFUNDED,
+)
+# Sent back by Kiva's review: a person at the partner must act in PA2.
+KIVA_ISSUE = (KivaStatus.ISSUE, KivaStatus.ISSUE_REVISING, KivaStatus.ISSUE_APPROVING)
+
+
+class LoanAtKiva(models.Model):
+    """What Kiva knows of a loan, as reconciliation last read it from GET loans.
+
+    A table of its own rather than fields on Loan: reconciliation writes it in bulk for
+    thousands of loans, and none of it is the loan's content (no review, no content history).
+    Each status change is kept in KivaStatusChange.
+    """
+
+    loan = models.OneToOneField(
+        Loan,
+        verbose_name=_("loan"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="kiva",
+    )
+    kiva_id = models.PositiveBigIntegerField(_("Kiva loan id"), null=True, blank=True)
+    draft_uuid = models.UUIDField(_("Kiva draft uuid"), null=True, blank=True)
+    status = models.CharField(
+        _("Kiva status"), max_length=20, choices=KivaStatus.choices, blank=True
+    )
+    funded_amount = money_field(_("funded at Kiva"), null=True, blank=True)
+    delinquent = models.BooleanField(_("delinquent at Kiva"), null=True, blank=True)
+    seen_at = models.DateTimeField(_("last seen at Kiva"), null=True, blank=True)
+    status_changed_at = models.DateTimeField(_("Kiva status since"), null=True, blank=True)
+    # Set when a reconciliation that read Kiva's whole list did not find a loan it had seen
+    # (or a sent draft): flagged for a person, never guessed (deleted in PA2?).
+    missing_since = models.DateTimeField(_("not listed by Kiva since"), null=True, blank=True)
+
+    objects = PartnerScopedQuerySet.as_manager()
+    partner_path = "loan__partner"
+
+    class Meta:
+        verbose_name = _("loan at Kiva")
+        verbose_name_plural = _("loans at Kiva")
+        indexes = [
+            models.Index(fields=["kiva_id"], name="loanatkiva_kiva_id"),
+            models.Index(fields=["draft_uuid"], name="loanatkiva_draft_uuid"),
+            models.Index(fields=["status"], name="loanatkiva_status"),
+        ]
+
+    def __str__(self):
+        return f"{self.loan_id}: {self.status or '-'} ({self.kiva_id or '-'})"
+
+    @property
+    def is_published(self) -> bool:
+        return self.status in KIVA_PUBLISHED
+
+
+class KivaStatusChange(models.Model):
+    """One change of a loan's Kiva status: what it was, what it became (empty: Kiva no longer
+    lists the loan), when it was seen and by whom (reconciliation reading Kiva:
+    `recorded_by` empty, shown as "Kiva, seen at 14:02")."""
+
+    loan = models.ForeignKey(
+        Loan, verbose_name=_("loan"), on_delete=models.CASCADE, related_name="kiva_changes"
+    )
+    from_status = models.CharField(_("from"), max_length=20, choices=KivaStatus.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=20, choices=KivaStatus.choices, blank=True)
+    kiva_id = models.PositiveBigIntegerField(_("Kiva loan id"), null=True, blank=True)
+    seen_at = models.DateTimeField(_("seen at"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    objects = PartnerScopedQuerySet.as_manager()
+    partner_path = "loan__partner"
+
+    class Meta:
+        verbose_name = _("Kiva status change")
+        verbose_name_plural = _("Kiva status changes")
+        ordering = ["loan", "-seen_at", "-id"]
+
+    def __str__(self):
+        return f"{self.loan_id}: {self.from_status or '-'} -> {self.to_status or '-'}"

@@ -1,11 +1,27 @@
 """Reads of loans."""
 
+from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kivaportal.lending.models import LoanBorrower
+from kivaportal.lending.models import (
+    KIVA_ISSUE,
+    KivaStatus,
+    Loan,
+    LoanAtKiva,
+    LoanBorrower,
+)
+from kivaportal.workflow.states import RecordState
+
+# Queue filter values beside Kiva's statuses.
+NOT_LISTED = "not_listed"
+NO_LONGER_LISTED = "no_longer_listed"
+# Sent, and not yet public at Kiva: a person at the partner still has to publish it in PA2.
+UNPUBLISHED = ("", KivaStatus.INACTIVE, KivaStatus.REVIEWED)
 
 
 def loans_with_details(queryset):
@@ -46,3 +62,53 @@ def loan_page(loan, page_number=None, params=None) -> dict:
             ),
         ),
     }
+
+
+def loans_at_kiva(queryset, kiva_status=None):
+    """Loans narrowed by their status at Kiva: one of Kiva's statuses, NOT_LISTED (Kiva has
+    not listed it) or NO_LONGER_LISTED (Kiva stopped listing it); None leaves them all."""
+    if not kiva_status:
+        return queryset
+    if kiva_status == NOT_LISTED:
+        return queryset.filter(Q(kiva__isnull=True) | Q(kiva__status=""))
+    if kiva_status == NO_LONGER_LISTED:
+        return queryset.filter(kiva__missing_since__isnull=False)
+    return queryset.filter(kiva__status=kiva_status)
+
+
+@dataclass
+class KivaSummary:
+    counts: list  # (status, label, n) for each status Kiva shows the partner's loans in
+    not_listed: int  # sent loans Kiva has not listed
+    no_longer_listed: int
+    waiting_days: int
+    waiting: list  # sent over `waiting_days` ago and still not published in PA2 (oldest 10)
+    waiting_count: int
+    issues: list  # sent back with an issue by Kiva (newest 10)
+    issue_count: int
+    last_seen: object  # when reconciliation last saw one of the partner's loans
+
+
+def kiva_summary(partner, *, waiting_days: int) -> KivaSummary:
+    """The partner's loans as Kiva shows them, for the dashboard: six queries."""
+    rows = LoanAtKiva.objects.filter(loan__partner=partner)
+    by_status = dict(
+        rows.exclude(status="").values_list("status").annotate(n=Count("pk")).order_by()
+    )
+    sent = Loan.objects.filter(partner=partner, state=RecordState.SENT)
+    cutoff = timezone.now() - timedelta(days=waiting_days)
+    waiting = sent.filter(
+        Q(kiva__isnull=True) | Q(kiva__status__in=UNPUBLISHED), state_changed_at__lt=cutoff
+    ).order_by("state_changed_at", "id")
+    issues = Loan.objects.filter(partner=partner, kiva__status__in=KIVA_ISSUE)
+    return KivaSummary(
+        counts=[(s, label, by_status[s]) for s, label in KivaStatus.choices if s in by_status],
+        not_listed=loans_at_kiva(sent, NOT_LISTED).count(),
+        no_longer_listed=rows.filter(missing_since__isnull=False).count(),
+        waiting_days=waiting_days,
+        waiting=list(waiting[:10]),
+        waiting_count=waiting.count(),
+        issues=list(issues.order_by("-kiva__status_changed_at", "-id")[:10]),
+        issue_count=issues.count(),
+        last_seen=rows.order_by("-seen_at").values_list("seen_at", flat=True).first(),
+    )

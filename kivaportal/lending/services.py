@@ -1,7 +1,220 @@
-"""Writes for borrowers and loans outside the review moves."""
+"""Writes for borrowers and loans outside the review moves, and of what Kiva knows of the
+partner's loans (LoanAtKiva, KivaStatusChange).
 
-from kivaportal.lending.models import Loan
+Reconciliation (kivaportal/pipeline/reconcile.py) reads GET loans page by page and hands each
+page here. A page costs a fixed number of queries whatever its size: matching is done with
+`__in` lookups, the updates with one upsert and one bulk insert of status changes.
+
+Matching, most certain first: the draft uuid Kiva gave when the draft was posted, Kiva's loan
+id, then the MIS ids (Kiva's `internal_loan_id` is a group loan's `mis_loan_id`, and an
+individual loan's borrower `loan_id`). An MIS id never overrides a draft uuid already known:
+another draft with the same MIS id is reported, not guessed (`other_drafts`).
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+from django.db import transaction
+
+from kivaportal.lending.models import (
+    KivaStatus,
+    KivaStatusChange,
+    Loan,
+    LoanAtKiva,
+    LoanBorrower,
+)
 from kivaportal.workflow.transitions import record_data_changed
+
+UPDATED_FIELDS = (
+    "kiva_id",
+    "draft_uuid",
+    "status",
+    "funded_amount",
+    "delinquent",
+    "seen_at",
+    "status_changed_at",
+    "missing_since",
+)
+KNOWN_STATUSES = frozenset(KivaStatus.values)
+
+
+@dataclass
+class PageOutcome:
+    matched: int = 0
+    changed: int = 0  # status changes recorded
+    unknown: int = 0  # loans Kiva lists that the portal does not hold
+    # (item, loan id) of drafts matched by MIS id to a loan that has another draft uuid.
+    other_drafts: list = field(default_factory=list)
+    # loan id -> the item it was matched with on this page.
+    items_by_loan: dict = field(default_factory=dict)
+
+
+def _uuid(text: str) -> UUID | None:
+    try:
+        return UUID(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _loan_ids_by(field: str, values: set) -> dict:
+    """LoanAtKiva's `field` value -> loan id, for the rows whose `field` is in `values`."""
+    if not values:
+        return {}
+    rows = LoanAtKiva.objects.filter(**{f"{field}__in": values})
+    return dict(rows.values_list(field, "loan_id"))
+
+
+def _loans_by_mis_id(partner, ids: set[str]) -> dict[str, int]:
+    """MIS loan id -> loan id, for group loans' own ids and individual borrowers' loan ids."""
+    if not ids:
+        return {}
+    # Borrowers' own loan ids on their index, then only the partner's loans are kept (no join:
+    # see loans_at_kiva_apply).
+    shares = dict(
+        LoanBorrower.objects.filter(mis_loan_id__in=ids).values_list("mis_loan_id", "loan_id")
+    )
+    ours = set(
+        Loan.objects.filter(pk__in=set(shares.values()), partner=partner).values_list(
+            "pk", flat=True
+        )
+        if shares
+        else ()
+    )
+    found = {mis_id: loan_id for mis_id, loan_id in shares.items() if loan_id in ours}
+    for mis_id, loan_id in Loan.objects.filter(partner=partner, mis_loan_id__in=ids).values_list(
+        "mis_loan_id", "id"
+    ):
+        found[mis_id] = loan_id  # the loan's own id wins over a borrower's
+    return found
+
+
+@transaction.atomic
+def loans_at_kiva_apply(*, partner, items, seen_at: datetime) -> PageOutcome:
+    """Record one page of GET loans (payloads.KivaLoan items) on the partner's loans."""
+    outcome = PageOutcome()
+    uuids = {u for u in (_uuid(i.uuid) for i in items) if u}
+    kiva_ids = {i.kiva_id for i in items if i.kiva_id}
+    # Draft uuids and Kiva ids are unique at Kiva: each is looked up on its own index, without
+    # a join (which a planner misled by a fresh bulk load turned into a walk over every loan
+    # of the partner), and what belongs to another partner is dropped after.
+    by_uuid = _loan_ids_by("draft_uuid", uuids)
+    by_kiva_id = _loan_ids_by("kiva_id", kiva_ids)
+    found = set(by_uuid.values()) | set(by_kiva_id.values())
+    ours = set(
+        Loan.objects.filter(pk__in=found, partner=partner).values_list("pk", flat=True)
+        if found
+        else ()
+    )
+    by_uuid = {key: loan_id for key, loan_id in by_uuid.items() if loan_id in ours}
+    by_kiva_id = {key: loan_id for key, loan_id in by_kiva_id.items() if loan_id in ours}
+    rest = [i for i in items if _uuid(i.uuid) not in by_uuid and i.kiva_id not in by_kiva_id]
+    by_mis_id = _loans_by_mis_id(partner, {i.internal_loan_id for i in rest if i.internal_loan_id})
+
+    candidates: list[tuple[object, int, bool]] = []  # (item, loan id, matched by MIS id)
+    for item in items:
+        loan_id = by_uuid.get(_uuid(item.uuid)) or by_kiva_id.get(item.kiva_id)
+        if loan_id is not None:
+            candidates.append((item, loan_id, False))
+        elif item.internal_loan_id in by_mis_id:
+            candidates.append((item, by_mis_id[item.internal_loan_id], True))
+        else:
+            outcome.unknown += 1
+    current = LoanAtKiva.objects.in_bulk([loan_id for _i, loan_id, _m in candidates])
+
+    rows: dict[int, LoanAtKiva] = {}
+    changes: list[KivaStatusChange] = []
+    for item, loan_id, by_mis in candidates:
+        before = current.get(loan_id)
+        uuid = _uuid(item.uuid)
+        if loan_id in rows or (
+            by_mis and before is not None and before.draft_uuid and before.draft_uuid != uuid
+        ):
+            # Another draft of a loan already matched or holding another draft uuid.
+            outcome.other_drafts.append((item, loan_id))
+            continue
+        row = _updated(before, loan_id, item, uuid, seen_at)
+        if row.status != (before.status if before else ""):
+            row.status_changed_at = seen_at
+            changes.append(
+                KivaStatusChange(
+                    loan_id=loan_id,
+                    from_status=before.status if before else "",
+                    to_status=row.status,
+                    kiva_id=row.kiva_id,
+                    seen_at=seen_at,
+                )
+            )
+        rows[loan_id] = row
+        outcome.items_by_loan[loan_id] = item
+    LoanAtKiva.objects.bulk_create(
+        rows.values(),
+        update_conflicts=True,
+        unique_fields=["loan"],
+        update_fields=UPDATED_FIELDS,
+    )
+    KivaStatusChange.objects.bulk_create(changes)
+    outcome.matched = len(rows)
+    outcome.changed = len(changes)
+    return outcome
+
+
+def _updated(before, loan_id, item, uuid, seen_at) -> LoanAtKiva:
+    row = LoanAtKiva(loan_id=loan_id)
+    if before is not None:
+        for name in UPDATED_FIELDS:
+            setattr(row, name, getattr(before, name))
+    row.kiva_id = item.kiva_id or row.kiva_id
+    row.draft_uuid = row.draft_uuid or uuid
+    # A status the portal does not know is kept as Kiva wrote it (shown as such).
+    row.status = item.status[:20] if item.status else row.status
+    if item.funded_amount is not None:
+        row.funded_amount = item.funded_amount
+    if item.delinquent is not None:
+        row.delinquent = item.delinquent
+    row.seen_at = seen_at
+    row.missing_since = None
+    return row
+
+
+@transaction.atomic
+def loans_at_kiva_flag_missing(*, partner, seen_before: datetime, now: datetime) -> int:
+    """Flag the partner's loans Kiva listed before but not in a complete reading of its list
+    that started at `seen_before` (a draft deleted in PA2, say): `missing_since` is set and
+    the history says so; the status stays what Kiva last showed. Returns how many."""
+    missing = list(
+        LoanAtKiva.objects.select_for_update()
+        .filter(loan__partner=partner, seen_at__lt=seen_before, missing_since__isnull=True)
+        .values_list("loan_id", "status", "kiva_id")
+    )
+    if not missing:
+        return 0
+    LoanAtKiva.objects.filter(loan_id__in=[m[0] for m in missing]).update(missing_since=now)
+    KivaStatusChange.objects.bulk_create(
+        KivaStatusChange(
+            loan_id=loan_id,
+            from_status=status,
+            to_status="",
+            kiva_id=kiva_id,
+            seen_at=now,
+        )
+        for loan_id, status, kiva_id in missing
+    )
+    return len(missing)
+
+
+def loan_at_kiva_draft_sent(*, loan_id: int, draft_uuid: str) -> None:
+    """Record the uuid Kiva gave a loan's new draft: reconciliation will match it first.
+    What Kiva knew of an earlier draft (status, id) stays until Kiva lists the new one."""
+    uuid = _uuid(draft_uuid)
+    if uuid is None:
+        return
+    LoanAtKiva.objects.bulk_create(
+        [LoanAtKiva(loan_id=loan_id, draft_uuid=uuid)],
+        update_conflicts=True,
+        unique_fields=["loan"],
+        update_fields=["draft_uuid"],
+    )
 
 
 def borrower_edited(*, borrower, by, changed_fields):

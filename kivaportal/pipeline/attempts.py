@@ -16,13 +16,14 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def attempt_start(submission, *, endpoint, method="POST", worker=None) -> Attempt:
+def attempt_start(submission, *, endpoint, method="POST", worker=None, url="") -> Attempt:
     attempt = Attempt.objects.create(
         submission=submission,
         # The claim's count: look-ups that settle a try carry that try's number.
         number=submission.attempts,
         method=method,
         endpoint=endpoint,
+        url=url[:500],
         started_at=timezone.now(),
         worker=(worker or worker_name())[:120],
     )

@@ -35,6 +35,7 @@ DUE_STATES = (SubmissionState.PENDING, SubmissionState.RETRYING)
 
 class AttemptOutcome(models.TextChoices):
     SENT = "sent", _("Kiva accepted it")
+    SENT_WITH_PROBLEMS = "sent_with_problems", _("Kiva accepted it and reported problems")
     REJECTED = "rejected", _("Kiva refused the content")
     RETRYABLE = "retryable", _("Not received, or refused for a passing reason: retried")
     AMBIGUOUS = "ambiguous", _("Outcome unknown: Kiva may have it")
@@ -67,6 +68,10 @@ class Submission(models.Model):
     # twice, whatever path the approval took.
     idempotency_key = models.CharField(_("idempotency key"), max_length=120, unique=True)
     endpoint = models.CharField(_("endpoint"), max_length=40)
+    # Where it goes: the connection's environment and API base URL when it was approved
+    # (a switch from stage to production must not make stage sends look like production ones).
+    environment = models.CharField(_("Kiva environment"), max_length=12, blank=True)
+    api_base_url = models.CharField(_("Kiva API base URL"), max_length=300, blank=True)
     payload = models.TextField(_("payload (exact JSON sent)"))
     payload_sha256 = models.CharField(_("payload SHA-256"), max_length=64)
 
@@ -119,6 +124,12 @@ class Submission(models.Model):
         chunk = f" ({self.chunk}/{self.chunks})" if self.chunks > 1 else ""
         return f"{self.get_kind_display()} {self.record_label} v{self.record_version}{chunk}"
 
+    @property
+    def sent_with_problems(self) -> bool:
+        """Sent, and Kiva reported problems (per repayment line, or warnings): an outcome of
+        its own, shown apart from a plain "sent"."""
+        return self.state == SubmissionState.SENT and bool(self.problems)
+
 
 class Attempt(models.Model):
     """One HTTP exchange with Kiva for a submission (GET loans look-ups included).
@@ -133,6 +144,7 @@ class Attempt(models.Model):
     number = models.PositiveIntegerField(_("attempt"))
     method = models.CharField(_("method"), max_length=8, default="POST")
     endpoint = models.CharField(_("endpoint"), max_length=200)
+    url = models.CharField(_("full URL"), max_length=500, blank=True)
     started_at = models.DateTimeField(_("started"))
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
@@ -156,3 +168,71 @@ class Attempt(models.Model):
 
     def __str__(self):
         return f"{self.submission_id}#{self.number} {self.http_status or self.error_class}"
+
+
+class ReconciliationState(models.TextChoices):
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Stopped by an error: the next run resumes it")
+
+
+class Reconciliation(models.Model):
+    """One reading of a partner's whole loan list at Kiva (GET loans, page by page), by the
+    reconciliation service (reconcile.py).
+
+    Each page is recorded in its own transaction together with `next_offset`, so a run that
+    stops (Kiva down, worker killed) is resumed from the page it reached by the next one.
+    Loans Kiva listed before but not during a complete run are flagged at its end.
+    """
+
+    partner = models.ForeignKey(
+        "partners.Partner", verbose_name=_("partner"), on_delete=models.CASCADE
+    )
+    environment = models.CharField(_("environment"), max_length=12)
+    state = models.CharField(
+        _("state"),
+        max_length=10,
+        choices=ReconciliationState.choices,
+        default=ReconciliationState.RUNNING,
+    )
+    started_at = models.DateTimeField(_("started"))
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    next_offset = models.PositiveIntegerField(_("next offset"), default=0)
+    total = models.PositiveIntegerField(_("loans Kiva lists"), null=True, blank=True)
+    pages = models.PositiveIntegerField(_("pages read"), default=0)
+    seen = models.PositiveIntegerField(_("loans read"), default=0)
+    matched = models.PositiveIntegerField(_("matched to the portal's loans"), default=0)
+    changed = models.PositiveIntegerField(_("status changes"), default=0)
+    unknown = models.PositiveIntegerField(_("not in the portal"), default=0)
+    unreadable = models.PositiveIntegerField(_("unreadable items"), default=0)
+    settled = models.PositiveIntegerField(_("needs attention settled"), default=0)
+    flagged = models.PositiveIntegerField(_("no longer listed"), default=0)
+    error = models.TextField(_("error"), blank=True)
+
+    objects = PartnerScopedQuerySet.as_manager()
+    partner_path = "partner"
+
+    class Meta:
+        verbose_name = _("reconciliation with Kiva")
+        verbose_name_plural = _("reconciliations with Kiva")
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            # One running reading per partner: the beat and a button cannot both page.
+            models.UniqueConstraint(
+                fields=["partner"],
+                condition=models.Q(state="running"),
+                name="reconciliation_one_running_per_partner",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.partner_id} {self.started_at:%Y-%m-%d %H:%M} {self.state}"

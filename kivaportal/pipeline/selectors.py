@@ -3,7 +3,7 @@
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Prefetch
 
-from kivaportal.pipeline.models import Attempt, Submission
+from kivaportal.pipeline.models import Attempt, Reconciliation, Submission, SubmissionState
 
 
 def record_submissions(record, limit=50):
@@ -16,3 +16,44 @@ def record_submissions(record, limit=50):
         .prefetch_related(Prefetch("attempt_rows", Attempt.objects.order_by("number", "id")))
         .order_by("-record_version", "chunk")[:limit]
     )
+
+
+def partner_last_reconciliation(partner):
+    """The partner's latest reconciliation with Kiva (pipeline.reconcile), or None."""
+    return Reconciliation.objects.filter(partner=partner).order_by("-started_at", "-id").first()
+
+
+def version_problems(submissions, version) -> list[tuple[int, dict]]:
+    """(chunk, problem) for every problem Kiva reported on the sent submissions of one version
+    of a record, across all its chunks: one table for staff."""
+    return [
+        (s.chunk, problem)
+        for s in sorted(submissions, key=lambda s: s.chunk)
+        if s.record_version == version and s.state == SubmissionState.SENT
+        for problem in s.problems
+        if isinstance(problem, dict)
+    ]
+
+
+def sent_with_problems_counts(partner) -> dict[str, int]:
+    """Per kind of submission, how many records' current version was sent with problems
+    reported by Kiva (one query per kind that has any)."""
+    rows = (
+        Submission.objects.filter(partner=partner, state=SubmissionState.SENT)
+        .exclude(problems=[])
+        .values_list("content_type_id", "kind", "object_id", "record_version")
+        .distinct()
+    )
+    by_type: dict[int, list] = {}
+    for content_type_id, kind, object_id, version in rows:
+        by_type.setdefault(content_type_id, []).append((kind, object_id, version))
+    counts: dict[str, int] = {}
+    for content_type_id, found in by_type.items():
+        model = ContentType.objects.get_for_id(content_type_id).model_class()
+        current = dict(
+            model.objects.filter(pk__in={o for _k, o, _v in found}).values_list("pk", "version")
+        )
+        for kind, object_id, version in {(k, o, v) for k, o, v in found}:
+            if current.get(object_id) == version:
+                counts[kind] = counts.get(kind, 0) + 1
+    return counts

@@ -19,13 +19,20 @@ from integrations.kiva.client import (
     KivaPermanentError,
     KivaRetryableError,
 )
+from kivaportal.lending.services import loan_at_kiva_draft_sent
 from kivaportal.pipeline.attempts import attempt_finish, attempt_start, worker_name
 from kivaportal.pipeline.claims import (
     submission_claim,
     submission_claim_held,
     submission_outcome_write,
 )
-from kivaportal.pipeline.models import AttemptOutcome, ClaimResult, Submission, SubmissionState
+from kivaportal.pipeline.models import (
+    AttemptOutcome,
+    ClaimResult,
+    Submission,
+    SubmissionKind,
+    SubmissionState,
+)
 from kivaportal.pipeline.queue import submissions_enqueue
 from kivaportal.pipeline.reconcile import loan_draft_lookup
 from kivaportal.pipeline.timing import timing
@@ -48,7 +55,12 @@ def submission_send(*, submission_id, worker=None, client=None) -> str:
     with transaction.atomic():
         if not submission_claim_held(submission):
             return ClaimResult.LOST_CLAIM
-        attempt = attempt_start(submission, endpoint=submission.endpoint, worker=worker)
+        attempt = attempt_start(
+            submission,
+            endpoint=submission.endpoint,
+            worker=worker,
+            url=client.endpoint_url(submission.endpoint),
+        )
     try:
         response = adapter.post(client, submission.payload.encode("utf-8"))
     except KivaAuthError as exc:
@@ -80,24 +92,52 @@ def submission_send(*, submission_id, worker=None, client=None) -> str:
         attempt_finish(attempt, outcome=AttemptOutcome.AMBIGUOUS, exc=exc)
         logger.exception("unexpected error sending submission %s", submission.pk)
         return submission_outcome_unknown(submission=submission, reason=repr(exc), client=client)
-    attempt_finish(attempt, outcome=AttemptOutcome.SENT, response=response)
-    return _sent(submission, response, adapter)
-
-
-def _sent(submission, response, adapter):
     data = response.data if isinstance(response.data, dict | list) else {}
-    answer = adapter.read_answer(data)
-    return submission_outcome_write(
+    answer = adapter.read_answer(data)  # never raises: an unknown shape is `readable=False`
+    if not answer.readable and adapter.lookup:
+        # Kiva took the draft but its answer carries no uuid we can read: as good as lost.
+        attempt_finish(attempt, outcome=AttemptOutcome.AMBIGUOUS, response=response)
+        return submission_outcome_unknown(
+            submission=submission,
+            reason=_("Kiva accepted it, but its answer has no draft uuid the portal can read"),
+            client=client,
+        )
+    problems = list(answer.problems)
+    if not answer.readable:
+        problems.append(
+            {
+                "loan_id": "",
+                "code": UNREADABLE_ANSWER,
+                "severity": "warning",
+                "details": _("Kiva's answer could not be read; it is kept as received."),
+                "index": None,
+            }
+        )
+    outcome = AttemptOutcome.SENT_WITH_PROBLEMS if problems else AttemptOutcome.SENT
+    attempt_finish(attempt, outcome=outcome, response=response)
+    return _sent(submission, data, answer.reference, answer.confirm_url, problems)
+
+
+# The code of the problem that stands for an answer the portal could not read.
+UNREADABLE_ANSWER = "portal.unreadable_answer"
+
+
+def _sent(submission, data, reference, confirm_url, problems):
+    state = submission_outcome_write(
         submission,
         state=SubmissionState.SENT,
         sent_at=timezone.now(),
-        kiva_reference=answer.reference,
-        confirm_url=answer.confirm_url,
-        problems=list(answer.problems),
+        kiva_reference=reference,
+        confirm_url=confirm_url,
+        problems=problems,
         response=data or None,
         error="",
         next_attempt_at=None,
     )
+    if state == SubmissionState.SENT and submission.kind == SubmissionKind.LOAN_DRAFT:
+        # Reconciliation matches Kiva's list by this uuid first.
+        loan_at_kiva_draft_sent(loan_id=submission.object_id, draft_uuid=reference)
+    return state
 
 
 def _rejected(submission, exc):
@@ -156,6 +196,7 @@ def submission_outcome_unknown(*, submission, reason, client=None):
     if ADAPTERS[submission.kind].lookup and client is not None:
         found = loan_draft_lookup(submission, client)
         if found:
+            loan_at_kiva_draft_sent(loan_id=submission.object_id, draft_uuid=found)
             return submission_outcome_write(
                 submission,
                 state=SubmissionState.SENT,

@@ -74,6 +74,9 @@ def submissions_create(*, record, by) -> list[Submission]:
             payload_sha256=hashlib.sha256(data).hexdigest(),
             created_by=by,
             next_attempt_at=now,
+            # Where it goes: the connection's, as approved (each attempt keeps its full URL).
+            environment=connection.environment,
+            api_base_url=connection.api_base_url,
         )
         if earlier:
             # Kiva has no update for drafts: posting again would make a second draft.

@@ -4,6 +4,7 @@ Named `kiva.*`, so CELERY_TASK_ROUTES puts them on the KIVA_QUEUE."""
 from celery import shared_task
 
 from kivaportal.pipeline.queue import SEND_TASK
+from kivaportal.pipeline.reconcile import reconcile_all, reconcile_partner_by_id
 from kivaportal.pipeline.sending import submission_send
 from kivaportal.pipeline.sweep import submissions_sweep
 
@@ -18,3 +19,15 @@ def kiva_submission_send(submission_id):
 @shared_task(name="kiva.submissions_sweep", ignore_result=True)
 def kiva_submissions_sweep():
     submissions_sweep()
+
+
+@shared_task(name="kiva.reconcile_all", ignore_result=True)
+def kiva_reconcile_all():
+    """Periodic (CELERY_BEAT_SCHEDULE, every KIVA_RECONCILE_HOURS): every partner's loans."""
+    reconcile_all()
+
+
+@shared_task(name="kiva.reconcile_partner", ignore_result=True)
+def kiva_reconcile_partner(partner_id, user_id=None):
+    """A partner admin's "Reconcile with Kiva now"."""
+    reconcile_partner_by_id(partner_id=partner_id, user_id=user_id)

@@ -2,7 +2,8 @@
 
 Blocking: a month that has not started, a cumulative amount that cannot be computed.
 Warnings: an empty report, a loan repaying more than it owes, loans due to repay but missing,
-likely duplicate transactions, loans Kiva does not know yet. Each kind lists at most
+likely duplicate transactions, loans Kiva does not know yet, loans Kiva shows ended or
+refunded (left out), loans Kiva does not show as paying back. Each kind lists at most
 `LISTED` loans, then says how many more there are, so a 20,000-loan report stays readable.
 """
 
@@ -15,13 +16,15 @@ from django.utils.translation import gettext_noop
 
 from kivaportal.common.checks import Finding, Severity, error, warning
 from kivaportal.common.money import quantize
-from kivaportal.lending.models import Loan, ScheduleLine
+from kivaportal.lending.models import KIVA_REPAYING, Loan, ScheduleLine
 from kivaportal.partners.models import RepaymentAmountRule
 from kivaportal.repayments.selectors import (
     in_month,
+    left_out_loans,
     month_end,
     overpaid_loans,
     unknown_principal_lines,
+    zero_line_loans,
 )
 from kivaportal.workflow.states import RecordState
 
@@ -83,6 +86,31 @@ def _anomalies(report) -> list[Anomaly]:
             gettext_noop("%(n)s more loans in this report have not been sent to Kiva."),
         ),
         Anomaly(
+            "kiva_left_out",
+            Severity.WARNING,
+            left_out_loans(report),
+            gettext_noop(
+                "Loan %(loan)s is %(status)s at Kiva: its repayments this month are left out "
+                "of the report."
+            ),
+            lambda r: {"loan": r["loan__mis_loan_id"], "status": r["loan__kiva__status"]},
+            gettext_noop("%(n)s more loans Kiva shows ended or refunded are left out."),
+        ),
+        Anomaly(
+            "kiva_not_expected",
+            Severity.WARNING,
+            Loan.objects.filter(id__in=month_loans, kiva__status__gt="")
+            .exclude(kiva__status__in=KIVA_REPAYING)
+            .order_by("mis_loan_id")
+            .values("mis_loan_id", "kiva__status"),
+            gettext_noop(
+                "Kiva shows loan %(loan)s as %(status)s, not paying back: Kiva does not expect "
+                "its repayments and will not count them."
+            ),
+            lambda r: {"loan": r["mis_loan_id"], "status": r["kiva__status"]},
+            gettext_noop("%(n)s more loans in this report are not paying back at Kiva."),
+        ),
+        Anomaly(
             "missing",
             Severity.WARNING,
             ScheduleLine.objects.filter(
@@ -128,7 +156,7 @@ def report_anomalies(report) -> list[Finding]:
         findings.append(
             error("month", gettext_noop("The month has not started yet."), "future_month")
         )
-    if not in_month(report).exists():
+    if not in_month(report).exists() and not zero_line_loans(report).exists():
         findings.append(
             warning("lines", gettext_noop("No repayments are dated in this month."), "empty")
         )

@@ -1,8 +1,11 @@
 """Reads for repayment reports: the lines one partner reports to Kiva for one month.
 
 A line is one loan (or, where the MIS recorded repayments per borrower of a group loan, one
-borrower of it) that repaid something in the month. Its `amount` follows the partner's rule:
-the sum repaid in the month, or the cumulative principal repaid up to the month's end.
+borrower of it) that repaid something in the month, and a *zero line* for each loan Kiva
+lists as payingBack or defaulted (from reconciliation) that repaid nothing: Kiva asks for a
+line for every such loan. Loans Kiva shows as ended or refunded are left out (the report's
+checks say so). A line's `amount` follows the partner's rule: the sum repaid in the month,
+or the cumulative principal repaid up to the month's end.
 
 Everything here is computed in the database with joins and semi-joins (never a list of ids
 sent back to it), in a fixed number of queries, so a report of 20,000 loans reads as fast as
@@ -14,16 +17,28 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum, Value
+from django.db.models import (
+    CharField,
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce, TruncMonth
 
 from kivaportal.common.money import quantize
-from kivaportal.lending.models import Borrower, Loan, LoanBorrower
+from kivaportal.lending.models import KIVA_REPAYING, KivaStatus, Loan, LoanBorrower
 from kivaportal.partners.models import RepaymentAmountRule
 from kivaportal.repayments.models import Repayment, RepaymentReport
 
 ZERO = Decimal("0")
+# Kiva does not take repayments for these loans: their lines are left out of the report.
+KIVA_LEFT_OUT = (KivaStatus.ENDED, KivaStatus.REFUNDED)
 
 
 @dataclass(frozen=True)
@@ -35,6 +50,17 @@ class ReportLine:
     period_amount: Decimal  # repaid in the month, whatever the rule
     transactions: int  # repayments dated in the month
     principal_unknown: bool  # cumulative rule, but some repayment has no principal part
+    kiva_status: str = ""  # the loan's status at Kiva, as reconciliation last read it
+
+    @property
+    def expected(self) -> bool:
+        """Kiva expects a line for this loan (it lists it as payingBack or defaulted)."""
+        return self.kiva_status in KIVA_REPAYING
+
+    @property
+    def zero(self) -> bool:
+        """A line Kiva expects for a loan that repaid nothing in the month."""
+        return self.transactions == 0
 
 
 @dataclass(frozen=True)
@@ -43,16 +69,84 @@ class ReportTotals:
     transactions: int
     period_amount: Decimal
     amount: Decimal
+    expected: int = 0  # loans Kiva lists as payingBack or defaulted
+    zero_lines: int = 0  # of them, those that repaid nothing in the month
+    left_out: int = 0  # loans with repayments that Kiva shows ended or refunded
+
+    @property
+    def reported(self) -> int:
+        """Lines with repayments in the month."""
+        return self.lines - self.zero_lines
 
 
 def month_end(month: date) -> date:
     return month.replace(day=calendar.monthrange(month.year, month.month)[1])
 
 
-def in_month(report: RepaymentReport):
-    """The partner's repayment transactions dated in the report's month."""
+def _dated_in_month(report: RepaymentReport):
     return Repayment.objects.filter(
         partner_id=report.partner_id, date__gte=report.month, date__lte=month_end(report.month)
+    )
+
+
+def in_month(report: RepaymentReport):
+    """The partner's repayment transactions dated in the report's month, but for loans Kiva
+    shows as ended or refunded."""
+    return _dated_in_month(report).exclude(loan__kiva__status__in=KIVA_LEFT_OUT)
+
+
+def left_out_loans(report: RepaymentReport):
+    """Loans with repayments in the month that Kiva shows as ended or refunded."""
+    return (
+        _dated_in_month(report)
+        .filter(loan__kiva__status__in=KIVA_LEFT_OUT)
+        .values("loan__mis_loan_id", "loan__kiva__status")
+        .distinct()
+        .order_by("loan__mis_loan_id")
+    )
+
+
+def expected_loans(report: RepaymentReport):
+    """The partner's loans Kiva lists as payingBack or defaulted."""
+    return Loan.objects.filter(partner_id=report.partner_id, kiva__status__in=KIVA_REPAYING)
+
+
+def zero_line_loans(report: RepaymentReport):
+    """Loans Kiva expects a line for that repaid nothing in the month."""
+    return expected_loans(report).exclude(
+        Exists(_dated_in_month(report).filter(loan_id=OuterRef("pk")))
+    )
+
+
+def _zero_rows(report, search=None):
+    # The columns of `_grouped`, in its order, so the two can be read as one (a UNION).
+    loans = zero_line_loans(report)
+    if search:
+        loans = loans.filter(_loan_search(search))
+    return (
+        loans.annotate(
+            z_loan=F("id"),
+            z_borrower=Value(None, output_field=IntegerField()),
+            z_mis_loan_id=F("mis_loan_id"),
+            z_group_client_id=F("group_client_id"),
+            z_currency=F("currency"),
+            z_client=Value("", output_field=CharField()),
+            z_status=F("kiva__status"),
+            z_total=Value(ZERO, output_field=DecimalField()),
+            z_n=Value(0, output_field=IntegerField()),
+        )
+        .values(
+            "z_loan",
+            "z_borrower",
+            "z_mis_loan_id",
+            "z_group_client_id",
+            "z_currency",
+            "z_client",
+            "z_status",
+            "z_total",
+            "z_n",
+        )
+        .order_by()
     )
 
 
@@ -74,35 +168,26 @@ def _cumulative(report):
     ).filter(_same_key_in_month(report))
 
 
-def _grouped(report, offset=0, limit=None) -> list[dict]:
-    """The month's (loan, borrower) pairs with their sums, ordered by MIS loan id.
-
-    The month's repayments are summed first and only then joined with their loans: joined
-    first, PostgreSQL may walk the partner's every loan in MIS-id order looking for the page's
-    first lines (at 100,000 loans, most of a second)."""
-    repayment = Repayment._meta.db_table
-    loan = Loan._meta.db_table
-    window = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
-    sql = (
-        "SELECT g.loan_id, g.borrower_id, l.mis_loan_id, l.group_client_id, l.currency,"  # noqa: S608 (names from model metadata, numbers cast)
-        " g.total, g.n"
-        " FROM (SELECT loan_id, borrower_id, SUM(amount) AS total, COUNT(*) AS n"
-        f' FROM {repayment} WHERE partner_id = %s AND "date" >= %s AND "date" <= %s'
-        " GROUP BY loan_id, borrower_id) g"
-        f" JOIN {loan} l ON l.id = g.loan_id"
-        f" ORDER BY l.mis_loan_id, g.borrower_id{window}"
+def _grouped(report, search=None, zero=False):
+    """The month's (loan, borrower) pairs with their sums; `search` keeps those whose loan or
+    borrower id or name matches every word, `zero` those that repaid nothing in the month."""
+    rows = in_month(report)
+    if search:
+        rows = rows.filter(_line_search(search))
+    rows = (
+        rows.values(
+            "loan_id",
+            "borrower_id",
+            "loan__mis_loan_id",
+            "loan__group_client_id",
+            "loan__currency",
+            "borrower__mis_client_id",
+            "loan__kiva__status",
+        )
+        .annotate(total=Sum("amount"), n=Count("id"))
+        .order_by()
     )
-    names = ("loan_id", "borrower_id", "loan__mis_loan_id", "loan__group_client_id",
-             "loan__currency", "total", "n")  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [report.partner_id, report.month, month_end(report.month)])
-        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    if limit is None:
-        rows = rows[offset:]
-    for row in rows:
-        # SQLite sums decimals as floats; quantize() below rounds them to the currency.
-        row["total"] = Decimal(str(row["total"]))
-    return rows
+    return rows.filter(total=0) if zero else rows
 
 
 def _line_search(search):
@@ -118,24 +203,30 @@ def _line_search(search):
     return condition
 
 
-def _grouped_filtered(report, search=None, zero=False):
-    """The report's lines as `_grouped` rows, narrowed: `search` keeps those whose loan or
-    borrower id or name matches every word, `zero` those that repaid nothing in the month."""
-    rows = in_month(report)
-    if search:
-        rows = rows.filter(_line_search(search))
-    rows = (
-        rows.values(
-            "loan_id", "borrower_id", "loan__mis_loan_id", "loan__group_client_id", "loan__currency"
+def _loan_search(search):
+    """`_line_search` for a zero line's loan: its ids or any of its borrowers' ids or names."""
+    condition = Q()
+    for word in search.split():
+        people = LoanBorrower.objects.filter(loan_id=OuterRef("pk")).filter(
+            Q(mis_loan_id__icontains=word)
+            | Q(borrower__mis_client_id__icontains=word)
+            | Q(borrower__first_name__icontains=word)
+            | Q(borrower__last_name__icontains=word)
         )
-        .annotate(total=Sum("amount"), n=Count("id"))
-        .order_by("loan__mis_loan_id", "borrower_id")
-    )
-    return rows.filter(total=0) if zero else rows
+        condition &= (
+            Q(mis_loan_id__icontains=word) | Q(group_client_id__icontains=word) | Exists(people)
+        )
+    return condition
+
+
+def _line_rows(report, search=None, zero=False):
+    """The report's lines as `_grouped` rows: the month's sums and the zero lines, read as one
+    (a UNION), each side narrowed by `search` and `zero` first (a zero line repaid nothing)."""
+    return _grouped(report, search, zero).union(_zero_rows(report, search), all=True)
 
 
 def report_line_count(report: RepaymentReport, *, search=None, zero=False) -> int:
-    return _grouped_filtered(report, search, zero).count()
+    return _line_rows(report, search, zero).count()
 
 
 def expected_in_month(report: RepaymentReport, loan_ids) -> dict[int, Decimal]:
@@ -181,19 +272,20 @@ def report_lines(
     report: RepaymentReport, offset=0, limit=None, *, search=None, zero=False
 ) -> list[ReportLine]:
     """The report's lines ordered by MIS loan id; `offset`/`limit` read one page of them,
-    `search` and `zero` narrow them (see `_grouped_filtered`)."""
-    if search or zero:
-        rows = _grouped_filtered(report, search, zero)
-        rows = list(rows[offset : offset + limit] if limit is not None else rows[offset:])
-    else:
-        rows = _grouped(report, offset, limit)
+    `search` and `zero` narrow them (see `_line_rows`)."""
+    rows = _line_rows(report, search, zero).order_by("loan__mis_loan_id", "borrower_id")
+    rows = list(rows[offset : offset + limit] if limit is not None else rows[offset:])
     if not rows:
         return []
-    # A page asks about its own loans; the whole report, about the month's loans (a semi-join).
+    # A page asks about its own loans; the whole report, about the month's loans (a semi-join)
+    # and the zero lines' loans.
     loans = (
-        {r["loan_id"] for r in rows} if limit is not None else in_month(report).values("loan_id")
+        {r["loan_id"] for r in rows}
+        if limit is not None
+        else list(in_month(report).values_list("loan_id", flat=True).distinct())
+        + list(zero_line_loans(report).values_list("id", flat=True))
     )
-    first_client, own_loan_id, clients = {}, {}, {}
+    first_client, own_loan_id = {}, {}
     for lb in (
         LoanBorrower.objects.filter(loan_id__in=loans)
         .order_by("loan_id", "position", "id")
@@ -202,11 +294,6 @@ def report_lines(
         loan_id, borrower_id, mis_loan_id, client_id = lb
         first_client.setdefault(loan_id, client_id)
         own_loan_id[(loan_id, borrower_id)] = mis_loan_id
-        clients[borrower_id] = client_id
-    # A repayment's borrower is one of its loan's; one no longer in the loan is looked up.
-    missing = {r["borrower_id"] for r in rows if r["borrower_id"]} - clients.keys()
-    if missing:
-        clients.update(Borrower.objects.filter(pk__in=missing).values_list("pk", "mis_client_id"))
     cumulative = {}
     if report.partner.repayment_amount_rule == RepaymentAmountRule.CUMULATIVE_PRINCIPAL:
         cumulative = {
@@ -217,18 +304,31 @@ def report_lines(
             .annotate(paid=Sum("principal"), n=Count("id"), known=Count("principal"))
             .order_by()
         }
+        zero_cumulative = {
+            c["loan_id"]: (c["paid"] or ZERO, c["n"] != c["known"])
+            for c in Repayment.objects.filter(
+                loan_id__in=[r["loan_id"] for r in rows if not r["n"]],
+                date__lte=month_end(report.month),
+            )
+            .values("loan_id")
+            .annotate(paid=Sum("principal"), n=Count("id"), known=Count("principal"))
+            .order_by()
+        }
     lines = []
     for r in rows:
         currency = r["loan__currency"]
         key = (r["loan_id"], r["borrower_id"])
         if r["borrower_id"]:
             mis_loan_id = own_loan_id.get(key) or r["loan__mis_loan_id"]
-            client_id = clients[r["borrower_id"]]
+            client_id = r["borrower__mis_client_id"]
         else:
             # An individual loan's client is its borrower; a group loan's is the group.
             mis_loan_id = r["loan__mis_loan_id"]
             client_id = r["loan__group_client_id"] or first_client.get(r["loan_id"], "")
         principal, unknown = cumulative.get(key, (None, False))
+        if not r["n"] and cumulative:
+            # A zero line under the cumulative rule still reports what was repaid so far.
+            principal, unknown = zero_cumulative.get(r["loan_id"], (ZERO, False))
         lines.append(
             ReportLine(
                 loan_pk=r["loan_id"],
@@ -238,29 +338,35 @@ def report_lines(
                 period_amount=quantize(r["total"], currency),
                 transactions=r["n"],
                 principal_unknown=unknown,
+                kiva_status=r["loan__kiva__status"] or "",
             )
         )
     return lines
 
 
 def report_totals(report: RepaymentReport) -> ReportTotals:
-    """The report's totals: one query over the month's lines (two for the cumulative rule)."""
-    month = (
-        in_month(report)
-        .values("loan_id", "borrower_id")
-        .annotate(line_total=Sum("amount"), line_n=Count("id"))
-        .order_by()
-        .aggregate(lines=Count("*"), n=Sum("line_n"), total=Sum("line_total"))
-    )
+    month = in_month(report).aggregate(n=Count("id"), total=Sum("amount"))
     period = month["total"] or ZERO
     amount = period
     if report.partner.repayment_amount_rule == RepaymentAmountRule.CUMULATIVE_PRINCIPAL:
         amount = _cumulative(report).aggregate(total=Sum("principal"))["total"] or ZERO
+    zero = zero_line_loans(report)
+    if report.partner.repayment_amount_rule == RepaymentAmountRule.CUMULATIVE_PRINCIPAL:
+        amount += (
+            Repayment.objects.filter(
+                loan_id__in=zero.values("id"), date__lte=month_end(report.month)
+            ).aggregate(total=Sum("principal"))["total"]
+            or ZERO
+        )
+    zero_lines = zero.count()
     return ReportTotals(
-        lines=month["lines"],
-        transactions=month["n"] or 0,
+        lines=in_month(report).values("loan_id", "borrower_id").distinct().count() + zero_lines,
+        transactions=month["n"],
         period_amount=period,
         amount=amount,
+        expected=expected_loans(report).count(),
+        zero_lines=zero_lines,
+        left_out=left_out_loans(report).count(),
     )
 
 

@@ -6,7 +6,7 @@ from kivaportal.common.checks import errors, warnings
 from kivaportal.kinds import kind_of
 from kivaportal.pipeline.diff import changes_since_sent
 from kivaportal.pipeline.preview import payload_preview
-from kivaportal.pipeline.selectors import record_submissions
+from kivaportal.pipeline.selectors import record_submissions, version_problems
 from kivaportal.review.timeline import record_timeline
 from kivaportal.workflow.states import RecordState
 
@@ -26,6 +26,7 @@ def detail_context(record, page_number=None, params=None) -> dict:
             record, line_count=totals.lines if totals else None, first_lines=first_lines
         )
     context["submissions"] = record_submissions(record)
+    context["problems_now"] = version_problems(context["submissions"], record.version)
     if record.version > 1:
         context["since_sent"] = changes_since_sent(record)
     return context

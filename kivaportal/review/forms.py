@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from kivaportal.lending.models import KivaStatus
+from kivaportal.lending.selectors import NO_LONGER_LISTED, NOT_LISTED
 from kivaportal.workflow.audit import AuditAction
 from kivaportal.workflow.states import RecordState
 
@@ -36,9 +38,20 @@ class QueueFilterForm(forms.Form):
     )
     warnings = forms.ChoiceField(label=_("Has warnings"), required=False, choices=YES_NO)
     errors = forms.ChoiceField(label=_("Has errors"), required=False, choices=YES_NO)
+    kiva_status = forms.ChoiceField(
+        label=_("At Kiva"),
+        required=False,
+        choices=[
+            ("", _("Any")),
+            *KivaStatus.choices,
+            (NOT_LISTED, _("Not listed by Kiva")),
+            (NO_LONGER_LISTED, _("No longer listed by Kiva")),
+        ],
+    )
+
     sort = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, preparers=(), activities=None, locations=None, **kwargs):
+    def __init__(self, *args, preparers=(), activities=None, locations=None, kiva=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["preparer"].choices = [("", _("Anyone"))] + [
             (user.pk, user.get_full_name() or user.username) for user in preparers
@@ -49,6 +62,8 @@ class QueueFilterForm(forms.Form):
                 del self.fields[name]
             else:
                 self.fields[name].choices = [("", _("Any"))] + [(v.pk, str(v)) for v in values]
+        if not kiva:  # only loans have a status at Kiva
+            del self.fields["kiva_status"]
 
     def filters(self) -> dict:
         if not self.is_valid():
@@ -69,6 +84,7 @@ class QueueFilterForm(forms.Form):
             "until": data["until"],
             "warnings": flag(data["warnings"]),
             "errors": flag(data["errors"]),
+            **({"kiva_status": data["kiva_status"] or None} if "kiva_status" in data else {}),
         }
 
 

@@ -8,6 +8,7 @@ from django.db.models import Count, Q
 
 from kivaportal.common.paging import capped_count
 from kivaportal.kinds import KINDS
+from kivaportal.lending.selectors import loans_at_kiva
 from kivaportal.workflow.models import AuditEntry
 from kivaportal.workflow.states import RecordState
 
@@ -147,6 +148,7 @@ def queue_queryset(
     activity=None,
     location=None,
     sort=None,
+    kiva_status=None,
 ):
     records = kind.model.objects.filter(partner=partner).select_related(*kind.select_related)
     if q:
@@ -155,6 +157,8 @@ def queue_queryset(
         records = records.filter(activity_id=activity)
     if location and kind.slug == "loans":
         records = records.filter(location_id=location)
+    if kind.slug == "loans":
+        records = loans_at_kiva(records.select_related("kiva"), kiva_status)
     if state:
         records = records.filter(state=state)
     if preparer:

@@ -215,35 +215,30 @@ def records_recheck(*, model, partner=None) -> int:
     return count
 
 
-# Intake from an MIS through the JSON API: no person acted, so the actor is None and the audit
-# entry names the API key. Records the API creates or edits keep `created_by`/`updated_by`
-# empty, so under four eyes any reviewer of the partner may approve them.
+# Intake from an MIS (files, or the JSON API): `by` is the uploader, or the owner of the API
+# key or MIS client (the person accountable for what it posts, so under four eyes someone else
+# approves); `data` names the import job, key or client in the audit entry.
 
 
 @transaction.atomic
-def record_submit_from_intake(*, record, api_key_label):
+def record_submit_from_intake(*, record, by, data):
     record = record_lock(record)
+    _require(by, Action.SUBMIT, record)
     _refuse_blocking_errors(record, _("submitted"))
+    return record_transition(record, "submit", by=by, action=AuditAction.SUBMITTED, data=data)
+
+
+@transaction.atomic
+def record_start_new_version_from_intake(*, record, by, data):
+    record = record_lock(record)
+    _require(by, Action.EDIT, record)
     return record_transition(
-        record, "submit", by=None, action=AuditAction.SUBMITTED, data={"api_key": api_key_label}
+        record, "start_new_version", by=by, action=AuditAction.NEW_VERSION, data=data
     )
 
 
 @transaction.atomic
-def record_start_new_version_from_intake(*, record, api_key_label):
+def record_edited_from_intake(*, record, by, data, changed_fields=()):
     record = record_lock(record)
-    return record_transition(
-        record,
-        "start_new_version",
-        by=None,
-        action=AuditAction.NEW_VERSION,
-        data={"api_key": api_key_label},
-    )
-
-
-@transaction.atomic
-def record_edited_from_intake(*, record, api_key_label, changed_fields=()):
-    record = record_lock(record)
-    return _note_edit(
-        record, by=None, changed_fields=changed_fields, data={"api_key": api_key_label}
-    )
+    _require(by, Action.EDIT, record)
+    return _note_edit(record, by=by, changed_fields=changed_fields, data=data)

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("p/<int:partner_id>/", views.dashboard, name="dashboard"),
     path("p/<int:partner_id>/reports/open/", views.report_open, name="report_open"),
+    path("p/<int:partner_id>/kiva/reconcile/", views.kiva_reconcile, name="kiva_reconcile"),
     path(
         "p/<int:partner_id>/submissions/<int:pk>/act/", views.submission_act, name="submission_act"
     ),

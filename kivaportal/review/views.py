@@ -7,9 +7,12 @@ turn a refusal into a message that says why.
 import csv
 from datetime import date
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,13 +21,17 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
+from integrations.kiva.models import KivaConnection
 from kivaportal.common.paging import LargeTablePaginator
 from kivaportal.kinds import KINDS, kind_of
+from kivaportal.lending.selectors import kiva_summary
 from kivaportal.partners.models import Partner
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
 from kivaportal.pipeline import services as outbox
 from kivaportal.pipeline.models import Submission
+from kivaportal.pipeline.selectors import partner_last_reconciliation, sent_with_problems_counts
+from kivaportal.pipeline.tasks import kiva_reconcile_partner
 from kivaportal.reference.models import Activity, Location
 from kivaportal.repayments.models import RepaymentReport
 from kivaportal.repayments.selectors import report_line_filters, report_lines
@@ -73,6 +80,10 @@ def dashboard(request, partner_id):
             "partner": partner,
             "summaries": selectors.dashboard_summary(partner),
             "states": RecordState.choices,
+            "kiva": kiva_summary(partner, waiting_days=settings.KIVA_PUBLISH_WAIT_DAYS),
+            "last_reconciliation": partner_last_reconciliation(partner),
+            "sent_with_problems": sent_with_problems_counts(partner),
+            "can_manage": user_can(request.user, Action.MANAGE, partner.pk),
         },
     )
 
@@ -83,6 +94,7 @@ COLUMNS = {
         ("record", _lazy("Record"), False),
         ("state", _lazy("State"), False),
         ("amount", _lazy("Amount"), True),
+        (None, _lazy("At Kiva"), False),  # Kiva's side: shown and filtered, not sorted
         ("preparer", _lazy("Prepared by"), False),
         ("created", _lazy("Created"), False),
         ("errors", _lazy("Errors"), True),
@@ -109,15 +121,37 @@ COLUMNS = {
 
 
 def _columns(kind, query, sort):
-    """Each column's header: a link that sorts by it (again: the other way round)."""
+    """Each column's header: a link that sorts by it (again: the other way round); a column
+    without a sort key is a plain header."""
     columns = []
     for key, label, numeric in COLUMNS[kind.slug]:
+        if key is None:
+            columns.append({"label": label, "numeric": numeric, "url": None, "sort": None})
+            continue
         current = "ascending" if sort == key else "descending" if sort == f"-{key}" else None
         query["sort"] = f"-{key}" if current == "ascending" else key
         columns.append(
             {"label": label, "numeric": numeric, "url": "?" + query.urlencode(), "sort": current}
         )
     return columns
+
+
+@login_required
+@require_POST
+def kiva_reconcile(request, partner_id):
+    """A partner admin's "Reconcile with Kiva now": queued, as it pages through every loan."""
+    partner = _partner(request, partner_id)
+    if not user_can(request.user, Action.MANAGE, partner.pk):
+        raise PermissionDenied
+    if not KivaConnection.objects.filter(partner=partner, is_active=True).exists():
+        messages.error(request, _("This partner has no active Kiva connection."))
+        return redirect("review:dashboard", partner_id=partner.pk)
+    user_id = request.user.pk
+    transaction.on_commit(lambda: kiva_reconcile_partner.delay(partner.pk, user_id))
+    messages.success(
+        request, _("Reconciliation with Kiva started: the figures update as it reads each page.")
+    )
+    return redirect("review:dashboard", partner_id=partner.pk)
 
 
 @login_required
@@ -131,7 +165,9 @@ def queue(request, partner_id, kind):
             "activities": Activity.objects.filter(partner=partner).order_by("name"),
             "locations": Location.objects.filter(partner=partner).order_by("full_name"),
         }
-    form = QueueFilterForm(request.GET or None, preparers=preparers, **lists)
+    form = QueueFilterForm(
+        request.GET or None, preparers=preparers, kiva=kind.slug == "loans", **lists
+    )
     filters = form.filters()
     records = selectors.queue_queryset(kind, partner, **filters)
     page = LargeTablePaginator(records, PAGE_SIZE).get_page(request.GET.get("page"))

@@ -39,6 +39,8 @@ class AuditAction(models.TextChoices):
     CANCELLED = "pipeline.cancelled", _("Sending cancelled")
     MARKED_SENT = "pipeline.marked_sent", _("Marked as sent")
     SEND_AGAIN = "pipeline.send_again", _("Sent again")
+    # Kiva: what Kiva did with a record after it was sent (reconciliation with GET loans).
+    FOUND_AT_KIVA = "kiva.found", _("Found at Kiva: marked as sent")
     # Partner settings.
     PARTNER_SETTINGS_CHANGED = "partner.settings_changed", _("Partner settings changed")
     CONNECTION_CHANGED = "partner.connection_changed", _("Kiva connection changed")

@@ -4,10 +4,12 @@ from typing import NamedTuple
 
 import factory
 import pytest
+from django.utils import timezone
 
 from kivaportal.common.checks import Severity
 from kivaportal.journals.checks import journal_findings
 from kivaportal.journals.models import Journal
+from kivaportal.lending.models import LoanAtKiva
 from tests.factories import BorrowerFactory, JournalFactory, LoanFactory, PartnerFactory
 
 pytestmark = pytest.mark.django_db
@@ -94,5 +96,45 @@ def test_journal_about_a_borrower_outside_the_loan_is_an_error_on_borrower():
             "borrower",
             "The borrower is not one of loan L-5's borrowers.",
             "borrower_not_in_loan",
+        )
+    ]
+
+
+@pytest.mark.parametrize("status", ["fundRaising", "payingBack", "ended"])
+def test_journal_for_a_loan_kiva_has_published_has_no_kiva_finding(status):
+    assert findings_of(JournalFactory(photo=PHOTO, kiva_status=status)) == []
+
+
+@pytest.mark.parametrize("status", ["inactive", "issue", "deleted"])
+def test_journal_for_a_loan_kiva_shows_unpublished_is_an_error(status):
+    journal = JournalFactory(photo=PHOTO, kiva_status=status, loan__mis_loan_id="L-7")
+
+    assert findings_of(journal) == [
+        Seen(
+            Severity.ERROR,
+            "loan",
+            f"Kiva shows loan L-7 as {status}, not published; journals are only for loans "
+            "Kiva has published.",
+            "kiva_not_published",
+        )
+    ]
+
+
+def test_journal_for_a_loan_kiva_no_longer_lists_is_an_error():
+    journal = JournalFactory(photo=PHOTO, loan__mis_loan_id="L-8")
+    LoanAtKiva.objects.filter(loan=journal.loan).update(missing_since=timezone.now())
+
+    assert [(f.code, f.is_error) for f in findings_of(journal)] == [("kiva_missing", True)]
+
+
+def test_journal_for_a_loan_kiva_has_not_listed_yet_is_a_warning():
+    journal = JournalFactory(photo=PHOTO, kiva_status="", loan__mis_loan_id="L-9")
+
+    assert findings_of(journal) == [
+        Seen(
+            Severity.WARNING,
+            "loan",
+            "Kiva has not listed loan L-9 yet; journals are only for loans Kiva has published.",
+            "kiva_unknown",
         )
     ]

@@ -271,12 +271,20 @@ def test_get_is_retried_on_connection_errors_then_gives_up_as_retryable(client, 
     assert slept == [0.5, 1.0, 2.0]  # KIVA_GET_ATTEMPTS = 4
 
 
-def test_get_is_not_retried_on_500(client, fake, slept):
+def test_get_is_retried_on_500_too_a_get_changes_nothing(client, fake, slept):
+    fake.post(TOKEN_URL, json=token_json())
+    fake.get(url("loans"), status=500)
+    fake.get(url("loans"), json={"total_records": 0, "data": []})
+    assert client.loans() == {"total_records": 0, "data": []}
+    assert slept == [0.5]
+
+
+def test_get_answered_500_every_time_gives_up_as_retryable(client, fake, slept):
     fake.post(TOKEN_URL, json=token_json())
     fake.get(url("loans"), status=500)
     with pytest.raises(KivaRetryableError) as caught:
         client.loans()
-    assert caught.value.status == 500 and slept == []
+    assert caught.value.status == 500 and slept == [0.5, 1.0, 2.0]
 
 
 def test_retry_after_longer_than_the_maximum_is_raised_not_slept(client, fake, slept, settings):
@@ -405,3 +413,22 @@ def test_all_loans_without_a_total_stops_at_a_short_page(client, fake):
     fake.get(url("loans"), json={"data": [{"kiva_id": 1}, {"kiva_id": 2}]})
     fake.get(url("loans"), json={"data": [{"kiva_id": 3}]})
     assert len(client.all_loans(page_size=2)) == 3
+
+
+def test_loan_pages_yield_typed_pages_from_an_offset_to_the_total(client, fake):
+    fake.post(TOKEN_URL, json=token_json())
+    fake.get(
+        url("loans"),
+        json={"total_records": 5, "data": [{"kiva_id": 3, "status": "payingBack"}, "junk"]},
+    )
+    fake.get(url("loans"), json={"total_records": 5, "data": [{"kiva_id": 5, "uuid": "A-B"}]})
+
+    pages = list(client.loan_pages(status="payingBack", offset=2, page_size=2))
+
+    assert [(offset, page.received, page.unreadable) for offset, page in pages] == [
+        (2, 2, 1),
+        (4, 1, 0),
+    ]
+    assert pages[0][1].loans[0].status == "payingBack" and pages[1][1].loans[0].uuid == "a-b"
+    queries = [parse_qs(c.request.url.split("?")[1]) for c in fake.calls[1:]]
+    assert [q["offset"] for q in queries] == [["2"], ["4"]]

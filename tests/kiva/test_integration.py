@@ -9,13 +9,20 @@ from django.core.management import call_command
 
 from integrations.kiva import payloads
 from integrations.kiva.client import KivaClient
-from integrations.kiva.sandbox.models import SandboxJournal, SandboxLoan, SandboxRequest
-from integrations.kiva.sandbox.services import sandbox_loan_publish
+from integrations.kiva.sandbox.models import (
+    SandboxJournal,
+    SandboxLoan,
+    SandboxPartner,
+    SandboxRequest,
+)
+from integrations.kiva.sandbox.services import sandbox_loan_move
 from integrations.kiva.services import connection_test, reference_sync
 from kivaportal.lending.models import LoanType
 from kivaportal.partners.models import RepaymentAmountRule, RepaymentCsvFormat
 from kivaportal.reference.models import Activity, Locale, Location, Theme
 from kivaportal.repayments.selectors import report_lines
+from kivaportal.review.services import record_submit
+from kivaportal.workflow.errors import BlockingErrors
 from tests.factories import (
     BorrowerFactory,
     JournalFactory,
@@ -23,6 +30,7 @@ from tests.factories import (
     PartnerFactory,
     RepaymentFactory,
     RepaymentReportFactory,
+    member,
 )
 from tests.kiva.fixtures import sandbox_partner
 
@@ -86,8 +94,9 @@ def test_partner_syncs_and_sends_everything_to_a_running_sandbox_and_reads_it_ba
     draft = client.create_loan_draft(payloads.loan_draft(loan, connection=connection))
     draft_uuid = draft.data["loan_draft_uuid"]
 
-    # The partner publishes the draft in PA2; the portal reads it back.
-    sandbox_loan_publish(loan=SandboxLoan.objects.get(uuid=draft_uuid))
+    # The partner publishes the draft in PA2, lenders fund it, the partner disburses it; the
+    # portal reads it back.
+    sandbox_loan_move(loan=SandboxLoan.objects.get(uuid=draft_uuid), status="payingBack")
     [kiva_loan] = client.all_loans(query="CSS-L1")
     assert kiva_loan["uuid"] == draft_uuid
     assert kiva_loan["status"] == "payingBack" and kiva_loan["kiva_id"]
@@ -150,3 +159,27 @@ def test_commands_connect_test_and_sync_a_partner_by_its_kiva_id(setup, monkeypa
     assert "sandbox-test-secret" not in out
     assert "config/locations: 1 items" in out
     assert "Thiès: Senegal" in Location.objects.values_list("full_name", flat=True)
+
+
+def test_a_loan_using_an_activity_kiva_retired_cannot_be_submitted_after_a_sync(setup):
+    partner, connection = setup
+    reference_sync(connection=connection)
+    store = Activity.objects.get(partner=partner, kiva_id=120)
+    loan = LoanFactory(
+        partner=partner,
+        currency="XOF",
+        activity=store,
+        theme=Theme.objects.get(partner=partner),
+        description_language=Locale.objects.get(partner=partner),
+        location=Location.objects.get(partner=partner),
+    )
+    preparer = member(partner)
+    SandboxPartner.objects.filter(partner_id="9002").update(
+        activities=[{"activity_id": 61, "activity": "Agriculture"}]
+    )
+
+    reference_sync(connection=connection)
+
+    with pytest.raises(BlockingErrors) as refused:
+        record_submit(record=loan, by=preparer)
+    assert [(f.field, f.code) for f in refused.value.findings] == [("activity", "retired")]

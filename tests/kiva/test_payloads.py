@@ -258,22 +258,27 @@ def image_file(fmt, size, mode="RGB"):
 
 
 @pytest.mark.parametrize(("fmt", "kind"), [("JPEG", "JPEG"), ("PNG", "PNG"), ("GIF", "JPEG")])
-def test_photo_is_base64_jpeg_or_png_scaled_down(settings, fmt, kind):
+def test_photo_is_a_data_uri_of_a_jpeg_or_png_scaled_down_by_default(settings, fmt, kind):
     settings.KIVA_PHOTO_MAX_SIDE = 600
     mode = "P" if fmt == "GIF" else "RGB"
     loan = loan_for(partner(), photo=image_file(fmt, (2400, 1200), mode))
 
     encoded = payloads.loan_draft(loan)["image_encoded"]
 
-    with Image.open(io.BytesIO(base64.b64decode(encoded, validate=True))) as image:
+    prefix, _comma, data = encoded.partition(",")
+    assert prefix == f"data:image/{kind.lower()};base64"
+    with Image.open(io.BytesIO(base64.b64decode(data, validate=True))) as image:
         assert image.format == kind
         assert image.size == (600, 300)
 
 
-def test_photo_can_be_sent_as_a_data_uri_when_the_connection_says_so():
+def test_photo_is_sent_as_a_data_uri_unless_the_connection_says_bare_base64():
     p = partner()
     loan = loan_for(p, photo=image_file("PNG", (40, 30)))
-    connection = KivaConnectionFactory(partner=p, image_data_uri=True)
+    connection = KivaConnectionFactory(partner=p)
     assert payloads.loan_draft(loan, connection=connection)["image_encoded"].startswith(
         "data:image/png;base64,"
     )
+    connection.image_data_uri = False
+    bare = payloads.loan_draft(loan, connection=connection)["image_encoded"]
+    assert base64.b64decode(bare, validate=True).startswith(b"\x89PNG")

@@ -383,13 +383,13 @@ def test_group_loan_with_some_borrowers_not_pictured_has_no_findings():
     assert findings_of(loan) == []
 
 
-def test_group_loan_without_group_client_id_is_a_warning():
+def test_group_loan_without_group_client_id_is_a_blocking_error():
     loan = GroupLoanFactory(group_client_id="")
 
     findings = findings_of(loan)
 
     assert [(f.severity, f.field, f.code) for f in findings] == [
-        (Severity.WARNING, "group_client_id", "kiva_required")
+        (Severity.ERROR, "group_client_id", "group_required")
     ]
 
 
@@ -454,20 +454,21 @@ def test_full_clean_refuses_reference_value_of_another_partner_naming_the_field(
         ("location", LocationFactory),
     ],
 )
-def test_retired_reference_value_is_a_warning_not_an_error(field, make):
+def test_retired_reference_value_is_a_blocking_error_but_the_loan_stays_editable(field, make):
     partner = PartnerFactory()
     value = make(partner=partner, retired=True)
     loan = LoanFactory(partner=partner, **{field: value})
 
     assert findings_of(loan) == [
         Seen(
-            Severity.WARNING,
+            Severity.ERROR,
             field,
-            f"{field} \u201c{value}\u201d is no longer in Kiva's list for this partner.",
+            f"{field} \u201c{value}\u201d is no longer in Kiva's list for this partner; "
+            "Kiva will refuse the loan. Choose a current value.",
             "retired",
         )
     ]
-    loan.full_clean()  # a retired value of the loan's own partner is still valid
+    loan.full_clean()  # still the partner's own value: the loan can be edited to change it
 
 
 def test_description_language_of_another_currency_is_a_warning():

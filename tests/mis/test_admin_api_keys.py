@@ -1,31 +1,127 @@
-"""Partner admins make and revoke intake API keys in the admin; the key is shown once."""
+"""Partner admins make and revoke intake API keys and MIS clients in the admin, each owned by
+an accountable member; the key or secret is shown once."""
+
+import pytest
 
 from integrations.mis.keys import api_key_authenticate
-from integrations.mis.models import ApiKey
+from integrations.mis.models import ApiKey, MisClient
+from integrations.mis.oauth import OAuthError, mis_client_token
 from kivaportal.partners.roles import Role
-from tests.factories import PartnerFactory, api_key, member
+from tests.factories import PartnerFactory, api_key, member, mis_client
+
+
+def _shown(response, position=0):
+    return response.content.decode().split('readonly value="')[1 + position].split('"')[0]
 
 
 def test_a_partner_admin_creates_a_key_and_sees_it_once(client, partner):
     admin = member(partner, Role.PARTNER_ADMIN)
+    owner = member(partner, Role.PREPARER)
     client.force_login(admin)
-    response = client.post("/admin/mis/apikey/add/", {"partner": partner.pk, "name": "Our MIS"})
+    response = client.post(
+        "/admin/mis/apikey/add/", {"partner": partner.pk, "name": "Our MIS", "owner": owner.pk}
+    )
     assert response.status_code == 200
     key = ApiKey.objects.get()
-    page = response.content.decode()
-    full = page.split('readonly value="')[1].split('"')[0]
+    full = _shown(response)
     assert full.startswith(f"kp_{key.prefix}_")
-    assert api_key_authenticate(presented=full) == key
-    assert key.created_by == admin and full not in key.key_hash
+    caller = api_key_authenticate(presented=full)
+    assert (caller.partner, caller.owner, caller.audit_data) == (
+        partner,
+        owner,
+        {"api_key": key.prefix},
+    )
+    assert key.created_by == admin and key.owner == owner and full not in key.key_hash
     assert full not in client.get(f"/admin/mis/apikey/{key.pk}/change/").content.decode()
     # The header's placeholder is text, not an HTML tag the browser swallows.
-    assert "<code>Authorization: Bearer &lt;key&gt;</code>" in page
+    assert "<code>Authorization: Bearer &lt;key&gt;</code>" in response.content.decode()
+
+
+def test_a_key_needs_an_owner_who_may_edit_in_its_partner(client, partner):
+    admin = member(partner, Role.PARTNER_ADMIN)
+    reviewer = member(partner, Role.REVIEWER)
+    outsider = member(PartnerFactory(), Role.PREPARER)
+    client.force_login(admin)
+    for owner in ("", reviewer.pk, outsider.pk):
+        response = client.post(
+            "/admin/mis/apikey/add/", {"partner": partner.pk, "name": "x", "owner": owner}
+        )
+        assert response.status_code == 200
+        assert response.context["adminform"].form.errors["owner"]
+    assert ApiKey.objects.count() == 0
+
+
+def test_the_owner_choices_are_members_of_the_admins_partners_only(client, partner):
+    admin = member(partner, Role.PARTNER_ADMIN)
+    ours = member(partner, Role.PREPARER, username="our-preparer")
+    member(PartnerFactory(), Role.PREPARER, username="their-preparer")
+    client.force_login(admin)
+    page = client.get("/admin/mis/apikey/add/").content.decode()
+    assert "our-preparer" in page and "their-preparer" not in page
+    assert ours.pk
+
+
+def test_a_key_stops_working_when_its_owner_can_no_longer_edit(partner):
+    owner = member(partner, Role.PREPARER)
+    _row, full = api_key(partner, owner=owner)
+    assert api_key_authenticate(presented=full) is not None
+    owner.memberships.update(role=Role.REVIEWER)
+    owner = type(owner).objects.get(pk=owner.pk)
+    assert api_key_authenticate(presented=full) is None
+
+
+def test_a_partner_admin_creates_an_mis_client_and_sees_its_secret_once(client, partner):
+    admin = member(partner, Role.PARTNER_ADMIN)
+    owner = member(partner, Role.PREPARER)
+    client.force_login(admin)
+    response = client.post(
+        "/admin/mis/misclient/add/",
+        {
+            "partner": partner.pk,
+            "name": "Our MIS",
+            "owner": owner.pk,
+            "scopes": ["read:loans", "create:repayment"],
+        },
+    )
+    assert response.status_code == 200
+    row = MisClient.objects.get()
+    client_id, secret = _shown(response, 0), _shown(response, 1)
+    assert client_id == row.client_id and secret not in row.secret_hash
+    assert (row.owner, row.created_by, row.scopes) == (
+        owner,
+        admin,
+        ["create:repayment", "read:loans"],
+    )
+    token = mis_client_token(
+        grant_type="client_credentials", client_id=client_id, client_secret=secret, issuer="x"
+    )
+    assert token["scope"] == "create:repayment read:loans"
+    assert secret not in client.get(f"/admin/mis/misclient/{row.pk}/change/").content.decode()
+
+
+def test_revoking_an_mis_client_in_the_admin_stops_its_tokens(client, partner):
+    admin = member(partner, Role.PARTNER_ADMIN)
+    row, secret = mis_client(partner)
+    client.force_login(admin)
+    client.post("/admin/mis/misclient/", {"action": "revoke", "_selected_action": [row.pk]})
+    row.refresh_from_db()
+    assert row.revoked_at is not None
+    with pytest.raises(OAuthError) as refused:
+        mis_client_token(
+            grant_type="client_credentials",
+            client_id=row.client_id,
+            client_secret=secret,
+            issuer="x",
+        )
+    assert (refused.value.status, refused.value.error) == (401, "access_denied")
 
 
 def test_a_preparer_cannot_create_keys(client, partner):
     preparer = member(partner, Role.PREPARER)
     client.force_login(preparer)
-    response = client.post("/admin/mis/apikey/add/", {"partner": partner.pk, "name": "x"})
+    response = client.post(
+        "/admin/mis/apikey/add/", {"partner": partner.pk, "name": "x", "owner": preparer.pk}
+    )
     assert response.status_code == 403
     assert ApiKey.objects.count() == 0
 
@@ -47,3 +143,17 @@ def test_another_partners_keys_are_invisible(client, partner):
     client.force_login(admin)
     assert client.get(f"/admin/mis/apikey/{row.pk}/change/").status_code == 404
     assert "Their secret MIS" not in client.get("/admin/mis/apikey/").content.decode()
+
+
+def test_an_mis_clients_name_changes_but_its_scopes_and_owner_do_not(client, partner):
+    admin = member(partner, Role.PARTNER_ADMIN)
+    row, _secret = mis_client(partner, scopes=["read:loans"])
+    client.force_login(admin)
+    url = f"/admin/mis/misclient/{row.pk}/change/"
+    assert client.get(url).status_code == 200
+    other = member(partner, Role.PREPARER)
+    response = client.post(url, {"name": "Renamed", "owner": other.pk, "scopes": ["x"]})
+    assert response.status_code == 302
+    row.refresh_from_db()
+    assert (row.name, row.scopes) == ("Renamed", ["read:loans"])
+    assert row.owner_id != other.pk

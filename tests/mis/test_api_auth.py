@@ -117,11 +117,15 @@ def test_another_partners_key_cannot_post_repayments_on_our_loans(client, partne
     assert Repayment.objects.count() == 0
 
 
-def test_kiva_paths_with_another_partners_id_are_not_found(client, partner):
+def test_kiva_paths_with_another_partners_id_are_forbidden_as_kiva_answers(client, partner):
     other = PartnerFactory()
     _row, full = api_key(partner)
-    path = f"v3/partner/{other.kiva_partner_id}/loan_draft"
-    response = post(client, path, LOAN_DRAFT, key=full)
-    assert response.status_code == 404
+    for partner_id in (other.kiva_partner_id, "999999"):  # existing or not: the same answer
+        response = post(client, f"v3/partner/{partner_id}/loan_draft", LOAN_DRAFT, key=full)
+        assert response.status_code == 403
+        assert response.json() == {
+            "code": "api.forbidden",
+            "message": f"This token is for partner {partner.kiva_partner_id}.",
+        }
     mine = post(client, f"v3/partner/{partner.kiva_partner_id}/loan_draft", LOAN_DRAFT, key=full)
     assert mine.status_code == 200, mine.json()

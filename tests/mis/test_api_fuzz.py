@@ -5,6 +5,7 @@ arbitrary JSON and raw bytes."""
 
 import json
 import os
+import re
 from decimal import Decimal
 
 import pytest
@@ -79,6 +80,37 @@ def key(partner):
     return api_key(partner)[1]
 
 
+STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+_MISSING = object()
+
+
+def _value(document, path):
+    """The value `path` (as `repayments[3].amount`) names in `document`, or _MISSING."""
+    node = document
+    for name, index in STEP.findall(path):
+        if index:
+            if not isinstance(node, list) or int(index) >= len(node):
+                return _MISSING
+            node = node[int(index)]
+        elif isinstance(node, dict) and name in node:
+            node = node[name]
+        else:
+            return _MISSING
+    return node
+
+
+def _names_the_request(document, field) -> bool:
+    """An error names a value the client sent, or (for a missing field) the object that should
+    have had it: `journals[1].body` when journals[1] has no body."""
+    if field == "" or _value(document, field) is not _MISSING:
+        return True
+    parent = field.rsplit(".", 1)[0] if "." in field else ""
+    last = field.rsplit(".", 1)[-1]
+    return "[" not in last and isinstance(_value(document, parent), dict)
+
+
 def _check(client, key, path, body, submit):
     response = client.post(
         f"/api/intake/v1{path}" + ("?submit=true" if submit else ""),
@@ -88,7 +120,14 @@ def _check(client, key, path, body, submit):
     )
     assert response.status_code < 500, response.content[:500]
     assert response.status_code in (200, 400, 409, 413, 415), response.content[:500]
-    assert "code" in response.json()
+    answer = response.json()
+    assert "code" in answer
+    if response.status_code in (400, 409) and answer["code"] != "api.bad_json":
+        document = json.loads(body)
+        if path == "/journals" and isinstance(document, list):
+            document = {"journals": document}
+        for error in answer["errors"]:
+            assert _names_the_request(document, error["field"]), (error, body[:300])
 
 
 @pytest.mark.parametrize("path", list(OPERATIONS))

@@ -22,8 +22,14 @@ from tests.mis.api import LOAN_DRAFT, post
 
 
 @pytest.fixture
-def key(partner):
-    row, full = api_key(partner)
+def owner(partner):
+    """The member accountable for the key: what it posts is theirs."""
+    return member(partner, Role.PREPARER)
+
+
+@pytest.fixture
+def key(partner, owner):
+    row, full = api_key(partner, owner=owner)
     return full
 
 
@@ -38,20 +44,21 @@ def draft(**changes):
     return body
 
 
-def test_a_kiva_loan_draft_lands_as_a_draft_made_by_the_mis(client, partner, key, prefix):
+def test_a_kiva_loan_draft_lands_as_a_draft_by_the_keys_owner(client, partner, key, prefix, owner):
     response = post(client, "loan_draft", LOAN_DRAFT, key=key)
     assert response.status_code == 200, response.json()
     body = response.json()
     loan = Loan.objects.get(mis_loan_id="L100")
     assert body["loan"] == {
-        "id": loan.pk,
+        "portal_id": loan.pk,
         "mis_loan_id": "L100",
         "state": "draft",
         "version": 1,
         "action": "create",
         "changed": [],
+        "review_url": f"http://testserver/p/{partner.pk}/loans/{loan.pk}/",
     }
-    assert body["loan_draft_uuid"]
+    assert "loan_draft_uuid" not in body  # Kiva's name for Kiva's draft, which this is not
     assert (loan.state, loan.amount, loan.currency, loan.loan_type) == (
         RecordState.DRAFT,
         Decimal("1200.00"),
@@ -63,7 +70,7 @@ def test_a_kiva_loan_draft_lands_as_a_draft_made_by_the_mis(client, partner, key
         7007,
         "Pisac: Peru",
     )
-    assert loan.created_by is None and loan.updated_by is None
+    assert loan.created_by == owner and loan.updated_by == owner
     share = loan.loan_borrowers.get()
     assert (share.borrower.mis_client_id, share.borrower.first_name) == ("C100", "Rosa")
     assert share.mis_loan_id == ""  # the loan's own id
@@ -72,7 +79,11 @@ def test_a_kiva_loan_draft_lands_as_a_draft_made_by_the_mis(client, partner, key
         (Decimal("600"), Decimal("10")),
     ]
     entry = AuditEntry.objects.get(object_id=loan.pk)
-    assert (entry.action, entry.actor, entry.data) == ("intake.imported", None, {"api_key": prefix})
+    assert (entry.action, entry.actor, entry.data) == (
+        "intake.imported",
+        owner,
+        {"api_key": prefix},
+    )
 
 
 def test_a_group_loan_draft_with_kivas_group_fields(client, partner, key):
@@ -115,17 +126,28 @@ def test_a_group_loan_draft_with_kivas_group_fields(client, partner, key):
     ] == [("C201", "GL7-1", False, 0), ("C202", "GL7-2", True, 1)]
 
 
-def test_the_submit_flag_submits_for_review_and_any_reviewer_may_approve(client, partner, key):
+def test_the_submit_flag_submits_for_review_and_a_reviewer_approves(client, partner, key, owner):
     response = post(client, "loan_draft?submit=true", LOAN_DRAFT, key=key)
     assert response.status_code == 200, response.json()
     assert response.json()["loan"]["state"] == "submitted"
     loan = Loan.objects.get()
     submitted = AuditEntry.objects.get(action="review.submitted")
-    assert submitted.actor is None and "api_key" in submitted.data
+    assert submitted.actor == owner and "api_key" in submitted.data
     reviewer = member(partner, Role.REVIEWER)
     KivaConnectionFactory(partner=partner)  # approval writes the outbox for this connection
     # Approved, and queued for Kiva in the same transaction.
     assert record_approve(record=loan, by=reviewer).state == RecordState.QUEUED
+
+
+def test_the_keys_owner_cannot_approve_what_the_key_posted(client, partner):
+    from kivaportal.workflow.errors import FourEyesViolation
+
+    admin = member(partner, Role.PARTNER_ADMIN)
+    _row, full = api_key(partner, owner=admin)
+    response = post(client, "loan_draft?submit=true", LOAN_DRAFT, key=full)
+    assert response.status_code == 200, response.json()
+    with pytest.raises(FourEyesViolation):
+        record_approve(record=Loan.objects.get(), by=admin)
 
 
 def test_the_submit_flag_with_blocking_errors_refuses_everything(client, partner, key):
@@ -145,7 +167,7 @@ def test_reposting_a_draft_updates_it_in_place(client, partner, key):
     loan = Loan.objects.get()
     assert (loan.loan_use, loan.version) == ("To buy two carts.", 1)
     edited = AuditEntry.objects.get(action="review.edited")
-    assert edited.actor is None and edited.data["fields"] == ["loan_use"]
+    assert edited.actor == loan.created_by and edited.data["fields"] == ["loan_use"]
 
 
 def test_reposting_the_same_draft_changes_nothing(client, partner, key):
@@ -189,7 +211,7 @@ def test_reposting_a_loan_being_sent_is_a_conflict(client, partner, key, state):
         ({"disburse_time": "10/01/2026"}, ["disburse_time"]),
         ({"currency": "soles"}, ["currency"]),
         ({"entreps": []}, ["entreps"]),
-        ({"schedule": [{"date": "2026-02-10", "principal": 1000}]}, ["entreps"]),
+        ({"schedule": [{"date": "2026-02-10", "principal": 1000}]}, ["schedule"]),
         ({"schedule": [{"date": "2026-02-10", "principal": -1200}]}, ["schedule[0].principal"]),
         ({"schedule": "monthly"}, ["schedule"]),
         ({"image_encoded": "not base64!"}, ["image_encoded"]),
@@ -218,7 +240,10 @@ def test_a_photo_arrives_as_image_encoded(client, partner, key):
     encoded = "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode()
     response = post(client, "loan_draft", draft(image_encoded=encoded), key=key)
     assert response.status_code == 200, response.json()
-    assert Loan.objects.get().photo.name.endswith(".jpg")
+    loan = Loan.objects.get()
+    assert loan.photo.name.endswith(".jpg")
+    # The importer makes the photo's scaled copies as an upload in the admin does.
+    assert loan.photo_copies_of == loan.photo.name and loan.photo_kiva and loan.photo_page
     again = post(client, "loan_draft", draft(image_encoded=encoded), key=key)
     assert again.json()["loan"]["action"] == "unchanged"
 
@@ -327,4 +352,50 @@ def test_the_openapi_description_is_served(client):
     assert response.status_code == 200
     spec = response.json()
     assert spec["openapi"].startswith("3.")
-    assert set(spec["paths"]) == {"/loan_draft", "/repayments", "/journals", "/borrowers"}
+    kiva = "/v3/partner/{partnerId}/"
+    assert set(spec["paths"]) == {
+        "/oauth/token",
+        *(f"{kiva}{name}" for name in ("loan_draft", "repayments", "journals", "borrowers")),
+        *(f"{kiva}config/{name}" for name in ("activities", "locales", "themes", "locations")),
+        f"{kiva}loans",
+    }
+    for path, operations in spec["paths"].items():  # each described path is served
+        url = "/api/intake/v1" + path.replace("{partnerId}", "145")
+        for method in operations:
+            answer = getattr(client, method)(url)
+            assert answer.status_code in (400, 401), (method, path, answer.status_code)
+
+
+def test_the_api_docs_page_uses_local_static_files_only(client):
+    page = client.get("/api/intake/v1/docs/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'data-spec="/api/intake/v1/openapi.json"' in html
+    sources = [part.split('"')[0] for part in html.split('src="')[1:]]
+    sources += [part.split('"')[0] for part in html.split('href="')[1:]]
+    assert sources and all(src.startswith("/static/") for src in sources), sources
+    for src in sources:  # each file is there to serve
+        from django.contrib.staticfiles import finders
+
+        assert finders.find(src.removeprefix("/static/")), src
+
+
+def test_the_described_bodies_are_the_importers_columns():
+    from integrations.mis import api_mapping
+    from integrations.mis.importers.journals import COLUMNS as JOURNAL_COLUMNS
+    from integrations.mis.importers.repayments import COLUMNS as REPAYMENT_COLUMNS
+    from integrations.mis.openapi import SCHEMAS
+
+    journal = SCHEMAS["Journals"]["oneOf"][0]["properties"]["journals"]["items"]
+    assert set(api_mapping.JOURNAL_FIELDS) <= set(journal["properties"])
+    body = next(c for c in JOURNAL_COLUMNS if c.name == "body")
+    assert journal["properties"]["body"]["maxLength"] == body.parse.max_length
+    line = SCHEMAS["Repayments"]["properties"]["repayments"]["items"]
+    assert set(api_mapping.REPAYMENT_FIELDS) == set(line["properties"])
+    assert line["required"] == [
+        kiva
+        for kiva, column in api_mapping.REPAYMENT_FIELDS.items()
+        if next(c for c in REPAYMENT_COLUMNS if c.name == column).required
+        and kiva not in ("repayment_id", "date")
+    ]
+    assert set(api_mapping.LOAN_KNOWN) == set(SCHEMAS["LoanDraft"]["properties"])

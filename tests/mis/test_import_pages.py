@@ -94,7 +94,7 @@ def test_a_big_file_goes_to_the_task_and_reports_progress(
 def test_a_running_job_reports_its_progress_from_the_cache(client, partner, preparer):
     from django.core.cache import cache
 
-    from integrations.mis.services import progress_key
+    from integrations.mis.import_jobs import progress_key
 
     job = ImportJob.objects.create(
         partner=partner,

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import services, tokens, validation
 from .endpoint import answer, problem, read_json, sandbox_endpoint
-from .models import SandboxJournal, SandboxLoan, SandboxUpload
+from .models import RepaymentsAnswer, SandboxJournal, SandboxLoan, SandboxUpload
 
 CONFIG_LISTS = ("activities", "locales", "themes", "locations")
 
@@ -102,9 +102,12 @@ def loans(request, partner, claims):
         )
     found = SandboxLoan.objects.filter(partner=partner).order_by("created_at", "id")
     if not partner.list_drafts:
-        found = found.exclude(status="draft")
-    if request.GET.get("status"):
-        found = found.filter(status=request.GET["status"])
+        found = found.exclude(status=services.DRAFT)
+    status = request.GET.get("status", "")
+    if status and status not in services.STATUSES:
+        return problem(400, "api.validation_error", f"Unknown status {status}", "status")
+    # A draft deleted in PA2 disappears from the list (unless asked for by its status).
+    found = found.filter(status=status) if status else found.exclude(status=services.DELETED)
     query = request.GET.get("query", "").strip()
     if query:
         condition = (
@@ -168,6 +171,9 @@ def repayments(request, partner, claims):
         lines=[{**line, "amount": str(line["amount"])} for line in lines],
         problems=services.repayment_problems(partner, lines),
     )
+    if partner.repayments_answer == RepaymentsAnswer.LIST:
+        # The shape Kiva's .NET client reads: the problems alone, as a list.
+        return answer(upload.problems)
     return answer(
         {
             "code": "api.success",

@@ -16,6 +16,13 @@ class FaultTarget(models.TextChoices):
     ALL = "all", _("Both")
 
 
+class RepaymentsAnswer(models.TextChoices):
+    """The two shapes seen for the repayments answer (which Kiva sends is open)."""
+
+    OBJECT = "object", _("An object: upload_id and problems (a production connector)")
+    LIST = "list", _("A list of problems (Kiva's .NET client)")
+
+
 class SandboxPartner(models.Model):
     partner_id = models.CharField(_("Kiva partner id"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=200, blank=True)
@@ -35,6 +42,12 @@ class SandboxPartner(models.Model):
     )
     list_drafts = models.BooleanField(
         _("drafts appear in GET loans"), default=True, help_text=_("Kiva's behaviour is open.")
+    )
+    repayments_answer = models.CharField(
+        _("repayments answer shape"),
+        max_length=10,
+        choices=RepaymentsAnswer.choices,
+        default=RepaymentsAnswer.OBJECT,
     )
     max_repayment_lines = models.PositiveIntegerField(default=300)
     max_page_size = models.PositiveIntegerField(default=300)
@@ -83,12 +96,13 @@ class SandboxClient(models.Model):
 
 
 class SandboxLoan(models.Model):
-    """A loan draft as received; "published" plays the partner publishing it in PA2."""
+    """A loan draft as received, then the loan it becomes as it moves through Kiva's lifecycle
+    (services.LIFECYCLE): publishing plays the partner publishing it in PA2."""
 
     partner = models.ForeignKey(SandboxPartner, on_delete=models.CASCADE, related_name="loans")
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kiva_id = models.PositiveIntegerField(null=True, blank=True, unique=True)
-    status = models.CharField(max_length=30, default="draft")
+    status = models.CharField(max_length=30, default="inactive", db_index=True)
     internal_loan_id = models.CharField(max_length=64, db_index=True)
     internal_client_id = models.CharField(max_length=64, blank=True)
     # Every borrower's loan and client ids, for search and repayment matching.
@@ -99,9 +113,13 @@ class SandboxLoan(models.Model):
     borrower_count = models.PositiveSmallIntegerField(default=1)
     currency = models.CharField(max_length=3, blank=True)
     amount = models.DecimalField(max_digits=16, decimal_places=3)
+    funded_amount = models.DecimalField(max_digits=16, decimal_places=3, default=0)
+    delinquent = models.BooleanField(default=False)
     payload = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -3,7 +3,7 @@
 Development tools only (the sandbox is off in production). Forms post with Django's CSRF token.
 """
 
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -31,11 +31,14 @@ def requests_log(request):
 
 
 def loans(request):
+    shown = list(SandboxLoan.objects.select_related("partner")[:PAGE])
+    for loan in shown:
+        loan.next_statuses = services.next_statuses(loan.status)
     return render(
         request,
         "kiva_sandbox/loans.html",
         {
-            "loans": SandboxLoan.objects.select_related("partner")[:PAGE],
+            "loans": shown,
             "uploads": SandboxUpload.objects.select_related("partner")[:50],
             "journals": SandboxJournal.objects.select_related("partner")[:50],
         },
@@ -45,6 +48,16 @@ def loans(request):
 @require_POST
 def loan_publish(request, uuid):
     services.sandbox_loan_publish(loan=get_object_or_404(SandboxLoan, uuid=uuid))
+    return redirect("kiva_sandbox:loans")
+
+
+@require_POST
+def loan_move(request, uuid):
+    loan = get_object_or_404(SandboxLoan, uuid=uuid)
+    try:
+        services.sandbox_loan_move(loan=loan, status=request.POST.get("status", ""))
+    except services.SandboxLifecycleError as exc:
+        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
     return redirect("kiva_sandbox:loans")
 
 

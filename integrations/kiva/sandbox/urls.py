@@ -12,6 +12,7 @@ urlpatterns = [
     path("requests/", pages.requests_log, name="requests"),
     path("loans/", pages.loans, name="loans"),
     path("loans/<uuid:uuid>/publish", pages.loan_publish, name="loan_publish"),
+    path("loans/<uuid:uuid>/move", pages.loan_move, name="loan_move"),
     path("journals/<uuid:uuid>/confirm", pages.journal_confirm, name="journal_confirm"),
     path("oauth/token", api.token, name="token"),
     path("v3/partner/<str:partner_id>/config/<str:name>", api.config_list, name="config"),

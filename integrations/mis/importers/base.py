@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from integrations.mis.fields import ISO, Invalid, NumberFormat, is_blank
+from kivaportal.partners.models import Partner
 
 BATCH_SIZE = 1000
 MAX_PROBLEMS = 1000  # kept and shown; the count says how many more there were
@@ -93,6 +94,12 @@ class Outcome:
         }
 
 
+def intake_lock(*, partner):
+    """One intake (file import or API call) at a time per partner, until the transaction ends:
+    two at once could each decide "create" for the same MIS id."""
+    list(Partner.objects.select_for_update().filter(pk=partner.pk).values_list("pk"))
+
+
 def batches(rows: Iterable, size: int = BATCH_SIZE):
     batch = []
     for row in rows:
@@ -117,7 +124,7 @@ class Importer:
         sources: dict,
         fmt: NumberFormat = ISO,
         actor=None,
-        api_key_label: str = "",
+        via: dict | None = None,
         job_id: int | None = None,
         progress: Callable[[str, int], None] | None = None,
         collect_records: bool = False,
@@ -126,24 +133,31 @@ class Importer:
         self.partner = partner
         self.sources = sources
         self.fmt = fmt
-        self.actor = actor  # the logged-in user; None for the API (the MIS prepared it)
-        self.api_key_label = api_key_label
+        # The uploader, or the owner of the API key or MIS client: who the records are by.
+        self.actor = actor
+        self.via = via  # for the API: names the key or client in audit entries
         self.job_id = job_id
         self.progress = progress or (lambda phase, done: None)
         self.collect_records = collect_records
         self.preview_limit = preview_limit
         self.outcome = Outcome()
 
-    # The audit entries' details: which key or which import made the change.
+    # The audit entries' details: which key, client or import made the change.
     @property
     def audit_data(self) -> dict:
-        if self.api_key_label:
-            return {"api_key": self.api_key_label}
+        if self.via:
+            return dict(self.via)
         return {"import_job": self.job_id} if self.job_id else {}
 
-    def problem(self, row: Row | None, column: str, message: str, code: str = "invalid"):
+    def problem(
+        self, row: Row | None, column: str, message: str, code: str = "invalid", json_path=None
+    ):
+        """One problem, named by the file's row and column, or for JSON by the path of the
+        value as the client sent it (`json_path` when it is not the column's own)."""
         if row is None:
             self.outcome.add(Problem(1, column, message, code=code))
+        elif row.paths is not None and json_path is not None:
+            self.outcome.add(Problem(None, json_path, message, row.source, code))
         else:
             self.outcome.add(Problem(row.number, row.where(column), message, row.source, code))
 
@@ -214,11 +228,8 @@ class Importer:
 
     def commit(self) -> Outcome:
         """Check, and write only if nothing is wrong; all or nothing, one partner at a time."""
-        from kivaportal.partners.models import Partner
-
         with transaction.atomic():
-            # Two imports for one partner at once could each decide "create" for the same id.
-            list(Partner.objects.select_for_update().filter(pk=self.partner.pk).values_list("pk"))
+            intake_lock(partner=self.partner)
             self.check()
             if self.outcome.ok and self.outcome.changes:
                 self.write()

@@ -1,18 +1,21 @@
 """Borrowers (the partner's clients), matched by MIS client id and updated with history."""
 
-from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from integrations.mis.fields import parse_bool, parse_choice, parse_date, parse_text
 from integrations.mis.importers.base import BATCH_SIZE, Column
-from integrations.mis.importers.flat import FlatImporter, changed_fields
+from integrations.mis.importers.flat import FlatImporter
 from kivaportal.lending.models import Borrower, Gender
 
 GENDERS = {"female": Gender.FEMALE, "f": Gender.FEMALE, "male": Gender.MALE, "m": Gender.MALE}
 
 
 def text(max_length):
-    return lambda value, fmt: parse_text(value, max_length=max_length)
+    def parse(value, fmt):
+        return parse_text(value, max_length=max_length)
+
+    parse.max_length = max_length  # for the API's description (openapi.py)
+    return parse
 
 
 def gender(value, fmt):
@@ -38,7 +41,6 @@ class BorrowerImporter(FlatImporter):
     key_column = "mis_client_id"
 
     def prepare(self, cleaned):
-        self._create, self._update, self._fields = [], [], set()
         keys = [values["mis_client_id"] for _row, values in cleaned]
         return {
             b.mis_client_id: b
@@ -49,30 +51,17 @@ class BorrowerImporter(FlatImporter):
         if values.get("is_active") is None:
             values.pop("is_active", None)
         key = values["mis_client_id"]
-        borrower = existing.get(key)
-        if borrower is None:
-            if write:
-                self._create.append(
-                    Borrower(
-                        partner=self.partner,
-                        created_by=self.actor,
-                        updated_by=self.actor,
-                        **values,
-                    )
-                )
-            else:
-                self.note(row, key, "create")
-            return
-        changed = changed_fields(borrower, values, FIELDS)
-        if not write:
-            self.note(row, key, "update" if changed else "unchanged", changed)
-        elif changed:
-            for name in changed:
-                setattr(borrower, name, values[name])
-            borrower.updated_by = self.actor
-            borrower.updated_at = timezone.now()
-            self._update.append(borrower)
-            self._fields.update(changed)
+        self.upsert(
+            row,
+            key,
+            existing.get(key),
+            values,
+            FIELDS,
+            write=write,
+            build=lambda: Borrower(
+                partner=self.partner, created_by=self.actor, updated_by=self.actor, **values
+            ),
+        )
 
     def flush(self):
         if self._create:

@@ -1,6 +1,8 @@
 """Importers whose file has one record per row, matched by one MIS id (borrowers, repayments,
-journals): a batch loop shared by the check pass and the write pass."""
+journals): a batch loop shared by the check pass and the write pass, and the step that creates,
+updates or leaves alone one plain (unreviewed) record."""
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from integrations.mis.formats import FileError
@@ -37,6 +39,8 @@ class FlatImporter(Importer):
                     if seen is not None and not self._first_time(seen, row, values):
                         continue
                     cleaned.append((row, values))
+                # What `process` collects for `flush`: new rows, changed rows, changed fields.
+                self._create, self._update, self._fields = [], [], set()
                 context = self.prepare(cleaned)
                 for row, values in cleaned:
                     self.process(row, values, context, write=write)
@@ -53,14 +57,39 @@ class FlatImporter(Importer):
         key = self.key(values)
         if key in seen:
             first = seen[key]
-            if first is None:
+            if isinstance(first, str):  # JSON: the first item's path, e.g. repayments[0]
+                message = _("Duplicate of %(item)s.") % {"item": first}
+            elif first is None:
                 message = _("Duplicate: the same id appears more than once.")
             else:
                 message = _("Duplicate: the same id is already on row %(row)d.") % {"row": first}
             self.problem(row, self.key_column, message)
             return False
-        seen[key] = row.number
+        seen[key] = (
+            row.number if row.paths is None else row.where(self.key_column).rsplit(".", 1)[0]
+        )
         return True
+
+    def upsert(self, row, key, record, values: dict, fields: dict, *, write, build):
+        """Borrowers and repayments: a new record (`build()` makes it), a changed one updated in
+        place, an unchanged one left alone. The check pass only notes the action."""
+        if record is None:
+            if write:
+                self._create.append(build())
+            else:
+                self.note(row, key, "create")
+            return
+        changed = changed_fields(record, values, fields)
+        if not write:
+            self.note(row, key, "update" if changed else "unchanged", changed)
+        elif changed:
+            for column, attname in fields.items():
+                if attname in changed:
+                    setattr(record, attname, values[column])
+            record.updated_by = self.actor
+            record.updated_at = timezone.now()
+            self._update.append(record)
+            self._fields.update(changed)
 
     # Per type.
     def prepare(self, cleaned) -> dict:

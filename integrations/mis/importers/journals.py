@@ -36,7 +36,6 @@ class JournalImporter(FlatImporter):
         return (values["mis_loan_id"], values.get("mis_client_id", ""), values["subject"])
 
     def prepare(self, cleaned):
-        self._create = []
         loans = dict(
             Loan.objects.filter(
                 partner=self.partner, mis_loan_id__in={v["mis_loan_id"] for _r, v in cleaned}

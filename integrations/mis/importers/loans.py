@@ -2,15 +2,20 @@
 (one row per loan), the borrowers in each loan, and the schedule lines.
 
 The check pass reads the loans first, then the borrowers and the schedule, keeping per loan only
-a count, a total and a fingerprint; the write pass reads them again and writes in bulk. A loan
-without rows in the borrowers (or schedule) input keeps the borrowers (or schedule) it has.
+a count, a total and a fingerprint (`loan_parts.Lines`); then it decides per loan: create,
+update, new version or unchanged. The write pass reads the sources again and writes in bulk. A
+loan without rows in the borrowers (or schedule) input keeps the borrowers (or schedule) it has.
 """
 
+import hashlib
+
+from django.core.files.base import ContentFile
 from django.utils.translation import gettext as _
 
 from integrations.mis.formats import FileError
+from integrations.mis.importers import reviewed
 from integrations.mis.importers.base import Importer, batches
-from integrations.mis.importers.bulk import key_in
+from integrations.mis.importers.bulk import insert_with_history, key_in
 from integrations.mis.importers.loan_parts import (
     LOAN_COLUMNS,
     LOAN_FIELDS,
@@ -22,8 +27,12 @@ from integrations.mis.importers.loan_parts import (
     member_fp,
     schedule_fp,
 )
-from kivaportal.common.money import currency_decimals, has_currency_precision
+from kivaportal.common.money import currency_decimals, has_currency_precision, quantize
+from kivaportal.common.photos import photo_copies_make
 from kivaportal.lending.models import Borrower, Loan, LoanBorrower, LoanType, ScheduleLine
+from kivaportal.workflow.transitions import audit_records_created
+
+WRITING = ("create", "update", "new_version")
 
 
 class LoanImporter(Importer):
@@ -107,7 +116,8 @@ class LoanImporter(Importer):
                     ok = False
         if values.get("client_waiver_signed") is None:
             fields.pop("client_waiver_signed", None)
-        ok = self._precision(row, "amount", values["amount"], cur) and ok
+        if row.paths is None:  # from JSON the amount is the entreps' sum, each checked itself
+            ok = self._precision(row, "amount", values["amount"], cur) and ok
         return fields if ok else None
 
     def check(self):
@@ -239,16 +249,171 @@ class LoanImporter(Importer):
         lines.last_date = values["due_date"]
         lines.add(principal, schedule_fp(values["due_date"], principal, interest))
 
-    def _decide(self):
-        from integrations.mis.importers.loan_write import decide
+    def _check_totals(self, plan):
+        """The loan-level checks on a loan's summaries: shares and principal add up."""
+        row, members, schedule = plan.row, plan.members, plan.schedule
 
-        decide(self)
+        def money(amount):  # as the currency writes it: 900.00, not 900.0 or 900.000
+            return quantize(amount, plan.currency)
+
+        if members is not None:
+            members.clients = frozenset()  # no longer needed: free it (one shared empty set)
+            if members.total != plan.amount:
+                self.problem(
+                    row,
+                    "amount",
+                    _("The borrowers' amounts add up to %(total)s, not the loan amount %(amount)s.")
+                    % {"total": money(members.total), "amount": money(plan.amount)},
+                    json_path="entreps",
+                )
+            if not plan.is_group and members.count > 1:
+                self.problem(
+                    row,
+                    "loan_type",
+                    _("An individual loan has exactly one borrower; this one has %(n)d.")
+                    % {"n": members.count},
+                    json_path="entreps",
+                )
+        if schedule is not None and schedule.total != plan.amount:
+            self.problem(
+                row,
+                "amount",
+                _("The schedule's principal adds up to %(total)s, not the loan amount %(amount)s.")
+                % {"total": money(schedule.total), "amount": money(plan.amount)},
+                json_path="schedule",
+            )
+
+    def _decide(self):
+        """After every row was read: per loan, create / update / new version / unchanged."""
+        for key, plan in self.plans.items():
+            if plan.action == "error":
+                continue
+            self._check_totals(plan)
+            row, members, schedule = plan.row, plan.members, plan.schedule
+            if plan.pk is None:
+                self.note(row, key, "create")
+                continue
+            if members is not None and not members.same_as(plan.db_members):
+                plan.changed.append("borrowers")
+            if schedule is not None and not schedule.same_as(plan.db_schedule):
+                plan.changed.append("schedule")
+            if not plan.changed:
+                plan.action = "unchanged"
+            else:
+                refused = reviewed.refusal(plan.label, plan.state)
+                if refused:
+                    self.problem(row, "mis_loan_id", refused, "conflict")
+                    plan.action = "error"
+                    continue
+                plan.action = reviewed.action_for(plan.state)
+            self.note(row, key, plan.action, plan.changed)
 
     def write(self):
-        from integrations.mis.importers.loan_write import write
-
-        write(self)
+        plans = self.plans
+        pks: dict[str, int] = {}
+        edited = []
+        for cleaned in self._rows("main", LOAN_COLUMNS, check=False):
+            self._write_loans(cleaned, pks, edited)
+        rewrite = {
+            "members": {
+                k for k, p in plans.items()
+                if p.members is not None and (p.action == "create" or "borrowers" in p.changed)
+            },
+            "schedule": {
+                k for k, p in plans.items()
+                if p.schedule is not None and (p.action == "create" or "schedule" in p.changed)
+            },
+        }  # fmt: skip
+        old = {name: [pks[k] for k in keys if plans[k].pk] for name, keys in rewrite.items()}
+        LoanBorrower.objects.filter(loan_id__in=old["members"]).delete()
+        ScheduleLine.objects.filter(loan_id__in=old["schedule"]).delete()
+        positions: dict[str, int] = {}
+        for cleaned in self._rows("members", MEMBER_COLUMNS, check=False):
+            wanted = {v["mis_client_id"] for _r, v in cleaned}
+            borrowers = dict(
+                Borrower.objects.filter(
+                    partner=self.partner, mis_client_id__in=key_in(wanted)
+                ).values_list("mis_client_id", "pk")
+            )
+            shares = []
+            for _row, values in cleaned:
+                key = values["mis_loan_id"]
+                if key not in rewrite["members"]:
+                    continue
+                position = positions[key] = positions.get(key, -1) + 1
+                shares.append(
+                    LoanBorrower(
+                        loan_id=pks[key],
+                        borrower_id=borrowers[values["mis_client_id"]],
+                        amount=values["amount"],
+                        mis_loan_id=own_loan_id(values),
+                        not_pictured=bool(values.get("not_pictured")),
+                        position=position,
+                    )
+                )
+            insert_with_history(LoanBorrower, shares, user=self.actor)
+        for cleaned in self._rows("schedule", SCHEDULE_COLUMNS, check=False):
+            lines = [
+                ScheduleLine(
+                    loan_id=pks[values["mis_loan_id"]],
+                    due_date=values["due_date"],
+                    principal=values["principal"],
+                    interest=values.get("interest") or 0,
+                )
+                for _row, values in cleaned
+                if values["mis_loan_id"] in rewrite["schedule"]
+            ]
+            insert_with_history(ScheduleLine, lines, user=self.actor)
+        for loan, changed in edited:
+            reviewed.end_change(loan, self, changed)
+        if self.collect_records:
+            self.outcome.records = [{"mis_loan_id": k, "id": pk} for k, pk in pks.items()]
         return self.outcome
+
+    def _write_loans(self, cleaned, pks, edited):
+        plans = self.plans
+        changing = [v["mis_loan_id"] for _r, v in cleaned if plans[v["mis_loan_id"]].pk]
+        existing = {
+            loan.mis_loan_id: loan
+            for loan in Loan.objects.filter(partner=self.partner, mis_loan_id__in=changing)
+        }
+        new = []
+        for row, values in cleaned:
+            key = values["mis_loan_id"]
+            plan = plans[key]
+            if plan.action not in WRITING:
+                if plan.pk:
+                    pks[key] = plan.pk
+                continue
+            if plan.action == "create":
+                loan = Loan(
+                    partner=self.partner,
+                    mis_loan_id=key,
+                    created_by=self.actor,
+                    updated_by=self.actor,
+                    **self._resolve(row, values, None),
+                )
+                self._set_photo(loan, key)
+                new.append(loan)
+                continue
+            loan = reviewed.begin_change(existing[key], self)
+            for attname, value in self._resolve(row, values, loan).items():
+                setattr(loan, attname, value)
+            self._set_photo(loan, key)
+            loan.updated_by = self.actor
+            loan.save()
+            pks[key] = loan.pk
+            edited.append((loan, plan.changed))
+        created = insert_with_history(Loan, new, user=self.actor)
+        audit_records_created(records=created, actor=self.actor, data=self.audit_data)
+        for loan in created:
+            pks[loan.mis_loan_id] = loan.pk
+
+    def _set_photo(self, loan, key):
+        if key in self.photos:
+            data, extension, _digest = self.photos[key]
+            loan.photo.save(f"{key[:40]}.{extension}", ContentFile(data), save=False)
+            photo_copies_make(record=loan, save=False)  # the caller's save stores them
 
 
 def own_loan_id(values):
@@ -258,8 +423,6 @@ def own_loan_id(values):
 
 
 def photo_digest(loan):
-    import hashlib
-
     if not loan.photo:
         return None
     try:

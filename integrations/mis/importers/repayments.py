@@ -1,5 +1,8 @@
 """Repayment transactions, matched by the MIS's transaction id, for loans the portal knows."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
@@ -8,7 +11,7 @@ from integrations.mis.fields import parse_date, parse_money
 from integrations.mis.importers.base import BATCH_SIZE, Column
 from integrations.mis.importers.borrowers import text
 from integrations.mis.importers.bulk import insert_with_history, key_in
-from integrations.mis.importers.flat import FlatImporter, changed_fields
+from integrations.mis.importers.flat import FlatImporter
 from kivaportal.common.money import currency_decimals, has_currency_precision
 from kivaportal.lending.models import Borrower, Loan, LoanBorrower
 from kivaportal.repayments.models import Repayment
@@ -34,7 +37,8 @@ COLUMNS = (
         "",
     ),
     Column("date", parse_date, True, "In the partner's date format.", "2026-03-10"),
-    Column("amount", money, True, "Greater than zero, in the loan's currency.", "110.50"),
+    # Zero is a line too: Kiva expects one for each loan that paid nothing this period.
+    Column("amount", part, True, "Zero or more, in the loan's currency.", "110.50"),
     Column("principal", part, False, "The principal part, if the MIS splits it.", "100.00"),
     Column("interest", part, False, "The interest part.", "10.50"),
 )
@@ -54,7 +58,6 @@ class RepaymentImporter(FlatImporter):
     key_column = "mis_repayment_id"
 
     def prepare(self, cleaned):
-        self._create, self._update, self._fields = [], [], set()
         loan_ids = {v["mis_loan_id"] for _r, v in cleaned}
         client_ids = {v["mis_client_id"] for _r, v in cleaned if v.get("mis_client_id")}
         loans = {
@@ -83,7 +86,14 @@ class RepaymentImporter(FlatImporter):
                 mis_repayment_id__in=key_in(v["mis_repayment_id"] for _r, v in cleaned),
             )
         }
-        return {"loans": loans, "borrowers": borrowers, "shares": shares, "existing": existing}
+        horizon = timezone.localdate() + timedelta(days=settings.INTAKE_MAX_FUTURE_DAYS)
+        return {
+            "loans": loans,
+            "borrowers": borrowers,
+            "shares": shares,
+            "existing": existing,
+            "horizon": horizon,
+        }
 
     def _resolve(self, row, values, context) -> bool:
         loan = context["loans"].get(values["mis_loan_id"])
@@ -92,6 +102,15 @@ class RepaymentImporter(FlatImporter):
             return False
         values["loan_id"] = loan["id"]
         ok = True
+        if values["date"] > context["horizon"]:
+            # A repayment in 2100 is a typing error, not a plan.
+            self.problem(
+                row,
+                "date",
+                _("Later than %(date)s: a repayment cannot be that far in the future.")
+                % {"date": context["horizon"].isoformat()},
+            )
+            ok = False
         for column in ("amount", "principal", "interest"):
             amount = values.get(column)
             if amount is not None and not has_currency_precision(amount, loan["currency"]):
@@ -117,32 +136,21 @@ class RepaymentImporter(FlatImporter):
         if not self._resolve(row, values, context):
             return
         key = values["mis_repayment_id"]
-        repayment = context["existing"].get(key)
-        if repayment is None:
-            if write:
-                fields = {k: v for k, v in values.items() if k in FIELDS}
-                self._create.append(
-                    Repayment(  # ids, not instances: a related descriptor is slow at 100,000
-                        partner_id=self.partner.pk,
-                        mis_repayment_id=key,
-                        created_by_id=getattr(self.actor, "pk", None),
-                        updated_by_id=getattr(self.actor, "pk", None),
-                        **fields,
-                    )
-                )
-            else:
-                self.note(row, key, "create")
-            return
-        changed = changed_fields(repayment, values, FIELDS)
-        if not write:
-            self.note(row, key, "update" if changed else "unchanged", changed)
-        elif changed:
-            for name in changed:
-                setattr(repayment, name, values[name])
-            repayment.updated_by = self.actor
-            repayment.updated_at = timezone.now()
-            self._update.append(repayment)
-            self._fields.update(changed)
+        self.upsert(
+            row,
+            key,
+            context["existing"].get(key),
+            values,
+            FIELDS,
+            write=write,
+            build=lambda: Repayment(  # ids, not instances: a related descriptor is slow at 100k
+                partner_id=self.partner.pk,
+                mis_repayment_id=key,
+                created_by_id=getattr(self.actor, "pk", None),
+                updated_by_id=getattr(self.actor, "pk", None),
+                **{k: v for k, v in values.items() if k in FIELDS},
+            ),
+        )
 
     def write(self):
         self._touched = set()

@@ -1,15 +1,15 @@
 """How intake changes a reviewed record (loan, journal) that already exists.
 
-One row per MIS id, never a duplicate. A record still in review (draft, submitted, approved) is
-updated in place and goes back to draft; one already sent, or refused by Kiva, becomes a new
-version; one the pipeline holds (queued, sending, needs attention) or that was withdrawn cannot
-be changed by intake.
+One row per MIS id, never a duplicate. A record still in review (the editable states) is
+updated in place and goes back to draft; one in a state the state machine lets open a new
+version (sent, refused by Kiva) becomes a new version; in any other state (the pipeline holds
+it, or it was withdrawn) intake refuses the change as a conflict.
 """
 
 from django.utils.translation import gettext as _
 
 from kivaportal.review import services
-from kivaportal.workflow.models import NEW_VERSION_STATES
+from kivaportal.workflow.models import NEW_VERSION_STATES  # read from the transition table
 from kivaportal.workflow.states import EDITABLE_STATES, RecordState
 
 
@@ -31,17 +31,13 @@ def begin_change(record, importer):
     """Before new content is saved: open a new version if the record was already sent."""
     if record.state not in NEW_VERSION_STATES:
         return record
-    if importer.api_key_label:
-        return services.record_start_new_version_from_intake(
-            record=record, api_key_label=importer.api_key_label
-        )
-    return services.record_start_new_version(record=record, by=importer.actor)
+    return services.record_start_new_version_from_intake(
+        record=record, by=importer.actor, data=importer.audit_data
+    )
 
 
 def end_change(record, importer, changed_fields):
     """After new content is saved: audit the edit (and return a reviewed record to draft)."""
-    if importer.api_key_label:
-        return services.record_edited_from_intake(
-            record=record, api_key_label=importer.api_key_label, changed_fields=changed_fields
-        )
-    return services.record_edited(record=record, by=importer.actor, changed_fields=changed_fields)
+    return services.record_edited_from_intake(
+        record=record, by=importer.actor, changed_fields=changed_fields, data=importer.audit_data
+    )

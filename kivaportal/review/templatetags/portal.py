@@ -25,3 +25,27 @@ def money(amount, currency):
 def state_label(value):
     """A record state's label in the reader's language."""
     return states.state_label(value)
+
+
+@register.filter
+def kiva_status(value):
+    """A Kiva loan status (`payingBack`) as staff read it; one Kiva added later shows as is."""
+    from kivaportal.lending.models import KivaStatus
+
+    return KivaStatus(value).label if value in KivaStatus.values else value
+
+
+@register.filter
+def kiva_loan_url(at_kiva, partner):
+    """The loan's page on kiva.org, for a loan Kiva has published through the partner's
+    production connection; "" otherwise (stage and sandbox ids are not on kiva.org)."""
+    from django.conf import settings
+
+    from integrations.kiva.models import Environment
+
+    connection = getattr(partner, "kiva_connection", None)
+    if not (at_kiva and at_kiva.kiva_id and at_kiva.is_published and connection):
+        return ""
+    if connection.environment != Environment.PRODUCTION:
+        return ""
+    return settings.KIVA_LOAN_URL.format(kiva_id=at_kiva.kiva_id)

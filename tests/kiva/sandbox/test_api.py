@@ -7,7 +7,11 @@ from decimal import Decimal
 import pytest
 
 from integrations.kiva.sandbox.models import SandboxJournal, SandboxLoan, SandboxRequest
-from integrations.kiva.sandbox.services import sandbox_loan_publish, sandbox_tokens_revoke
+from integrations.kiva.sandbox.services import (
+    sandbox_loan_move,
+    sandbox_loan_publish,
+    sandbox_tokens_revoke,
+)
 
 from .conftest import BASE, SECRET, Kiva, draft, make_partner
 
@@ -113,7 +117,11 @@ def test_valid_draft_returns_a_loan_draft_uuid_and_is_stored(kiva):
     response = kiva.post("loan_draft", draft())
     assert response.status_code == 200
     loan = SandboxLoan.objects.get(uuid=response.json()["loan_draft_uuid"])
-    assert (loan.internal_loan_id, loan.status, loan.amount) == ("L-1", "draft", Decimal("1200.5"))
+    assert (loan.internal_loan_id, loan.status, loan.amount) == (
+        "L-1",
+        "inactive",
+        Decimal("1200.5"),
+    )
 
 
 @pytest.mark.parametrize(
@@ -227,7 +235,7 @@ def test_repayments_return_an_upload_id_and_problems_per_loan(kiva):
         "loan_draft",
         draft(entreps=[{**draft()["entreps"][0], "loan_id": "L-2", "client_id": "C-2"}]),
     )
-    sandbox_loan_publish(loan=SandboxLoan.objects.get(internal_loan_id="L-2"))
+    sandbox_loan_move(loan=SandboxLoan.objects.get(internal_loan_id="L-2"), status="payingBack")
 
     response = kiva.post(
         "repayments",
@@ -243,10 +251,11 @@ def test_repayments_return_an_upload_id_and_problems_per_loan(kiva):
     assert response.status_code == 200
     data = response.json()
     assert data["upload_id"]
-    assert [(p["loan_id"], p["severity"]) for p in data["problems"]] == [
-        ("L-1", "warning"),
-        ("NOPE", "error"),
+    assert [(p["loan_id"], p["code"], p["severity"]) for p in data["problems"]] == [
+        ("L-1", "loan.not_repaying", "warning"),
+        ("NOPE", "loan.not_found", "error"),
     ]
+    assert data["problems"][1]["details"] == "Unknown loan id NOPE"
 
 
 def test_repayment_lines_find_a_group_borrowers_own_loan_id(kiva):
@@ -316,17 +325,18 @@ def test_journal_for_an_unknown_loan_is_400(kiva):
 # -- loans ----------------------------------------------------------------------------------
 
 
-def test_posted_drafts_are_listed_and_publishing_gives_a_kiva_id_and_payingback(kiva):
+def test_posted_drafts_are_listed_and_publishing_gives_a_kiva_id_and_fundraising(kiva):
     uuid = kiva.post("loan_draft", draft()).json()["loan_draft_uuid"]
     listed = kiva.get("loans").json()
     assert listed["total_records"] == 1
     assert listed["data"][0]["uuid"] == uuid and listed["data"][0]["kiva_id"] is None
+    assert listed["data"][0]["status"] == "inactive"
 
     loan = sandbox_loan_publish(loan=SandboxLoan.objects.get(uuid=uuid))
 
-    found = kiva.get("loans", status="payingBack", query="L-1").json()["data"]
-    assert [(x["kiva_id"], x["status"]) for x in found] == [(loan.kiva_id, "payingBack")]
-    assert found[0]["loan_local_price"] == "1200.50"
+    found = kiva.get("loans", status="fundRaising", query="L-1").json()["data"]
+    assert [(x["kiva_id"], x["status"]) for x in found] == [(loan.kiva_id, "fundRaising")]
+    assert found[0]["loan_local_price"] == "1200.50" and found[0]["funded_amount"] == "0.00"
 
 
 def test_loans_are_searched_by_name_client_id_and_kiva_id(kiva):

@@ -43,7 +43,7 @@ def test_loans_page_lists_drafts_and_publishes_one(client, kiva):
 
     assert response.status_code == 302
     loan.refresh_from_db()
-    assert loan.status == "payingBack" and loan.kiva_id
+    assert loan.status == "fundRaising" and loan.kiva_id
 
 
 @pytest.mark.django_db

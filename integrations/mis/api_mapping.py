@@ -26,6 +26,8 @@ LOAN_FIELDS = {  # Kiva's name -> our column
     "group_name": "group_name",
     "internal_client_id": "group_client_id",
 }
+ENTREP_FIELDS = {"client_id": "mis_client_id", "amount": "amount", "loan_id": "borrower_loan_id"}
+SCHEDULE_FIELDS = {"date": "due_date", "principal": "principal", "interest": "interest"}
 LOAN_KNOWN = {
     *LOAN_FIELDS,
     "entreps",
@@ -73,13 +75,24 @@ class Mapped:
     def problem(self, path, message):
         self.problems.append(Problem(None, path, message))
 
+    def rekey(self, key: str):
+        """File the loan under `key`, the MIS id of the loan it turned out to be."""
+        for rows in self.sources.values():
+            for row in rows:
+                if "mis_loan_id" in row.raw:
+                    row.raw["mis_loan_id"] = key
+        if self.key in self.photos:
+            self.photos[key] = self.photos.pop(self.key)
+        self.key = key
+
 
 def _row(item: dict, mapping: dict, prefix: str, **extra) -> Row:
     raw, paths = {}, {}
     for name, column in mapping.items():
+        # Every field keeps its path as the client names it, present or missing.
+        paths[column] = f"{prefix}{name}"
         if name in item:
             raw[column] = item[name]
-            paths[column] = f"{prefix}{name}"
     for column, (value, path) in extra.items():
         raw[column], paths[column] = value, path
     return Row(number=None, raw=raw, paths=paths)
@@ -123,31 +136,42 @@ def loan_draft(body) -> Mapped:
     entreps = _objects(body["entreps"], "entreps", mapped)
     if not entreps:
         return mapped
-    is_group = len(entreps) > 1 or any(
-        not is_blank(body.get(k)) for k in ("group_name", "internal_loan_id", "internal_client_id")
-    )
-    if is_group:
-        key, key_path = body.get("internal_loan_id"), "internal_loan_id"
-    else:
-        key, key_path = entreps[0][1].get("loan_id"), "entreps[0].loan_id"
+    is_group = is_group_loan(body, entreps)
+    key, key_path = loan_key(body, entreps, is_group)
     if not isinstance(key, str) or is_blank(key):
         mapped.problem(key_path, _("The MIS loan id is required here (text)."))
         return mapped
     mapped.key = key = key.strip()
     total = sum((_amount(item) for _i, item in entreps), start=parse_money(0, allow_zero=True))
+    fields = LOAN_FIELDS
+    if not is_group:
+        # Group fields on an individual loan make PA2 refuse to publish it. MISes send them
+        # anyway (Fineract: group_name " " and its internal ids): read past them, and clear
+        # them on the loan (it may have been a group loan before).
+        fields = {k: v for k, v in LOAN_FIELDS.items() if v not in GROUP_COLUMNS}
+        unused = ("group_name", "internal_client_id", "internal_loan_id")
+        mapped.ignored += [k for k in unused if k in body and k != key_path]
     loan = _row(
         body,
-        LOAN_FIELDS,
+        fields,
         "",
         mis_loan_id=(key, key_path),
         amount=(total, "entreps"),
         loan_type=("group" if is_group else "individual", "entreps"),
+        **({} if is_group else dict.fromkeys(GROUP_COLUMNS, ("", "group_name"))),
     )
     if body.get("theme_type_id") == 0:  # Kiva: "omit rather than send 0"
         loan.raw["theme_type_id"] = None
     pictured = body.get("not_pictured")
     if pictured is not None and not isinstance(pictured, list):
         mapped.problem("not_pictured", _("Expected a list of true/false, one per borrower."))
+        pictured = None
+    elif pictured is not None and len(pictured) != len(body["entreps"]):
+        mapped.problem(
+            "not_pictured",
+            _("Expected one true/false per borrower: %(n)d, in the order of entreps.")
+            % {"n": len(body["entreps"])},
+        )
         pictured = None
     members = []
     for i, item in entreps:
@@ -160,7 +184,7 @@ def loan_draft(body) -> Mapped:
         members.append(
             _row(
                 item,
-                {"client_id": "mis_client_id", "amount": "amount", "loan_id": "borrower_loan_id"},
+                ENTREP_FIELDS,
                 f"entreps[{i}].",
                 mis_loan_id=(key, key_path),
                 **flags,
@@ -181,7 +205,7 @@ def loan_draft(body) -> Mapped:
             mapped.sources["schedule"] = [
                 _row(
                     item,
-                    {"date": "due_date", "principal": "principal", "interest": "interest"},
+                    SCHEDULE_FIELDS,
                     f"schedule[{i}].",
                     mis_loan_id=(key, key_path),
                 )
@@ -190,6 +214,26 @@ def loan_draft(body) -> Mapped:
     if not is_blank(body.get("image_encoded")):
         _photo(body["image_encoded"], key, mapped)
     return mapped
+
+
+GROUP_COLUMNS = ("group_name", "group_client_id")
+
+
+def is_group_loan(body: dict, entreps: list) -> bool:
+    """Kiva's rule: a group loan has more than one borrower or a group name. Internal ids alone
+    do not make one (Fineract sends them, and group_name " ", on individual loans)."""
+    return len(entreps) > 1 or not is_blank(body.get("group_name"))
+
+
+def loan_key(body: dict, entreps: list, is_group: bool) -> tuple:
+    """(the loan's MIS id, its JSON path): `internal_loan_id` for a group; for an individual
+    loan the borrower's `loan_id` (Kiva's docs), else `internal_loan_id`."""
+    if is_group:
+        return body.get("internal_loan_id"), "internal_loan_id"
+    own = entreps[0][1].get("loan_id")
+    if is_blank(own) and not is_blank(body.get("internal_loan_id")):
+        return body.get("internal_loan_id"), "internal_loan_id"
+    return own, f"entreps[{entreps[0][0]}].loan_id"
 
 
 def _amount(item):
@@ -227,12 +271,16 @@ def repayments(body) -> Mapped:
     default_date = body.get("date") if isinstance(body, dict) else None
     rows = []
     for i, item in _items(body, "repayments", mapped):
-        when = item.get("date", default_date) or timezone.localdate().isoformat()
+        dated = item.get("date", default_date)
+        when = dated or timezone.localdate().isoformat()
         extra = {"date": (when, f"repayments[{i}].date")}
         if is_blank(item.get("repayment_id")):
             # Kiva's lines carry no id: the loan, client and date make one, so a second post
-            # of the same line updates it rather than adding a second repayment.
-            parts = [item.get("loan_id"), item.get("client_id"), when]
+            # of the same line updates it rather than adding a second repayment. An undated
+            # line is this month's report line: posted again on another day of the month, it
+            # is the same line.
+            period = when if dated else when[:7]
+            parts = [item.get("loan_id"), item.get("client_id"), period]
             derived = ":".join(str(p) for p in parts if not is_blank(p))
             extra["mis_repayment_id"] = (derived, f"repayments[{i}].loan_id")
         rows.append(_row(item, REPAYMENT_FIELDS, f"repayments[{i}].", **extra))
