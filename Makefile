@@ -21,12 +21,12 @@ $(VENV)/.dev-installed: requirements/dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements/dev.txt
 	touch $@ $(VENV)/.base-installed
 
-## run: set up the portal with demo data on SQLite and serve it on http://127.0.0.1:8000/
+## run: set up the portal with demo data on SQLite and serve it on http://$(HOST):$(PORT)/ (make run PORT=8010)
 # The demo partners' Kiva connections point at the sandbox inside this same server.
 run: export KIVA_SANDBOX_URL ?= http://$(HOST):$(PORT)/kiva-sandbox/
 run: $(VENV)/.base-installed
 	$(MANAGE) migrate --no-input
-	$(MANAGE) load_demo
+	$(MANAGE) load_demo --url http://$(HOST):$(PORT)/
 	$(MANAGE) runserver $(HOST):$(PORT)
 
 ## test: install what the tests need and run the whole suite

@@ -11,7 +11,7 @@ from django.contrib.admin.apps import AdminConfig
 from django.core.exceptions import BadRequest
 from django.utils.translation import gettext_lazy as _
 
-from kivaportal.partners.selectors import user_roles
+from kivaportal.partners.selectors import may_use_admin
 
 
 class PortalAdminSite(admin.AdminSite):
@@ -19,9 +19,16 @@ class PortalAdminSite(admin.AdminSite):
     site_title = _("Kiva partner portal")
     index_title = _("Administration")
 
+    @property
+    def login_form(self):
+        # Imported when first used: auth's forms need the app registry, still loading when
+        # this module is (it holds the admin's AppConfig).
+        from kivaportal.admin_login import PortalAdminLoginForm
+
+        return PortalAdminLoginForm
+
     def has_permission(self, request):
-        user = request.user
-        return user.is_active and (user.is_superuser or bool(user_roles(user)))
+        return may_use_admin(request.user)
 
     def admin_view(self, view, cacheable=False):
         guarded = super().admin_view(view, cacheable)

@@ -27,7 +27,8 @@ class RecordKind:
     # Related rows a queue row shows; fetched with the page, never one query per row.
     select_related: tuple[str, ...]
     kiva: KivaAdapter
-    # (record, page number) -> what its review page shows beyond the record and its findings
+    # (record, page number, the page's query) -> what its review page shows beyond the record
+    # and its findings
     page: Callable[..., dict]
     # queryset -> the same records with what their checks, payloads and page read
     with_details: Callable = lambda queryset: queryset
@@ -55,7 +56,7 @@ KINDS = {
             _("Journals"),
             ("created_by", "updated_by", "loan", "borrower"),
             kiva=adapters.JOURNAL,
-            page=lambda journal, page_number=None: {"findings": journal.findings()},
+            page=lambda journal, page_number=None, params=None: {"findings": journal.findings()},
         ),
         RecordKind(
             "reports",

@@ -133,6 +133,9 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 # server after the check. MEDIA_ACCEL_PREFIX is nginx's `internal` location for MEDIA_ROOT.
 MEDIA_SERVE = env.str("MEDIA_SERVE", default="django")
 MEDIA_ACCEL_PREFIX = env.str("MEDIA_ACCEL_PREFIX", default="/protected-media/")
+# Photos: scaled once at upload (kivaportal/common/photos.py); uploads over the limit refused.
+PORTAL_PHOTO_PAGE_MAX_SIDE = env.int("PORTAL_PHOTO_PAGE_MAX_SIDE", default=720)
+PORTAL_PHOTO_MAX_MB = env.float("PORTAL_PHOTO_MAX_MB", default=15.0)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -16,7 +16,7 @@ from datetime import date
 from decimal import Decimal
 
 from integrations.kiva.models import JournalBodyStyle, KivaConnection
-from integrations.kiva.photos import photo_base64
+from integrations.kiva.photos import photo_base64, scaled_photo_base64
 from kivaportal.common.money import quantize
 from kivaportal.lending.models import Loan
 from kivaportal.partners.models import Partner
@@ -103,9 +103,12 @@ def loan_draft(
             if connection
             else KivaConnection._meta.get_field("image_data_uri").default
         )
-        body["image_encoded"] = (
-            photo_base64(loan.photo, data_uri=data_uri) if encode_photo else PHOTO_PLACEHOLDER
-        )
+        if not encode_photo:
+            body["image_encoded"] = PHOTO_PLACEHOLDER
+        elif loan.kiva_photo:  # scaled once, when the photo was stored
+            body["image_encoded"] = scaled_photo_base64(loan.kiva_photo, data_uri=data_uri)
+        else:
+            body["image_encoded"] = photo_base64(loan.photo, data_uri=data_uri)
     body["entreps"] = [
         {
             "first_name": share.borrower.first_name,

@@ -7,37 +7,39 @@ photo is upright once EXIF is dropped.
 """
 
 import base64
-import io
 
 from django.conf import settings
-from PIL import Image, ImageOps
 
-JPEG_QUALITY = 85
+from kivaportal.common.photos import KIVA_JPEG_QUALITY, image_scaled
 
 
 def photo_bytes(file, *, max_side: int | None = None) -> tuple[bytes, str]:
-    """(encoded image, "jpeg" or "png") for an image file or Django FieldFile."""
-    max_side = max_side or settings.KIVA_PHOTO_MAX_SIDE
-    if hasattr(file, "open"):
-        file.open("rb")
-    try:
-        file.seek(0)
-        with Image.open(file) as original:
-            kind = "png" if original.format == "PNG" else "jpeg"
-            image = ImageOps.exif_transpose(original)
-            image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-            out = io.BytesIO()
-            if kind == "png":
-                image.save(out, format="PNG", optimize=True)
-            else:
-                image.convert("RGB").save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True)
-    finally:
-        if hasattr(file, "close"):
-            file.close()
-    return out.getvalue(), kind
+    """(encoded image, "jpeg" or "png") for an image file or Django FieldFile, scaled for Kiva."""
+    return image_scaled(
+        file, max_side=max_side or settings.KIVA_PHOTO_MAX_SIDE, quality=KIVA_JPEG_QUALITY
+    )
 
 
 def photo_base64(file, *, data_uri: bool = False, max_side: int | None = None) -> str:
     data, kind = photo_bytes(file, max_side=max_side)
+    return encoded_photo(data, kind, data_uri=data_uri)
+
+
+def scaled_photo_base64(file, *, data_uri: bool = False) -> str:
+    """`image_encoded` for a copy already scaled for Kiva when it was uploaded: its bytes as
+    they are (encoding it again would lose quality for nothing)."""
+    if hasattr(file, "open"):
+        file.open("rb")
+    try:
+        file.seek(0)
+        data = file.read()
+    finally:
+        if hasattr(file, "close"):
+            file.close()
+    kind = "png" if data.startswith(b"\x89PNG") else "jpeg"
+    return encoded_photo(data, kind, data_uri=data_uri)
+
+
+def encoded_photo(data: bytes, kind: str, *, data_uri: bool = False) -> str:
     encoded = base64.b64encode(data).decode("ascii")
     return f"data:image/{kind};base64,{encoded}" if data_uri else encoded

@@ -6,16 +6,28 @@ A record of another partner is a 404 on every URL, never a redirect or a 403 tha
 it exists.
 """
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
-from django.db import DataError, transaction
+from django.db import DataError, models, transaction
 from django.http import Http404
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext
 from simple_history.admin import SimpleHistoryAdmin
 
+from kivaportal.common.admin_forms import (
+    LabelledInlineFormSet,
+    PartnerAutocompleteSelect,
+    PhotoInput,
+    PortalModelForm,
+    is_money,
+)
 from kivaportal.common.paging import LargeTablePaginator
+from kivaportal.common.photos import photo_copies_make, photo_validate_size
 from kivaportal.common.scoping import scope_queryset, user_partner_ids
+from kivaportal.partners.models import Partner
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import partner_ids_where, user_can
 
@@ -46,6 +58,20 @@ def partner_id_of(obj) -> int | None:
     return getattr(obj, f"{last}_id")
 
 
+# Set on the request by PartnerScopedAdmin.get_form: the partner of the record being edited
+# (or, for a new record, the one chosen), which the form's and its inlines' choices follow.
+RECORD_PARTNER = "record_partner_id"
+
+
+def record_partner_id(request):
+    return getattr(request, RECORD_PARTNER, None)
+
+
+def _partner_filter(model, partner_id) -> dict:
+    path = model.partner_path
+    return {"pk": partner_id} if path == "" else {path: partner_id}
+
+
 class PartnerListFilter(admin.RelatedFieldListFilter):
     """The partner filter's choices: the user's partners, read from the partner table.
 
@@ -68,8 +94,9 @@ PARTNER_FILTER = ("partner", PartnerListFilter)
 
 class ScopedFormfieldsMixin:
     """Foreign-key choices limited to the user's partners (and for a `partner` field, to the
-    partners where the user may edit) and, for a record's other links, to the *record's*
-    partner: a user in two partners never links one partner's rows to the other's (the
+    partners where the user may edit) and, for a record's links, to the *record's* partner
+    once it is known: a Peru loan never offers Senegal's locations, nor anyone else's
+    borrowers, and a user in two partners never links one partner's rows to the other's (the
     model's `clean()` and, on PostgreSQL, the database refuse it too)."""
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
@@ -80,12 +107,17 @@ class ScopedFormfieldsMixin:
                 allowed = partner_ids_where(request.user, self.edit_action)
                 if allowed is not None:
                     queryset = queryset.filter(pk__in=allowed)
-            else:
-                record_partner = self._record_partner_id(request)
-                if record_partner is not None:
-                    path = related.partner_path
-                    queryset = queryset.filter(
-                        **{"pk" if path == "" else f"{path}_id": record_partner}
+            partner_id = record_partner_id(request)
+            if partner_id is None and db_field.name != "partner":
+                partner_id = self._record_partner_id(request)
+            if partner_id is not None:
+                queryset = queryset.filter(**_partner_filter(related, partner_id))
+                if db_field.name in self.get_autocomplete_fields(request):
+                    kwargs.setdefault(
+                        "widget",
+                        PartnerAutocompleteSelect(
+                            db_field, self.admin_site, using=kwargs.get("using"), partner=partner_id
+                        ),
                     )
             kwargs["queryset"] = queryset
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
@@ -116,8 +148,23 @@ class ScopedFormfieldsMixin:
             return int(posted) if posted.isdigit() and len(posted) < 19 else None
         return None
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.ImageField) and db_field.name == "photo":
+            kwargs["widget"] = PhotoInput
+            field = super().formfield_for_dbfield(db_field, request, **kwargs)
+            field.validators.append(photo_validate_size)
+            return field
+        if is_money(db_field):
+            # A text input: a number input refuses the decimal comma of Spanish and French.
+            kwargs["localize"] = True
+            kwargs["widget"] = forms.TextInput(
+                attrs={"class": "money", "inputmode": "decimal", "size": 12}
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
 
 class PartnerScopedAdmin(ScopedFormfieldsMixin, SimpleHistoryAdmin):
+    form = PortalModelForm
     # Lists cost the same at any size: counts are exact up to 10,000 rows and estimated above
     # (kivaportal/common/paging.py), and no second count of the unfiltered list. Lists also
     # use no date_hierarchy: its year and month links need a DISTINCT over every row (the
@@ -226,12 +273,75 @@ class PartnerScopedAdmin(ScopedFormfieldsMixin, SimpleHistoryAdmin):
             raise Http404
         return super().history_form_view(request, object_id, version_id, extra_context)
 
+    def _owns_partner_field(self):
+        return any(f.name == "partner" for f in self.model._meta.fields)
+
+    def record_partner(self, request, obj=None) -> int | None:
+        """The partner whose records the form's choices come from: the record's own; for a new
+        record the one chosen (`?partner=`, or the form's posted value), or the only one the
+        user may add records to."""
+        if obj is not None:
+            return partner_id_of(obj)
+        if not self._owns_partner_field():
+            return None
+        chosen = request.POST.get("partner") or request.GET.get("partner") or ""
+        if chosen.isdigit():
+            return int(chosen)
+        allowed = partner_ids_where(request.user, self.edit_action)
+        if allowed is not None and len(allowed) == 1:
+            return next(iter(allowed))
+        return None
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        # An autocomplete box on a record's form asks for its partner's rows only.
+        partner = request.GET.get("partner", "")
+        match = getattr(request, "resolver_match", None)
+        if partner.isdigit() and match is not None and match.url_name == "autocomplete":
+            queryset = queryset.filter(**_partner_filter(self.model, int(partner)))
+        return queryset, may_have_duplicates
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        setattr(request, RECORD_PARTNER, self.record_partner(request, obj))
+        return super().get_form(request, obj, change, **kwargs)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        # With several partners, the partner comes first: the choices depend on it.
+        if (
+            request.method == "GET"
+            and self.has_add_permission(request)
+            and self._owns_partner_field()
+            and self.record_partner(request) is None
+        ):
+            return self.partner_choice_view(request)
+        return super().add_view(request, form_url, extra_context)
+
+    def partner_choice_view(self, request):
+        partners = Partner.objects.for_user(request.user).filter(is_active=True)
+        allowed = partner_ids_where(request.user, self.edit_action)
+        if allowed is not None:
+            partners = partners.filter(pk__in=allowed)
+        query = request.GET.copy()
+        choices = []
+        for partner in partners.order_by("name"):
+            query["partner"] = partner.pk
+            choices.append((partner, query.urlencode()))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": gettext("Add %(name)s") % {"name": self.model._meta.verbose_name},
+            "choices": choices,
+        }
+        return TemplateResponse(request, "admin/choose_partner.html", context)
+
     def save_model(self, request, obj, form, change):
         if hasattr(obj, "updated_by_id"):
             if not change:
                 obj.created_by = request.user
             obj.updated_by = request.user
         super().save_model(request, obj, form, change)
+        if "photo" in form.changed_data and hasattr(obj, "photo_copies_of"):
+            photo_copies_make(record=obj)
 
 
 class ScopedInline(ScopedFormfieldsMixin):
@@ -261,7 +371,8 @@ class ScopedInline(ScopedFormfieldsMixin):
 
 
 class ScopedTabularInline(ScopedInline, admin.TabularInline):
-    pass
+    form = PortalModelForm
+    formset = LabelledInlineFormSet
 
 
 class ReadOnlyAdminMixin:

@@ -1,5 +1,5 @@
-"""Abstract bases shared by the domain apps: who created and last changed a record, and the
-partner a record belongs to (the unit of access control)."""
+"""Abstract bases shared by the domain apps: who created and last changed a record, the
+partner a record belongs to (the unit of access control), and a photo's page-size copy."""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -70,3 +70,31 @@ def require_same_partner(record, *fields: str) -> None:
             }
     if errors:
         raise ValidationError(errors)
+
+
+class PagePhoto(models.Model):
+    """The page-size copy of a record's `photo` (kivaportal.common.photos).
+
+    Derived, not content: kept out of the change history (the photo's change is in it).
+    """
+
+    photo_page = models.ImageField(
+        _("photo for the review pages"), upload_to="photos/%Y/%m/", blank=True, editable=False
+    )
+    photo_copies_of = models.CharField(
+        _("copies made from"), max_length=255, blank=True, editable=False
+    )
+
+    COPY_FIELDS = ["photo_page", "photo_copies_of"]
+
+    class Meta:
+        abstract = True
+
+    @property
+    def photo_copies_current(self) -> bool:
+        return bool(self.photo) and self.photo_copies_of == self.photo.name
+
+    @property
+    def page_photo(self):
+        """What a page shows: the scaled copy, or the original while it has none."""
+        return self.photo_page if self.photo_copies_current and self.photo_page else self.photo

@@ -33,3 +33,15 @@ def has_currency_precision(amount: Decimal, currency: str) -> bool:
 def quantize(amount: Decimal, currency: str) -> Decimal:
     quantum = Decimal(1).scaleb(-currency_decimals(currency))
     return amount.quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def money_text(amount, currency) -> str:
+    """An amount as staff read it: its currency's decimals, grouped, in the active language
+    (PEN 1,200.50 / 1 200,50; XOF 400,000). "—" for none."""
+    from django.utils.formats import number_format
+
+    if amount is None or amount == "":
+        return "—"
+    return number_format(
+        quantize(amount, currency), currency_decimals(currency), use_l10n=True, force_grouping=True
+    )

@@ -21,6 +21,7 @@ from integrations.kiva.models import Environment, KivaConnection
 from integrations.kiva.sandbox.services import sandbox_partner_register
 from integrations.kiva.services import connection_configure, environment_defaults
 from kivaportal.common.money import quantize
+from kivaportal.common.photos import photo_copies_make
 from kivaportal.journals.models import Journal
 from kivaportal.lending.models import Borrower, Gender, Loan, LoanBorrower, LoanType, ScheduleLine
 from kivaportal.partners.models import (
@@ -342,6 +343,7 @@ def _photo(loan, borrower):
     image.save(buffer, "JPEG", quality=80)
     loan.photo.save(f"demo-{loan.mis_loan_id}.jpg", ContentFile(buffer.getvalue()), save=False)
     Loan.objects.filter(pk=loan.pk).update(photo=loan.photo.name)
+    photo_copies_make(record=loan)
 
 
 def _kiva_sandbox(spec: PartnerSpec, partner, admin):

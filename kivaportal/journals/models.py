@@ -2,11 +2,11 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from kivaportal.common.models import require_same_partner
+from kivaportal.common.models import PagePhoto, require_same_partner
 from kivaportal.workflow.models import CHECK_FIELDS, Reviewable
 
 
-class Journal(Reviewable):
+class Journal(Reviewable, PagePhoto):
     """A borrower update (journal) for a loan; Kiva answers with a link staff open to publish."""
 
     loan = models.ForeignKey(
@@ -24,7 +24,7 @@ class Journal(Reviewable):
     body = models.TextField(_("body"))
     photo = models.ImageField(_("photo"), upload_to="journals/%Y/%m/", blank=True)
 
-    history = HistoricalRecords(excluded_fields=CHECK_FIELDS)
+    history = HistoricalRecords(excluded_fields=[*CHECK_FIELDS, *PagePhoto.COPY_FIELDS])
 
     class Meta:
         verbose_name = _("journal")

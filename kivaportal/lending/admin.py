@@ -1,6 +1,9 @@
+from decimal import Decimal
+
 from django.contrib import admin
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from kivaportal.common.admin import (
@@ -10,6 +13,7 @@ from kivaportal.common.admin import (
     ScopedTabularInline,
 )
 from kivaportal.common.admin_display import findings_html
+from kivaportal.common.money import money_text
 from kivaportal.lending.checks import loan_findings
 from kivaportal.lending.models import Borrower, Loan, LoanBorrower, ScheduleLine
 from kivaportal.lending.services import borrower_edited
@@ -60,8 +64,7 @@ class LoanAdmin(ReviewableAdmin):
         "loan_type",
         "group_name",
         "borrower_count",
-        "amount",
-        "currency",
+        "amount_display",
         "disbursal_date",
         "state",
         "created_by",
@@ -86,7 +89,7 @@ class LoanAdmin(ReviewableAdmin):
     # (partner, created_at, id) serves it.
     ordering = ("-created_at", "-pk")
     inlines = (LoanBorrowerInline, ScheduleLineInline)
-    readonly_fields = ("state", "version", "checks", *TRACKING)
+    readonly_fields = ("state", "version", "checks", "totals", *TRACKING)
     fieldsets = (
         (None, {"fields": ("partner", "mis_loan_id", "loan_type", "state", "version", "checks")}),
         (_("Group"), {"fields": ("group_name", "group_client_id")}),
@@ -96,6 +99,7 @@ class LoanAdmin(ReviewableAdmin):
                 "fields": (
                     "amount",
                     "currency",
+                    "totals",
                     "disbursal_date",
                     "activity",
                     "theme",
@@ -139,6 +143,31 @@ class LoanAdmin(ReviewableAdmin):
     @admin.display(description=_("borrowers"))
     def borrower_count(self, obj):
         return obj._borrower_count
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_display(self, obj):
+        return f"{money_text(obj.amount, obj.currency)} {obj.currency}"
+
+    @admin.display(description=_("totals"))
+    def totals(self, obj):
+        if obj.pk is None:
+            return "-"
+        shares = sum((s.amount for s in obj.loan_borrowers.all()), Decimal(0))
+        lines = list(obj.schedule.all())
+        rows = (
+            (_("Borrowers' shares"), shares),
+            (_("Schedule: principal"), sum((line.principal for line in lines), Decimal(0))),
+            (_("Schedule: interest"), sum((line.interest for line in lines), Decimal(0))),
+        )
+        return format_html(
+            '<table class="totals">{}</table><div class="help">{}</div>',
+            format_html_join(
+                "",
+                '<tr><th scope="row">{}</th><td class="money">{} {}</td></tr>',
+                ((label, money_text(value, obj.currency), obj.currency) for label, value in rows),
+            ),
+            _("As saved; the shares and the principal should each add up to the amount."),
+        )
 
     @admin.display(description=_("checks"))
     def checks(self, obj):

@@ -7,7 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from kivaportal.common.models import PartnerOwned
+from kivaportal.common.models import PagePhoto, PartnerOwned
 from kivaportal.common.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from kivaportal.common.scoping import PartnerScopedQuerySet
 from kivaportal.partners.models import currency_code
@@ -70,7 +70,7 @@ class LoanType(models.TextChoices):
     GROUP = "group", _("Group")
 
 
-class Loan(Reviewable):
+class Loan(Reviewable, PagePhoto):
     """A loan to be posted to Kiva as a draft: one borrower (individual) or several (group)."""
 
     mis_loan_id = models.CharField(_("MIS loan id"), max_length=64)
@@ -114,9 +114,13 @@ class Loan(Reviewable):
     description = models.TextField(_("description"), blank=True)
     loan_use = models.TextField(_("loan use"), blank=True)
     photo = models.ImageField(_("photo"), upload_to="loans/%Y/%m/", blank=True)
+    photo_kiva = models.FileField(
+        _("photo as sent to Kiva"), upload_to="photos/%Y/%m/", blank=True, editable=False
+    )
     client_waiver_signed = models.BooleanField(_("client waiver signed"), default=False)
 
-    history = HistoricalRecords(excluded_fields=CHECK_FIELDS)
+    COPY_FIELDS = [*PagePhoto.COPY_FIELDS, "photo_kiva"]
+    history = HistoricalRecords(excluded_fields=[*CHECK_FIELDS, *COPY_FIELDS])
 
     class Meta:
         verbose_name = _("loan")
@@ -145,6 +149,12 @@ class Loan(Reviewable):
         from kivaportal.lending.checks import loan_findings
 
         return loan_findings(self)
+
+    @property
+    def kiva_photo(self):
+        """The copy scaled for Kiva when the photo was stored, or None (then the payload scales
+        the original)."""
+        return self.photo_kiva if self.photo_copies_current and self.photo_kiva else None
 
     @property
     def is_group(self) -> bool:

@@ -35,7 +35,7 @@ def loans_with_details(queryset):
     )
 
 
-def loan_page(loan, page_number=None) -> dict:
+def loan_page(loan, page_number=None, params=None) -> dict:
     """What a loan's review page shows beyond the loan itself: shares, schedule, totals, its
     checks, and the history of its parts for the timeline."""
     from kivaportal.lending.models import ScheduleLine

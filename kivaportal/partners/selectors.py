@@ -35,3 +35,8 @@ def partner_ids_where(user, action: Action) -> set[int] | None:
     if user.is_superuser:
         return None
     return {pid for pid, role in user_roles(user).items() if role_allows(role, action)}
+
+
+def may_use_admin(user) -> bool:
+    """The admin (its login included) admits superusers and active members of a partner."""
+    return user.is_active and (user.is_superuser or bool(user_roles(user)))

@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from kivaportal.common.admin import PARTNER_FILTER, TRACKING, PartnerScopedAdmin
+from kivaportal.common.money import money_text
 from kivaportal.repayments.models import Repayment, RepaymentReport
 from kivaportal.repayments.services import repayment_edited
 from kivaportal.review.admin import ReviewableAdmin, SentRecordsKeptMixin
@@ -13,9 +15,9 @@ class RepaymentAdmin(SentRecordsKeptMixin, PartnerScopedAdmin):
         "loan",
         "borrower",
         "date",
-        "amount",
-        "principal",
-        "interest",
+        "amount_display",
+        "principal_display",
+        "interest_display",
         "partner",
     )
     list_filter = (PARTNER_FILTER, "date")
@@ -23,6 +25,19 @@ class RepaymentAdmin(SentRecordsKeptMixin, PartnerScopedAdmin):
     list_select_related = ("loan", "borrower", "partner")
     autocomplete_fields = ("loan", "borrower")
     readonly_fields = TRACKING
+
+    # In the loan's currency's precision and the user's language (not 800.000).
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_display(self, obj):
+        return money_text(obj.amount, obj.loan.currency)
+
+    @admin.display(description=_("principal part"), ordering="principal")
+    def principal_display(self, obj):
+        return money_text(obj.principal, obj.loan.currency)
+
+    @admin.display(description=_("interest part"), ordering="interest")
+    def interest_display(self, obj):
+        return money_text(obj.interest, obj.loan.currency)
 
     # A repayment is part of its month's report: a change or a deletion reaches the report.
     def save_model(self, request, obj, form, change):

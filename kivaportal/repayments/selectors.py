@@ -14,7 +14,7 @@ one of 20; pages ask for a slice of the lines and the totals separately.
 
 import calendar
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db.models import (
@@ -25,10 +25,11 @@ from django.db.models import (
     F,
     IntegerField,
     OuterRef,
+    Q,
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncMonth
 
 from kivaportal.common.money import quantize
 from kivaportal.lending.models import KIVA_REPAYING, KivaStatus, Loan, LoanBorrower
@@ -117,11 +118,13 @@ def zero_line_loans(report: RepaymentReport):
     )
 
 
-def _zero_rows(report):
+def _zero_rows(report, search=None):
     # The columns of `_grouped`, in its order, so the two can be read as one (a UNION).
+    loans = zero_line_loans(report)
+    if search:
+        loans = loans.filter(_loan_search(search))
     return (
-        zero_line_loans(report)
-        .annotate(
+        loans.annotate(
             z_loan=F("id"),
             z_borrower=Value(None, output_field=IntegerField()),
             z_mis_loan_id=F("mis_loan_id"),
@@ -165,10 +168,14 @@ def _cumulative(report):
     ).filter(_same_key_in_month(report))
 
 
-def _grouped(report):
-    return (
-        in_month(report)
-        .values(
+def _grouped(report, search=None, zero=False):
+    """The month's (loan, borrower) pairs with their sums; `search` keeps those whose loan or
+    borrower id or name matches every word, `zero` those that repaid nothing in the month."""
+    rows = in_month(report)
+    if search:
+        rows = rows.filter(_line_search(search))
+    rows = (
+        rows.values(
             "loan_id",
             "borrower_id",
             "loan__mis_loan_id",
@@ -180,15 +187,93 @@ def _grouped(report):
         .annotate(total=Sum("amount"), n=Count("id"))
         .order_by()
     )
+    return rows.filter(total=0) if zero else rows
 
 
-def report_lines(report: RepaymentReport, offset=0, limit=None) -> list[ReportLine]:
-    """The report's lines ordered by MIS loan id; `offset`/`limit` read one page of them."""
-    rows = (
-        _grouped(report)
-        .union(_zero_rows(report), all=True)
-        .order_by("loan__mis_loan_id", "borrower_id")
+def _line_search(search):
+    condition = Q()
+    for word in search.split():
+        condition &= (
+            Q(loan__mis_loan_id__icontains=word)
+            | Q(loan__group_client_id__icontains=word)
+            | Q(borrower__mis_client_id__icontains=word)
+            | Q(borrower__first_name__icontains=word)
+            | Q(borrower__last_name__icontains=word)
+        )
+    return condition
+
+
+def _loan_search(search):
+    """`_line_search` for a zero line's loan: its ids or any of its borrowers' ids or names."""
+    condition = Q()
+    for word in search.split():
+        people = LoanBorrower.objects.filter(loan_id=OuterRef("pk")).filter(
+            Q(mis_loan_id__icontains=word)
+            | Q(borrower__mis_client_id__icontains=word)
+            | Q(borrower__first_name__icontains=word)
+            | Q(borrower__last_name__icontains=word)
+        )
+        condition &= (
+            Q(mis_loan_id__icontains=word) | Q(group_client_id__icontains=word) | Exists(people)
+        )
+    return condition
+
+
+def _line_rows(report, search=None, zero=False):
+    """The report's lines as `_grouped` rows: the month's sums and the zero lines, read as one
+    (a UNION), each side narrowed by `search` and `zero` first (a zero line repaid nothing)."""
+    return _grouped(report, search, zero).union(_zero_rows(report, search), all=True)
+
+
+def report_line_count(report: RepaymentReport, *, search=None, zero=False) -> int:
+    return _line_rows(report, search, zero).count()
+
+
+def expected_in_month(report: RepaymentReport, loan_ids) -> dict[int, Decimal]:
+    """What each loan's schedule says falls due in the report's month (principal + interest),
+    to set beside what was repaid. One query for a page's loans."""
+    from kivaportal.lending.models import ScheduleLine
+
+    return dict(
+        ScheduleLine.objects.filter(
+            loan_id__in=loan_ids, due_date__gte=report.month, due_date__lte=month_end(report.month)
+        )
+        .values("loan_id")
+        .annotate(due=Sum(F("principal") + F("interest")))
+        .order_by()
+        .values_list("loan_id", "due")
     )
+
+
+def report_monthly_totals(report: RepaymentReport, months: int = 12) -> list[tuple[date, Decimal]]:
+    """What the partner's repayments added up to in each of the `months` months up to the
+    report's, oldest first, months without any repayment included as zero. One query."""
+    first = report.month
+    for _ in range(months - 1):
+        first = (first - timedelta(days=1)).replace(day=1)
+    totals = dict(
+        Repayment.objects.filter(
+            partner_id=report.partner_id, date__gte=first, date__lte=month_end(report.month)
+        )
+        .annotate(m=TruncMonth("date"))
+        .values("m")
+        .annotate(total=Sum("amount"))
+        .order_by()
+        .values_list("m", "total")
+    )
+    result, month = [], first
+    while month <= report.month:
+        result.append((month, totals.get(month, ZERO)))
+        month = (month_end(month) + timedelta(days=1)).replace(day=1)
+    return result
+
+
+def report_lines(
+    report: RepaymentReport, offset=0, limit=None, *, search=None, zero=False
+) -> list[ReportLine]:
+    """The report's lines ordered by MIS loan id; `offset`/`limit` read one page of them,
+    `search` and `zero` narrow them (see `_line_rows`)."""
+    rows = _line_rows(report, search, zero).order_by("loan__mis_loan_id", "borrower_id")
     rows = list(rows[offset : offset + limit] if limit is not None else rows[offset:])
     if not rows:
         return []
@@ -318,26 +403,48 @@ REPORT_LINES_PER_PAGE = 100
 FIRST_LINES = 300
 
 
-def report_page(report: RepaymentReport, page_number=None) -> dict:
-    """What a report's review page shows: its totals, one page of its lines, and the findings
-    of its last check (see `record_recheck`: a month of 20,000 loans takes a quarter of a
-    second to check, too slow for every view of the page)."""
+def report_line_filters(params) -> dict:
+    """A report page's line search (`q`) and filter (`zero=1`: nothing repaid) from its query."""
+    return {
+        "search": (params.get("q") or "").strip()[:100] or None,
+        "zero": params.get("zero") == "1",
+    }
+
+
+def report_page(report: RepaymentReport, page_number=None, params=None) -> dict:
+    """What a report's review page shows: its totals, one page of its lines (searched and
+    filtered by `params`, each with what the loan's schedule says is due in the month), the
+    last 12 months' totals, and the findings of its last check (see `record_recheck`: a month
+    of 20,000 loans takes a quarter of a second to check, too slow for every view)."""
+    from urllib.parse import urlencode
+
     from django.core.paginator import Paginator
 
+    from kivaportal.repayments.chart import month_chart
+
     totals = report_totals(report)
-    page = Paginator(range(totals.lines), REPORT_LINES_PER_PAGE).get_page(page_number)
-    offset = page.start_index() - 1 if totals.lines else 0
+    filters = report_line_filters(params or {})
+    filtered = any(filters.values())
+    shown = report_line_count(report, **filters) if filtered else totals.lines
+    page = Paginator(range(shown), REPORT_LINES_PER_PAGE).get_page(page_number)
+    offset = page.start_index() - 1 if shown else 0
     first_lines = None
-    if offset == 0:  # the page's lines and the preview's in one query
+    if offset == 0 and not filtered:  # the page's lines and the preview's in one query
         first_lines = report_lines(report, limit=max(FIRST_LINES, REPORT_LINES_PER_PAGE))
         lines = first_lines[:REPORT_LINES_PER_PAGE]
     else:
-        lines = report_lines(report, offset=offset, limit=REPORT_LINES_PER_PAGE)
+        lines = report_lines(report, offset=offset, limit=REPORT_LINES_PER_PAGE, **filters)
+    expected = expected_in_month(report, {line.loan_pk for line in lines})
+    query = {k: v for k, v in (("q", filters["search"]), ("zero", "1" * filters["zero"])) if v}
     return {
         "lines_page": page,
-        "lines": lines,
+        "lines": [(line, expected.get(line.loan_pk)) for line in lines],
         "first_lines": first_lines,
+        "lines_shown": shown,
+        "line_filters": filters,
+        "lines_query": urlencode(query),
         "totals": totals,
+        "chart": month_chart(report_monthly_totals(report), report.partner.default_currency),
         "findings": report.stored_findings if report.checked_at else report.findings(),
         "checked_at": report.checked_at,
     }

@@ -2,9 +2,12 @@
 (so four eyes and the audit apply here too), and a read-only audit trail."""
 
 from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from kivaportal.common.admin import PARTNER_FILTER, PartnerScopedAdmin, ReadOnlyAdminMixin
+from kivaportal.kinds import kind_of
 from kivaportal.review import services
 from kivaportal.review.deletion import delete_refusal
 from kivaportal.workflow.audit import AuditAction
@@ -47,6 +50,25 @@ class ReviewableAdmin(SentRecordsKeptMixin, PartnerScopedAdmin):
     record under review back to draft), and the workflow actions go through the services."""
 
     actions = (submit_selected, approve_selected)
+    change_form_template = "admin/review/change_form.html"
+
+    def review_url(self, obj):
+        return reverse("review:record", args=[obj.partner_id, kind_of(obj).slug, obj.pk])
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id) if object_id else None
+        extra_context = {**(extra_context or {}), "review_url": obj and self.review_url(obj)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def response_change(self, request, obj):
+        if "_review" in request.POST:
+            return redirect(self.review_url(obj))
+        return super().response_change(request, obj)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if "_review" in request.POST:
+            return redirect(self.review_url(obj))
+        return super().response_add(request, obj, post_url_continue)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

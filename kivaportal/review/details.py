@@ -8,20 +8,23 @@ from kivaportal.pipeline.diff import changes_since_sent
 from kivaportal.pipeline.preview import payload_preview
 from kivaportal.pipeline.selectors import record_submissions, version_problems
 from kivaportal.review.timeline import record_timeline
+from kivaportal.workflow.states import RecordState
 
 
-def detail_context(record, page_number=None) -> dict:
-    context = kind_of(record).page(record, page_number)
+def detail_context(record, page_number=None, params=None) -> dict:
+    """`params`: the page's query (a report's line search and filter)."""
+    context = kind_of(record).page(record, page_number, params or {})
     findings = context.pop("findings")
     related = context.pop("timeline_related", ())
     context["errors"], context["warnings"] = errors(findings), warnings(findings)
     context["timeline"] = record_timeline(record, related=related)
     totals = context.get("totals")
-    context["payload"] = payload_preview(
-        record,
-        line_count=totals.lines if totals else None,
-        first_lines=context.pop("first_lines", None),
-    )
+    first_lines = context.pop("first_lines", None)
+    if record.state != RecordState.SENT:
+        # A sent record shows what was sent (its submissions), not what would be sent now.
+        context["payload"] = payload_preview(
+            record, line_count=totals.lines if totals else None, first_lines=first_lines
+        )
     context["submissions"] = record_submissions(record)
     context["problems_now"] = version_problems(context["submissions"], record.version)
     if record.version > 1:

@@ -10,6 +10,20 @@ from kivaportal.workflow.states import RecordState
 class QueueFilterForm(forms.Form):
     YES_NO = (("", _("Any")), ("1", _("Yes")), ("0", _("No")))
 
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": _("Borrower name, MIS loan or client id")}
+        ),
+    )
+    activity = forms.TypedChoiceField(
+        label=_("Activity"), required=False, coerce=int, empty_value=None
+    )
+    location = forms.TypedChoiceField(
+        label=_("Location"), required=False, coerce=int, empty_value=None
+    )
     state = forms.ChoiceField(
         label=_("State"), required=False, choices=[("", _("Any"))] + RecordState.choices
     )
@@ -35,11 +49,19 @@ class QueueFilterForm(forms.Form):
         ],
     )
 
-    def __init__(self, *args, preparers=(), kiva=False, **kwargs):
+    sort = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, preparers=(), activities=None, locations=None, kiva=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["preparer"].choices = [("", _("Anyone"))] + [
             (user.pk, user.get_full_name() or user.username) for user in preparers
         ]
+        # Activity and location: loans only, from the partner's own lists.
+        for name, values in (("activity", activities), ("location", locations)):
+            if values is None:
+                del self.fields[name]
+            else:
+                self.fields[name].choices = [("", _("Any"))] + [(v.pk, str(v)) for v in values]
         if not kiva:  # only loans have a status at Kiva
             del self.fields["kiva_status"]
 
@@ -52,6 +74,10 @@ class QueueFilterForm(forms.Form):
             return None if value in ("", None) else value == "1"
 
         return {
+            "q": data["q"].strip() or None,
+            "activity": data.get("activity"),
+            "location": data.get("location"),
+            "sort": data["sort"] or None,
             "state": data["state"] or None,
             "preparer": data["preparer"],
             "since": data["since"],

@@ -4,7 +4,7 @@ number of records, and reads only the partner it is given (callers scope the par
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from kivaportal.common.paging import capped_count
 from kivaportal.kinds import KINDS
@@ -74,6 +74,66 @@ def dashboard_summary(partner) -> list[KindSummary]:
     return summaries
 
 
+# What a queue sorts by: a column's key -> the fields, for ?sort=key or ?sort=-key. The id
+# last so that pages never overlap when values tie.
+QUEUE_SORTS = {
+    "record": {"loans": ("mis_loan_id",), "journals": ("subject",), "reports": ("month",)},
+    "state": ("state",),
+    "amount": ("amount",),
+    "loan": ("loan__mis_loan_id",),
+    "preparer": ("created_by__last_name", "created_by__username"),
+    "created": ("created_at",),
+    "errors": ("check_errors",),
+    "warnings": ("check_warnings",),
+}
+SORTABLE = {
+    "loans": ("record", "state", "amount", "preparer", "created", "errors", "warnings"),
+    "journals": ("record", "state", "loan", "preparer", "created", "errors", "warnings"),
+    "reports": ("record", "state", "preparer", "created", "errors", "warnings"),
+}
+
+
+def _sort_fields(kind, sort):
+    key = (sort or "").lstrip("-")
+    if key not in SORTABLE[kind.slug]:
+        return None
+    fields = QUEUE_SORTS[key]
+    if isinstance(fields, dict):
+        fields = fields[kind.slug]
+    sign = "-" if sort.startswith("-") else ""
+    return [f"{sign}{name}" for name in fields] + [f"{sign}id"]
+
+
+def _search(kind, partner, q):
+    """Each word of `q` must match one of the record's names or ids (borrowers' included):
+    "rosa quispe", "WK-L0001", "C0042"."""
+    from kivaportal.lending.models import LoanBorrower
+
+    condition = Q()
+    for word in q.split():
+        people = (
+            Q(borrower__first_name__icontains=word)
+            | Q(borrower__last_name__icontains=word)
+            | Q(borrower__mis_client_id__icontains=word)
+        )
+        if kind.slug == "loans":
+            # Through the borrower's partner (already joined), not the loan's: no second join.
+            shares = LoanBorrower.objects.filter(borrower__partner=partner).filter(
+                people | Q(mis_loan_id__icontains=word)
+            )
+            condition &= (
+                Q(mis_loan_id__icontains=word)
+                | Q(group_name__icontains=word)
+                | Q(group_client_id__icontains=word)
+                | Q(pk__in=shares.values("loan_id"))
+            )
+        elif kind.slug == "journals":
+            condition &= Q(subject__icontains=word) | Q(loan__mis_loan_id__icontains=word) | people
+        else:
+            condition &= Q(month__icontains=word)
+    return condition
+
+
 def queue_queryset(
     kind,
     partner,
@@ -84,9 +144,19 @@ def queue_queryset(
     until=None,
     warnings=None,
     errors=None,
+    q=None,
+    activity=None,
+    location=None,
+    sort=None,
     kiva_status=None,
 ):
     records = kind.model.objects.filter(partner=partner).select_related(*kind.select_related)
+    if q:
+        records = records.filter(_search(kind, partner, q))
+    if activity and kind.slug == "loans":
+        records = records.filter(activity_id=activity)
+    if location and kind.slug == "loans":
+        records = records.filter(location_id=location)
     if kind.slug == "loans":
         records = loans_at_kiva(records.select_related("kiva"), kiva_status)
     if state:
@@ -103,8 +173,8 @@ def queue_queryset(
         )
     if errors is not None:
         records = records.filter(check_errors__gt=0) if errors else records.filter(check_errors=0)
-    # Oldest waiting first: what has waited longest is reviewed first.
-    return records.order_by("state_changed_at", "created_at", "id")
+    # By default oldest waiting first: what has waited longest is reviewed first.
+    return records.order_by(*(_sort_fields(kind, sort) or ("state_changed_at", "created_at", "id")))
 
 
 def next_in_queue(record):

@@ -173,7 +173,20 @@ def _note_edit(record, *, by, changed_fields, data=None):
 @dataclass
 class BulkResult:
     approved: list = field(default_factory=list)
+    submitted: list = field(default_factory=list)
     refused: list = field(default_factory=list)  # (record, reason)
+
+
+def records_bulk_submit(*, records, by) -> BulkResult:
+    """Submit each record on its own, like `records_bulk_approve`: one refusal (blocking
+    errors, a role without submit, a state that moved on) does not undo the rest."""
+    result = BulkResult()
+    for record in records:
+        try:
+            result.submitted.append(record_submit(record=record, by=by))
+        except ReviewError as refusal:
+            result.refused.append((record, refusal.message))
+    return result
 
 
 def records_bulk_approve(*, records, by) -> BulkResult:

@@ -12,8 +12,10 @@ urlpatterns = [
     path(
         "p/<int:partner_id>/submissions/<int:pk>/act/", views.submission_act, name="submission_act"
     ),
+    path("p/<int:partner_id>/reports/<int:pk>/lines.csv", views.report_csv, name="report_csv"),
     path("p/<int:partner_id>/<slug:kind>/", views.queue, name="queue"),
     path("p/<int:partner_id>/<slug:kind>/bulk-approve/", views.bulk_approve, name="bulk_approve"),
+    path("p/<int:partner_id>/<slug:kind>/bulk-submit/", views.bulk_submit, name="bulk_submit"),
     path("p/<int:partner_id>/<slug:kind>/<int:pk>/", views.record_detail, name="record"),
     path("p/<int:partner_id>/<slug:kind>/<int:pk>/act/", views.record_act, name="act"),
     path("audit/", audit_views.audit_log, name="audit"),

@@ -4,6 +4,7 @@ Views stay thin: they scope, read through selectors, act through `review.service
 turn a refusal into a message that says why.
 """
 
+import csv
 from datetime import date
 
 from django.conf import settings
@@ -12,10 +13,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
@@ -30,6 +32,9 @@ from kivaportal.pipeline import services as outbox
 from kivaportal.pipeline.models import Submission
 from kivaportal.pipeline.selectors import partner_last_reconciliation, sent_with_problems_counts
 from kivaportal.pipeline.tasks import kiva_reconcile_partner
+from kivaportal.reference.models import Activity, Location
+from kivaportal.repayments.models import RepaymentReport
+from kivaportal.repayments.selectors import report_line_filters, report_lines
 from kivaportal.repayments.services import repayment_report_open
 from kivaportal.review import selectors, services
 from kivaportal.review.details import detail_context
@@ -83,6 +88,54 @@ def dashboard(request, partner_id):
     )
 
 
+# The queue's columns: (sort key or None, label, numeric), per kind.
+COLUMNS = {
+    "loans": (
+        ("record", _lazy("Record"), False),
+        ("state", _lazy("State"), False),
+        ("amount", _lazy("Amount"), True),
+        (None, _lazy("At Kiva"), False),  # Kiva's side: shown and filtered, not sorted
+        ("preparer", _lazy("Prepared by"), False),
+        ("created", _lazy("Created"), False),
+        ("errors", _lazy("Errors"), True),
+        ("warnings", _lazy("Warnings"), True),
+    ),
+    "journals": (
+        ("record", _lazy("Record"), False),
+        ("state", _lazy("State"), False),
+        ("loan", _lazy("Loan"), False),
+        ("preparer", _lazy("Prepared by"), False),
+        ("created", _lazy("Created"), False),
+        ("errors", _lazy("Errors"), True),
+        ("warnings", _lazy("Warnings"), True),
+    ),
+    "reports": (
+        ("record", _lazy("Record"), False),
+        ("state", _lazy("State"), False),
+        ("preparer", _lazy("Prepared by"), False),
+        ("created", _lazy("Created"), False),
+        ("errors", _lazy("Errors"), True),
+        ("warnings", _lazy("Warnings"), True),
+    ),
+}
+
+
+def _columns(kind, query, sort):
+    """Each column's header: a link that sorts by it (again: the other way round); a column
+    without a sort key is a plain header."""
+    columns = []
+    for key, label, numeric in COLUMNS[kind.slug]:
+        if key is None:
+            columns.append({"label": label, "numeric": numeric, "url": None, "sort": None})
+            continue
+        current = "ascending" if sort == key else "descending" if sort == f"-{key}" else None
+        query["sort"] = f"-{key}" if current == "ascending" else key
+        columns.append(
+            {"label": label, "numeric": numeric, "url": "?" + query.urlencode(), "sort": current}
+        )
+    return columns
+
+
 @login_required
 @require_POST
 def kiva_reconcile(request, partner_id):
@@ -106,11 +159,23 @@ def queue(request, partner_id, kind):
     partner = _partner(request, partner_id)
     kind = _kind(kind)
     preparers = get_user_model().objects.filter(memberships__partner=partner).order_by("username")
-    form = QueueFilterForm(request.GET or None, preparers=preparers, kiva=kind.slug == "loans")
-    records = selectors.queue_queryset(kind, partner, **form.filters())
+    lists = {}
+    if kind.slug == "loans":
+        lists = {
+            "activities": Activity.objects.filter(partner=partner).order_by("name"),
+            "locations": Location.objects.filter(partner=partner).order_by("full_name"),
+        }
+    form = QueueFilterForm(
+        request.GET or None, preparers=preparers, kiva=kind.slug == "loans", **lists
+    )
+    filters = form.filters()
+    records = selectors.queue_queryset(kind, partner, **filters)
     page = LargeTablePaginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
-    query.pop("page", None)
+    for transient in ("page", "selected"):
+        query.pop(transient, None)
+    can_approve = user_can(request.user, Action.APPROVE, partner.pk)
+    can_submit = user_can(request.user, Action.SUBMIT, partner.pk)
     return render(
         request,
         "review/queue.html",
@@ -120,7 +185,11 @@ def queue(request, partner_id, kind):
             "form": form,
             "page": page,
             "query": query.urlencode(),
-            "can_approve": user_can(request.user, Action.APPROVE, partner.pk),
+            "columns": _columns(kind, query.copy(), filters.get("sort") or ""),
+            "selected": {int(i) for i in request.GET.getlist("selected") if i.isdigit()},
+            "can_approve": can_approve,
+            "can_submit": can_submit,
+            "can_select": can_approve or can_submit,
             "can_edit": user_can(request.user, Action.EDIT, partner.pk),
         },
     )
@@ -162,8 +231,33 @@ def record_detail(request, partner_id, kind, pk):
             f"admin:{record._meta.app_label}_{record._meta.model_name}_change", args=[record.pk]
         ),
     }
-    context.update(detail_context(record, request.GET.get("page")))
+    context.update(detail_context(record, request.GET.get("page"), request.GET))
     return render(request, f"review/{kind.slug}_detail.html", context)
+
+
+@login_required
+def report_csv(request, partner_id, pk):
+    """A report's lines as CSV (the page's search and filter apply), for a spreadsheet."""
+    partner = _partner(request, partner_id)
+    report = get_object_or_404(
+        RepaymentReport.objects.for_user(request.user).filter(partner=partner), pk=pk
+    )
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    filename = f"repayments-{partner.kiva_partner_id}-{report.month:%Y-%m}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(["loan_id", "client_id", "transactions", "repaid_in_month", "amount"])
+    for line in report_lines(report, **report_line_filters(request.GET)):
+        writer.writerow(
+            [
+                line.mis_loan_id,
+                line.client_id,
+                line.transactions,
+                line.period_amount,
+                line.amount,
+            ]
+        )
+    return response
 
 
 ACTIONS = {
@@ -216,26 +310,57 @@ def record_act(request, partner_id, kind, pk):
     return redirect("review:record", partner_id=partner.pk, kind=kind.slug, pk=pk)
 
 
+def _back_to_queue(request, partner, kind, keep=()):
+    """The queue as it was (filters, sort, page), with `keep` still selected."""
+    back = reverse("review:queue", kwargs={"partner_id": partner.pk, "kind": kind.slug})
+    query = QueryDict(request.POST.get("query", ""), mutable=True)
+    query.setlist("selected", [str(pk) for pk in keep])
+    return redirect(f"{back}?{query.urlencode()}")
+
+
+def _selected(request, partner, kind):
+    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    return kind.model.objects.for_user(request.user).filter(partner=partner, pk__in=ids)
+
+
 @login_required
 @require_POST
 def bulk_approve(request, partner_id, kind):
     partner = _partner(request, partner_id)
     kind = _kind(kind)
-    back = reverse("review:queue", kwargs={"partner_id": partner.pk, "kind": kind.slug})
-    back += "?" + request.POST.get("query", "")
+    records = _selected(request, partner, kind)
     if not request.POST.get("acknowledge_warnings"):
-        messages.error(request, _("Tick the box to confirm you have read the warnings."))
-        return redirect(back)
-    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
-    result = services.records_bulk_approve(
-        records=kind.model.objects.for_user(request.user).filter(partner=partner, pk__in=ids),
-        by=request.user,
-    )
+        # Nothing approved, nothing lost: the selection stays, and the rows to read are named.
+        selected = list(records.order_by("pk"))
+        with_warnings = [str(r) for r in selected if r.check_warnings]
+        message = _("Tick the box to confirm you have read the warnings.")
+        if with_warnings:
+            message += " " + _("Selected records with warnings: %(records)s.") % {
+                "records": ", ".join(with_warnings)
+            }
+        messages.error(request, message)
+        return _back_to_queue(request, partner, kind, keep=[r.pk for r in selected])
+    result = services.records_bulk_approve(records=records, by=request.user)
     if result.approved:
         messages.success(request, _("%(n)d approved.") % {"n": len(result.approved)})
     for record, reason in result.refused:
         messages.warning(request, f"{record}: {reason}")
-    return redirect(back)
+    return _back_to_queue(request, partner, kind, keep=[r.pk for r, _reason in result.refused])
+
+
+@login_required
+@require_POST
+def bulk_submit(request, partner_id, kind):
+    partner = _partner(request, partner_id)
+    kind = _kind(kind)
+    result = services.records_bulk_submit(
+        records=_selected(request, partner, kind), by=request.user
+    )
+    if result.submitted:
+        messages.success(request, _("%(n)d submitted for review.") % {"n": len(result.submitted)})
+    for record, reason in result.refused:
+        messages.warning(request, f"{record}: {reason}")
+    return _back_to_queue(request, partner, kind, keep=[r.pk for r, _reason in result.refused])
 
 
 @login_required

@@ -150,3 +150,11 @@ def test_reloading_the_demo_writes_no_history():
     load_demo()
 
     assert {model._meta.label: model.objects.count() for model in history} == first
+
+
+def test_the_demo_tells_the_address_make_run_serves():
+    out = StringIO()
+    call_command("load_demo", "--url", "http://127.0.0.1:8731", stdout=out)
+    assert "Open http://127.0.0.1:8731/ and log in" in out.getvalue()
+    assert "http://127.0.0.1:8731/admin/" in out.getvalue()
+    assert ":8000" not in out.getvalue()

@@ -33,6 +33,8 @@ def test_a_partner_admin_creates_a_key_and_sees_it_once(client, partner):
     )
     assert key.created_by == admin and key.owner == owner and full not in key.key_hash
     assert full not in client.get(f"/admin/mis/apikey/{key.pk}/change/").content.decode()
+    # The header's placeholder is text, not an HTML tag the browser swallows.
+    assert "<code>Authorization: Bearer &lt;key&gt;</code>" in response.content.decode()
 
 
 def test_a_key_needs_an_owner_who_may_edit_in_its_partner(client, partner):

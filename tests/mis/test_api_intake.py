@@ -240,7 +240,10 @@ def test_a_photo_arrives_as_image_encoded(client, partner, key):
     encoded = "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode()
     response = post(client, "loan_draft", draft(image_encoded=encoded), key=key)
     assert response.status_code == 200, response.json()
-    assert Loan.objects.get().photo.name.endswith(".jpg")
+    loan = Loan.objects.get()
+    assert loan.photo.name.endswith(".jpg")
+    # The importer makes the photo's scaled copies as an upload in the admin does.
+    assert loan.photo_copies_of == loan.photo.name and loan.photo_kiva and loan.photo_page
     again = post(client, "loan_draft", draft(image_encoded=encoded), key=key)
     assert again.json()["loan"]["action"] == "unchanged"
 

@@ -106,3 +106,18 @@ def test_a_month_with_only_zero_lines_is_not_an_empty_report():
 
     assert "empty" not in {f.code for f in report_anomalies(report)}
     assert [x.zero for x in report_lines(report)] == [True]
+
+
+def test_the_line_search_and_zero_filter_apply_to_zero_lines_too(month):
+    """A search and "nothing repaid" narrow the month's sums and the zero lines alike."""
+    from kivaportal.repayments.selectors import report_line_count
+
+    def ids(**filters):
+        return [x.mis_loan_id for x in report_lines(month, **filters)]
+
+    assert ids(zero=True) == ["L-2", "L-3"]
+    assert ids(search="L-3") == ["L-3"]
+    assert ids(search="L-1") == ["L-1"]
+    assert ids(search="L-5", zero=True) == []
+    assert report_line_count(month, zero=True) == 2
+    assert report_line_count(month, search="L") == 4

@@ -105,3 +105,19 @@ def test_dashboard_counts_loans_per_kiva_status_late_drafts_and_issues(
     assert "1 drafts waiting to be published in PA2 for more than 14 days" in text
     assert "L-WAIT" in text and "L-RECENT" not in text
     assert "1 loan sent back with an issue" in text and "L-ISSUE" in text
+
+
+def test_the_sortable_queue_shows_at_kiva_as_a_plain_column_and_filters_with_a_search(
+    client, make_loan, partner, reviewer
+):
+    paying, other = make_loan(mis_loan_id="L-PAY"), make_loan(mis_loan_id="L-OTHER")
+    LoanAtKiva.objects.create(loan=paying, status="payingBack")
+    LoanAtKiva.objects.create(loan=other, status="payingBack")
+    client.force_login(reviewer)
+    url = reverse("review:queue", args=[partner.pk, "loans"])
+
+    text = client.get(url, {"kiva_status": "payingBack", "q": "pay", "sort": "-amount"})
+    text = text.content.decode()
+    assert "L-PAY" in text and "L-OTHER" not in text
+    assert "<th>At Kiva</th>" in text  # a header without a sort link
+    assert "sort=kiva" not in text and "sort=None" not in text

@@ -28,6 +28,7 @@ from integrations.mis.importers.loan_parts import (
     schedule_fp,
 )
 from kivaportal.common.money import currency_decimals, has_currency_precision, quantize
+from kivaportal.common.photos import photo_copies_make
 from kivaportal.lending.models import Borrower, Loan, LoanBorrower, LoanType, ScheduleLine
 from kivaportal.workflow.transitions import audit_records_created
 
@@ -412,6 +413,7 @@ class LoanImporter(Importer):
         if key in self.photos:
             data, extension, _digest = self.photos[key]
             loan.photo.save(f"{key[:40]}.{extension}", ContentFile(data), save=False)
+            photo_copies_make(record=loan, save=False)  # the caller's save stores them
 
 
 def own_loan_id(values):

@@ -1,8 +1,7 @@
 from django import template
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from kivaportal.common.money import currency_decimals, quantize
+from kivaportal.common.money import money_text
 from kivaportal.workflow import states
 
 register = template.Library()
@@ -19,11 +18,7 @@ def person(user, nobody=None):
 @register.filter
 def money(amount, currency):
     """An amount shown with its currency's decimals (PEN 1,200.50; XOF 400,000)."""
-    if amount is None or amount == "":
-        return "—"
-    return number_format(
-        quantize(amount, currency), currency_decimals(currency), use_l10n=True, force_grouping=True
-    )
+    return money_text(amount, currency)
 
 
 @register.filter

@@ -1,0 +1,90 @@
+/* The portal's little script: the phone menu and confirmations. Pages work without it
+   (the menu is open and forms post without asking). */
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  var toggle = document.querySelector(".menu-toggle");
+  if (toggle) {
+    toggle.addEventListener("click", function () {
+      var open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      document.body.classList.toggle("nav-open", open);
+    });
+  }
+
+  // <form data-confirm="Question?">: a destructive action asks first.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+    }
+  });
+})();
+
+// A table wider than the screen scrolls in its own box (portal.css): keyboard users reach it.
+(function () {
+  "use strict";
+  function markScrollable() {
+    document.querySelectorAll("main table").forEach(function (table) {
+      if (table.scrollWidth > table.clientWidth + 1) {
+        table.setAttribute("tabindex", "0");
+      } else if (table.getAttribute("tabindex") === "0") {
+        table.removeAttribute("tabindex");
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", markScrollable);
+  window.addEventListener("resize", markScrollable);
+})();
+
+// Queues: select all on the page, a count of the selection, and keyboard shortcuts shown on
+// the page (j/k next/previous row, x select it; on a record a approve, c comment).
+(function () {
+  "use strict";
+  var form = document.querySelector("form[data-queue]");
+  if (form) {
+    var all = form.querySelector("[data-select-all]");
+    var count = form.querySelector(".selected-count");
+    var boxes = function () { return form.querySelectorAll('input[name="ids"]'); };
+    var update = function () {
+      var n = 0;
+      boxes().forEach(function (box) { if (box.checked) { n += 1; } });
+      if (count) { count.textContent = n + " " + count.getAttribute("data-count-text"); }
+      if (all) { all.checked = n > 0 && n === boxes().length; all.indeterminate = n > 0 && n < boxes().length; }
+    };
+    if (all) {
+      all.hidden = boxes().length === 0;
+      all.addEventListener("change", function () {
+        boxes().forEach(function (box) { box.checked = all.checked; });
+        update();
+      });
+    }
+    form.addEventListener("change", function (event) { if (event.target.name === "ids") { update(); } });
+    update();
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (event.ctrlKey || event.metaKey || event.altKey || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName) || target.isContentEditable) {
+      return;
+    }
+    var links = Array.prototype.slice.call(document.querySelectorAll("table.queue a.record-link"));
+    var at = links.indexOf(document.activeElement);
+    if ((event.key === "j" || event.key === "k") && links.length) {
+      var next = event.key === "j" ? Math.min(at + 1, links.length - 1) : Math.max(at - 1, 0);
+      links[at === -1 ? 0 : next].focus();
+      event.preventDefault();
+    } else if (event.key === "x" && at !== -1) {
+      var box = links[at].closest("tr").querySelector('input[name="ids"]');
+      if (box) { box.click(); }
+      event.preventDefault();
+    } else {
+      var el = document.querySelector('[data-key="' + event.key + '"]');
+      if (!el || el.disabled) { return; }
+      event.preventDefault();
+      if (el.tagName === "BUTTON") { el.click(); } else { el.focus(); }
+    }
+  });
+})();
