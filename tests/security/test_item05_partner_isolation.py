@@ -20,8 +20,9 @@ def test_repayment_of_partner_b_cannot_point_at_a_loan_of_partner_a(as_user, par
     borrower_a = loan_a.loan_borrowers.first().borrower
     client = as_user("ana.preparer")
 
+    # A user of two partners first chooses the new record's partner (?partner=), as the page asks.
     response = client.admin_save(
-        admin_url("repayments", "repayment", "add"),
+        admin_url("repayments", "repayment", "add") + f"?partner={partner_b.pk}",
         partner=str(partner_b.pk),
         loan=str(loan_a.pk),
         borrower=str(borrower_a.pk),
