@@ -83,6 +83,30 @@ def test_a_change_to_a_submitted_loan_sends_it_back_to_draft(partner, preparer):
     assert AuditEntry.objects.filter(action="review.returned_to_draft").count() == 1
 
 
+def test_a_borrower_changed_by_a_file_sends_their_submitted_loan_back_to_draft(partner, preparer):
+    """The same rule as a borrower edited in the admin: a part of a loan under review changed,
+    the loan goes back to draft and the importer may not approve it (four eyes)."""
+    import_loans(partner, preparer)
+    loan = record_submit(record=Loan.objects.get(), by=preparer)
+    borrower = loan.loan_borrowers.first().borrower
+    text = (
+        "mis_client_id,first_name,last_name,gender\n"
+        f"{borrower.mis_client_id},Rosalinda,{borrower.last_name},{borrower.gender}\n"
+    )
+    outcome = BorrowerImporter(
+        partner=partner, sources={"main": csv_source(text)}, actor=preparer
+    ).commit()
+    assert outcome.ok, outcome.problems
+    loan.refresh_from_db()
+    assert loan.state == RecordState.DRAFT
+    entry = AuditEntry.objects.get(object_id=loan.pk, action="review.returned_to_draft")
+    assert (entry.actor, entry.data["part"], entry.data["fields"]) == (
+        preparer,
+        "borrower",
+        ["first_name"],
+    )
+
+
 def test_a_change_to_a_sent_loan_is_a_new_version_of_the_same_row(partner, preparer):
     import_loans(partner, preparer)
     Loan.objects.update(state=RecordState.SENT)

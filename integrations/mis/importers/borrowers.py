@@ -6,6 +6,7 @@ from integrations.mis.fields import parse_bool, parse_choice, parse_date, parse_
 from integrations.mis.importers.base import BATCH_SIZE, Column
 from integrations.mis.importers.flat import FlatImporter
 from kivaportal.lending.models import Borrower, Gender
+from kivaportal.lending.services import borrower_edited
 
 GENDERS = {"female": Gender.FEMALE, "f": Gender.FEMALE, "male": Gender.MALE, "m": Gender.MALE}
 
@@ -77,3 +78,9 @@ class BorrowerImporter(FlatImporter):
                 batch_size=BATCH_SIZE,
                 default_user=self.actor,
             )
+            # A borrower is part of every loan they are on (as in the admin): those under review
+            # go back to draft, with an audit entry naming the part and the importer.
+            for borrower in self._update:
+                borrower_edited(
+                    borrower=borrower, by=self.actor, changed_fields=sorted(self._fields)
+                )
