@@ -290,6 +290,10 @@ INTAKE_MAX_ROWS = env.int("INTAKE_MAX_ROWS", default=200_000)
 INTAKE_XLSX_MAX_UNCOMPRESSED_BYTES = env.int(
     "INTAKE_XLSX_MAX_UNCOMPRESSED_BYTES", default=100 * 1024 * 1024
 )
+# Each part of a workbook read whole into memory (shared strings, styles...), and the cells of
+# one row: counted as the workbook is read (docs/security.md, "File intake").
+INTAKE_XLSX_MAX_PART_BYTES = env.int("INTAKE_XLSX_MAX_PART_BYTES", default=32 * 1024 * 1024)
+INTAKE_XLSX_MAX_CELLS_PER_ROW = env.int("INTAKE_XLSX_MAX_CELLS_PER_ROW", default=1000)
 # Uploaded MIS files (borrowers' personal data) are deleted this many days after their import
 # finished (0 keeps them); the job's results stay. `manage.py intake_purge_files`, daily in beat.
 INTAKE_FILE_RETENTION_DAYS = env.int("INTAKE_FILE_RETENTION_DAYS", default=90)

@@ -98,3 +98,159 @@ def test_a_windows_1252_file_read_as_utf8_names_the_line_and_the_encoding(as_use
     [error] = job_errors(job)
     assert error["row"] == 3
     assert "cannot be read as utf-8 (byte 0xE9)" in error["message"]
+
+
+# Workbooks crafted by hand: each small on the wire and below the declared-size limit, each a
+# bomb of another kind once its XML is read. The readers count what they actually read.
+NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+HEADER_ROW = (
+    '<row r="1">'
+    + "".join(f'<c t="inlineStr"><is><t>{name}</t></is></c>' for name in HEADER.strip().split(","))
+    + "</row>"
+)
+STRINGS_TYPE = (
+    '<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+    'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+)
+
+
+def crafted(sheet_data: str, parts: dict[str, bytes] | None = None) -> bytes:
+    """A valid borrowers workbook whose first sheet holds `sheet_data` (rows' XML), with extra
+    `parts` added (and declared in the content types)."""
+    book = Workbook()
+    book.active.append(["x"])
+    original = io.BytesIO()
+    book.save(original)
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(original) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = f'<worksheet xmlns="{NS}"><sheetData>{sheet_data}</sheetData></worksheet>'
+                data = data.encode()
+            elif info.filename == "[Content_Types].xml" and parts:
+                data = data.replace(b"</Types>", STRINGS_TYPE.encode() + b"</Types>")
+            target.writestr(info.filename, data)
+        for name, data in (parts or {}).items():
+            target.writestr(name, data)
+    return out.getvalue()
+
+
+def import_in_task(client, partner, data, name="borrowers.xlsx", capture=None):
+    with capture(execute=False) as queued:
+        upload(client, partner, name, data)
+    for task in queued:
+        task()
+    return ImportJob.objects.get()
+
+
+def assert_refused(job, *fragments):
+    assert job.status == ImportStatus.INVALID, (job.status, job.results)
+    [error] = job_errors(job)
+    for fragment in fragments:
+        assert fragment in error["message"], error["message"]
+    return error
+
+
+def test_a_row_of_a_million_cells_is_refused_as_it_streams_naming_the_limit(
+    as_user, partner_a, django_capture_on_commit_callbacks
+):
+    # 300,000 cells in one row: 4 MB of XML, well below the 100 MB a workbook may unpack to,
+    # that openpyxl would build in full (a dict and an element per cell) before anyone counts.
+    data = crafted(HEADER_ROW + '<row r="2">' + "<c><v>1</v></c>" * 300_000 + "</row>")
+    assert len(data) < 100_000
+
+    job = import_in_task(
+        as_user("ana.preparer"), partner_a, data, capture=django_capture_on_commit_callbacks
+    )
+
+    error = assert_refused(job, "Row 2 has more than 1000 cells", "INTAKE_XLSX_MAX_CELLS_PER_ROW")
+    assert error["row"] == 2
+
+
+def test_a_value_far_right_is_refused_not_padded_into_every_row(
+    as_user, partner_a, django_capture_on_commit_callbacks
+):
+    # One cell in column XFD per row would make every row 16,384 values wide.
+    rows = "".join(f'<row r="{n}"><c r="XFD{n}"><v>1</v></c></row>' for n in range(2, 2000))
+    data = crafted(HEADER_ROW + rows)
+
+    job = import_in_task(
+        as_user("ana.preparer"), partner_a, data, capture=django_capture_on_commit_callbacks
+    )
+
+    assert_refused(job, "Row 2 has a value in column XFD, beyond the 1000 columns")
+
+
+def test_a_huge_shared_strings_part_is_refused_while_it_is_read(
+    as_user, partner_a, settings, django_capture_on_commit_callbacks
+):
+    # Shared strings are read whole into memory, so they have a limit of their own.
+    settings.INTAKE_XLSX_MAX_PART_BYTES = 2**20
+    strings = f'<sst xmlns="{NS}">' + "<si><t>a</t></si>" * 200_000 + "</sst>"
+    data = crafted(HEADER_ROW, {"xl/sharedStrings.xml": strings.encode()})
+    assert len(data) < 100_000
+
+    job = import_in_task(
+        as_user("ana.preparer"), partner_a, data, capture=django_capture_on_commit_callbacks
+    )
+
+    assert_refused(
+        job, "part xl/sharedStrings.xml unpacks to more than 1.0", "INTAKE_XLSX_MAX_PART_BYTES"
+    )
+
+
+def lie_about_size(data: bytes, member: str, size: int) -> bytes:
+    """`data` with `member`'s uncompressed size, in the local header and the central
+    directory, replaced by `size`."""
+    data = bytearray(data)
+    name = member.encode()
+    for signature, offset, name_at in ((b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)):
+        at = data.find(signature)
+        while at != -1:
+            if data[at + name_at : at + name_at + len(name)] == name:
+                data[at + offset : at + offset + 4] = size.to_bytes(4, "little")
+            at = data.find(signature, at + 1)
+    return bytes(data)
+
+
+def test_a_member_whose_declared_size_lies_is_refused_with_a_clear_error(
+    as_user, partner_a, settings, django_capture_on_commit_callbacks
+):
+    settings.INTAKE_XLSX_MAX_UNCOMPRESSED_BYTES = 2**20
+    rows = "".join(
+        f'<row r="{n}"><c t="inlineStr"><is><t>C-{n}</t></is></c></row>' for n in range(2, 60_000)
+    )
+    honest = crafted(HEADER_ROW + rows)
+    data = lie_about_size(honest, "xl/worksheets/sheet1.xml", 2_000)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        declared = sum(info.file_size for info in archive.infolist())
+    assert declared < 2**20  # the zip's own sizes pass the first check
+
+    job = import_in_task(
+        as_user("ana.preparer"), partner_a, data, capture=django_capture_on_commit_callbacks
+    )
+
+    # Not "the import failed unexpectedly": the part named, nothing written.
+    assert_refused(job, "its part xl/worksheets/sheet1.xml cannot be read")
+
+
+def test_rows_that_repeat_a_row_number_are_refused_not_skipped(
+    as_user, partner_a, django_capture_on_commit_callbacks
+):
+    # openpyxl skipped rows numbered again silently (and they escaped the row count).
+    row = (
+        '<row r="2">'
+        + "".join(f'<c t="inlineStr"><is><t>{v}</t></is></c>' for v in ROW.format(n=1).split(","))
+        + "</row>"
+    )
+    data = crafted(HEADER_ROW + row + row.replace("C-1", "C-2"))
+
+    job = import_in_task(
+        as_user("ana.preparer"), partner_a, data, capture=django_capture_on_commit_callbacks
+    )
+
+    assert_refused(job, "Row 2 comes after row 2")
