@@ -67,6 +67,24 @@ def record_partner_id(request):
     return getattr(request, RECORD_PARTNER, None)
 
 
+def parse_id(text: str) -> int | None:
+    """A database id from a URL's text: ASCII digits within a bigint, or None."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
+
+
+def autocomplete_partner_id(request) -> int | None:
+    """The one partner an autocomplete request may answer for: the `partner` it names (the
+    user's scoping still applies: another partner's id finds nothing), else the user's only
+    partner. None when that is not one partner."""
+    named = request.GET.getlist("partner")
+    if len(named) > 1:
+        return None
+    if named:
+        return parse_id(named[0])
+    ids = user_partner_ids(request.user)
+    return next(iter(ids)) if ids is not None and len(ids) == 1 else None
+
+
 def _partner_filter(model, partner_id) -> dict:
     path = model.partner_path
     return {"pk": partner_id} if path == "" else {path: partner_id}
@@ -144,8 +162,7 @@ class ScopedFormfieldsMixin:
                 return None
             return None if obj is None else partner_id_of(obj)
         if request.method == "POST" and "partner" in {f.name for f in owner._meta.fields}:
-            posted = request.POST.get("partner", "")
-            return int(posted) if posted.isdigit() and len(posted) < 19 else None
+            return parse_id(request.POST.get("partner", ""))
         return None
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
@@ -284,9 +301,9 @@ class PartnerScopedAdmin(ScopedFormfieldsMixin, SimpleHistoryAdmin):
             return partner_id_of(obj)
         if not self._owns_partner_field():
             return None
-        chosen = request.POST.get("partner") or request.GET.get("partner") or ""
-        if chosen.isdigit():
-            return int(chosen)
+        chosen = parse_id(request.POST.get("partner") or request.GET.get("partner") or "")
+        if chosen is not None:
+            return chosen
         allowed = partner_ids_where(request.user, self.edit_action)
         if allowed is not None and len(allowed) == 1:
             return next(iter(allowed))
@@ -294,11 +311,16 @@ class PartnerScopedAdmin(ScopedFormfieldsMixin, SimpleHistoryAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        # An autocomplete box on a record's form asks for its partner's rows only.
-        partner = request.GET.get("partner", "")
         match = getattr(request, "resolver_match", None)
-        if partner.isdigit() and match is not None and match.url_name == "autocomplete":
-            queryset = queryset.filter(**_partner_filter(self.model, int(partner)))
+        if match is not None and match.url_name == "autocomplete":
+            # An autocomplete box answers with one partner's rows: the record's, which its
+            # widget names (`?partner=`, PartnerAutocompleteSelect). Without it, or with a
+            # malformed or repeated one, only a member of a single partner gets answers: a
+            # user of several partners (or a superuser) gets none, never every partner's rows.
+            partner_id = autocomplete_partner_id(request)
+            if partner_id is None:
+                return queryset.none(), False
+            queryset = queryset.filter(**_partner_filter(self.model, partner_id))
         return queryset, may_have_duplicates
 
     def get_form(self, request, obj=None, change=False, **kwargs):

@@ -53,6 +53,70 @@ def test_journal_of_partner_b_cannot_be_moved_onto_a_loan_of_partner_a(
     assert journal.loan.partner_id == partner_b.pk
 
 
+def autocomplete(client, source, field, **params) -> list[int]:
+    """The ids an admin autocomplete box gets for `source`'s foreign key `field`."""
+    app_label, model_name = source.split(".")
+    query = {"app_label": app_label, "model_name": model_name, "field_name": field, **params}
+    response = client.get("/admin/autocomplete/", query)
+    assert response.status_code == 200, (query, response.status_code)
+    return [int(row["id"]) for row in response.json()["results"]]
+
+
+def partners_of(model, ids) -> set[int]:
+    return set(model.objects.filter(pk__in=ids).values_list("partner", flat=True))
+
+
+AUTOCOMPLETED = (
+    ("repayments.repayment", "loan", Loan),
+    ("repayments.repayment", "borrower", Borrower),
+    ("journals.journal", "loan", Loan),
+    ("journals.journal", "borrower", Borrower),
+    ("lending.loanborrower", "borrower", Borrower),
+)
+
+
+def test_a_new_records_choices_and_autocomplete_offer_only_the_chosen_partners_rows(
+    as_user, partner_a, partner_b
+):
+    client = as_user("ana.preparer")  # a preparer in both partners
+
+    # The add form, once partner B is chosen, offers B's loans and borrowers only, and its
+    # autocomplete boxes ask for B's rows.
+    page = client.get(admin_url("repayments", "repayment", "add") + f"?partner={partner_b.pk}")
+    form = page.context["adminform"].form
+    assert set(form.fields["loan"].queryset.values_list("partner", flat=True)) == {partner_b.pk}
+    assert set(form.fields["borrower"].queryset.values_list("partner", flat=True)) == {partner_b.pk}
+    assert f"?partner={partner_b.pk}".encode() in page.content
+    for source, field, model in AUTOCOMPLETED:
+        ids = autocomplete(client, source, field, partner=str(partner_b.pk))
+        assert ids and partners_of(model, ids) == {partner_b.pk}, (source, field)
+
+    # Forged requests of the autocomplete URL: no partner named, a malformed one, two of them,
+    # one out of range. None of them answers with both partners' rows: they answer nothing.
+    for params in (
+        {},
+        {"partner": "abc"},
+        {"partner": ""},
+        {"partner": [str(partner_b.pk), str(partner_a.pk)]},
+        {"partner": "9" * 25},
+        {"partner": "\u0661"},  # an Arabic-Indic digit one
+    ):
+        for source, field, _model in AUTOCOMPLETED:
+            assert autocomplete(client, source, field, **params) == [], (source, field, params)
+
+
+def test_the_autocomplete_answers_nothing_of_a_partner_the_user_is_not_in(
+    as_user, partner_a, partner_b
+):
+    client = as_user("awa.reviewer")  # partner B only
+
+    for source, field, model in AUTOCOMPLETED:
+        assert autocomplete(client, source, field, partner=str(partner_a.pk)) == []
+        # Without a partner named, a member of one partner gets that partner's rows.
+        ids = autocomplete(client, source, field)
+        assert ids and partners_of(model, ids) == {partner_b.pk}, (source, field)
+
+
 def test_admin_offers_only_the_records_partners_loans_and_borrowers(as_user, partner_a, partner_b):
     repayment = Repayment.objects.filter(partner=partner_b).first()
     client = as_user("ana.preparer")
