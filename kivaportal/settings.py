@@ -224,6 +224,23 @@ KIVA_STAGE_TOKEN_URL = env.str(
 KIVA_STAGE_API_URL = env.str("KIVA_STAGE_API_URL", default="https://partnerapi.staging.kiva.org")
 # Sources disagree on the stage audience: no default, Kiva tells each partner.
 KIVA_STAGE_AUDIENCE = env.str("KIVA_STAGE_AUDIENCE", default="")
+# The only hosts a connection may send credentials and requests to (integrations/kiva/hosts.py):
+# Kiva's, as its docs name them; also the hosts of the URLs above, and the sandbox's where it
+# is enabled. A leading "." allows subdomains. Kiva moves hosts: add the new one here.
+KIVA_ALLOWED_HOSTS = env.list(
+    "KIVA_ALLOWED_HOSTS",
+    default=[
+        "auth.k1.kiva.org",
+        "partner-api.k1.kiva.org",
+        "partnerapi.production.kiva.org",
+        "auth.staging.kiva.org",
+        "partnerapi.staging.kiva.org",
+        "auth-stage.kiva.org",
+        "partner-api-stage.kiva.org",
+        "auth-stage.dk1.kiva.org",
+        "partner-api-stage.dk1.kiva.org",
+    ],
+)
 # The local stand-in for Kiva (integrations/kiva/sandbox), mounted at /kiva-sandbox/. Never in
 # production: its pages show what was "sent to Kiva" to anyone who can reach them.
 KIVA_SANDBOX_ENABLED = env.bool("KIVA_SANDBOX_ENABLED", default=not PRODUCTION)

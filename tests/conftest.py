@@ -11,6 +11,8 @@ def _test_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     # A fast hasher: the tests create many users; production keeps Django's default.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Kiva stand-ins of the tests (`responses` on .kiva.test): allowed as Kiva's hosts.
+    settings.KIVA_ALLOWED_HOSTS = [*settings.KIVA_ALLOWED_HOSTS, ".kiva.test"]
 
 
 @pytest.fixture(autouse=True)

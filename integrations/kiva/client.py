@@ -31,6 +31,7 @@ from integrations.kiva.errors import (
     nothing_sent,
     retry_after,
 )
+from integrations.kiva.hosts import host_allowed, host_of
 from integrations.kiva.token_cache import Token, TokenCache
 from kivaportal.common.crypto import DecryptionError
 
@@ -288,6 +289,14 @@ class KivaClient:
         )
 
     def _send(self, method, url, path, *, idempotent, headers=None, **kwargs):
+        if not host_allowed(url):
+            # Checked before the request is made, so no byte (no secret, no token) leaves.
+            raise KivaNotSentError(
+                f"The host {host_of(url) or url!r} is not one of Kiva's (KIVA_ALLOWED_HOSTS): "
+                "nothing was sent. A partner admin corrects the connection's URL, or the "
+                "operator adds Kiva's new host.",
+                path=path,
+            )
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
         started = time.monotonic()
         try:

@@ -11,6 +11,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from integrations.kiva.hosts import host_allowed, host_of
 from kivaportal.common import crypto
 from kivaportal.common.models import Tracked
 from kivaportal.common.scoping import PartnerScopedQuerySet
@@ -122,15 +123,20 @@ class KivaConnection(Tracked):
             raise ValidationError(
                 {"environment": _("The local sandbox is not enabled on this portal.")}
             )
-        # Outside the local sandbox the secret and the tokens travel only over TLS.
-        if self.environment != Environment.SANDBOX:
-            errors = {
-                name: _("Use an https:// URL outside the local sandbox.")
-                for name in ("token_url", "api_base_url")
-                if not getattr(self, name, "").lower().startswith("https://")
-            }
-            if errors:
-                raise ValidationError(errors)
+        errors = {}
+        for name in ("token_url", "api_base_url"):
+            url = getattr(self, name, "") or ""
+            if self.environment != Environment.SANDBOX and not url.lower().startswith("https://"):
+                # Outside the local sandbox the secret and the tokens travel only over TLS.
+                errors[name] = _("Use an https:// URL outside the local sandbox.")
+            elif url and not host_allowed(url):
+                # Only to Kiva: the token URL receives the secret, the API URL live tokens.
+                errors[name] = _(
+                    "%(host)s is not one of Kiva's hosts. The portal sends credentials only to "
+                    "the hosts its operator allows (KIVA_ALLOWED_HOSTS)."
+                ) % {"host": host_of(url) or url}
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def has_secret(self) -> bool:
