@@ -9,12 +9,21 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from integrations.mis.callers import owner_refusal
+from integrations.mis.credentials import credential_rename
 from integrations.mis.keys import api_key_create, api_key_revoke
-from integrations.mis.models import ApiKey, ImportJob, IntakeFormat, MisClient, Scope
-from integrations.mis.oauth import mis_client_create, mis_client_revoke
+from integrations.mis.models import (
+    ApiKey,
+    ImportJob,
+    IntakeFormat,
+    IssuedToken,
+    MisClient,
+    Scope,
+)
+from integrations.mis.oauth import mis_client_create, mis_client_revoke, token_revoke
 from kivaportal.common.admin import PartnerScopedAdmin
 from kivaportal.partners.roles import ROLE_ACTIONS, Action
 from kivaportal.partners.selectors import partner_ids_where
@@ -42,6 +51,10 @@ class OwnedAdmin(PartnerScopedAdmin):
     actions = ["revoke"]
     created_template = ""
 
+    def delete_refusal(self, obj):
+        # Revoked, never deleted: the audit trail and the records it posted name it.
+        return gettext("%(credential)s is revoked, not deleted.") % {"credential": obj}
+
     def get_readonly_fields(self, request, obj=None):
         # A key's partner and owner never change; a new one is made instead.
         return self.readonly_fields + (("partner", "owner") if obj else ())
@@ -61,7 +74,7 @@ class OwnedAdmin(PartnerScopedAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            obj.save(update_fields=["name"])
+            credential_rename(credential=obj, name=obj.name, by=request.user)
             return
         row, secret = self.create(obj, form, request.user)
         obj.pk, obj._secret = row.pk, secret
@@ -88,6 +101,16 @@ class OwnedAdmin(PartnerScopedAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(OwnedAdmin):
+    fields = (
+        "partner",
+        "name",
+        "owner",
+        "prefix",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
     list_display = (
         "name",
         "partner",
@@ -170,6 +193,33 @@ class MisClientAdmin(OwnedAdmin):
     def revoke(self, request, queryset):
         for client in queryset:
             mis_client_revoke(client=client, by=request.user)
+        messages.success(request, _("Revoked."))
+
+
+@admin.register(IssuedToken)
+class IssuedTokenAdmin(PartnerScopedAdmin):
+    """The bearer tokens given to MIS clients, to revoke one alone (the MIS reports the `jti`
+    of its token answer); revoking the client revokes them all."""
+
+    edit_action = Action.MANAGE
+    actions = ["revoke"]
+    list_display = ("jti", "client", "scope", "issued_at", "expires_at", "revoked_at", "revoked_by")
+    list_filter = ("revoked_at", "expires_at")
+    list_select_related = ("client__partner", "revoked_by")
+    search_fields = ("jti", "client__client_id", "client__name")
+    readonly_fields = [f.name for f in IssuedToken._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # No form to change: the revoke action is the one change, for partner admins.
+        return obj is None and super().has_change_permission(request)
+
+    @admin.action(description=_("Revoke the selected tokens"))
+    def revoke(self, request, queryset):
+        for token in queryset:
+            token_revoke(token=token, by=request.user)
         messages.success(request, _("Revoked."))
 
 

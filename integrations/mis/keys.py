@@ -1,37 +1,24 @@
 """Intake API keys: made and revoked by partner admins, owned by a member, checked on every
 API request. A key has all of Kiva's scopes; an MIS client (oauth.py) may have fewer."""
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from integrations.mis.callers import ALL_SCOPES, IntakeCaller, owner_refusal
+from integrations.mis.credentials import credential_create, credential_revoke
 from integrations.mis.models import ApiKey
-from kivaportal.partners.roles import Action
-from kivaportal.partners.selectors import user_can
 
 
 def api_key_create(*, partner, name, owner, by) -> tuple[ApiKey, str]:
     """A new key for `partner`; returns it with the full key, which is never stored."""
-    if not user_can(by, Action.MANAGE, partner.pk):
-        raise PermissionDenied(_("Only a partner admin may create API keys."))
-    refusal = owner_refusal(partner_id=partner.pk, owner=owner)
-    if refusal:
-        raise ValidationError({"owner": refusal})
     full, prefix, hashed = ApiKey.generate()
-    key = ApiKey.objects.create(
-        partner=partner, name=name, prefix=prefix, key_hash=hashed, owner=owner, created_by=by
+    key = credential_create(
+        model=ApiKey, partner=partner, name=name, owner=owner, by=by, prefix=prefix, key_hash=hashed
     )
     return key, full
 
 
 def api_key_revoke(*, api_key: ApiKey, by) -> ApiKey:
-    if not user_can(by, Action.MANAGE, api_key.partner_id):
-        raise PermissionDenied(_("Only a partner admin may revoke API keys."))
-    if api_key.revoked_at is None:
-        api_key.revoked_at = timezone.now()
-        api_key.save(update_fields=["revoked_at"])
-    return api_key
+    return credential_revoke(credential=api_key, by=by)
 
 
 def api_key_authenticate(*, presented: str) -> IntakeCaller | None:

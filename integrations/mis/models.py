@@ -44,14 +44,58 @@ class Scope(models.TextChoices):
     CREATE_JOURNAL_UPDATE = "create:journal_update", _("Post journals (create:journal_update)")
 
 
-class ApiKey(models.Model):
+class IntakeCredential(models.Model):
+    """What an intake API key and an MIS client share: a name, the owner accountable for what
+    it posts, who made it, a secret kept as a hash only (in the subclass's `secret_hash_field`),
+    revocation and last use. Made, renamed and revoked only through integrations/mis/credentials.py,
+    which audits each."""
+
+    secret_hash_field = ""
+
+    name = models.CharField(_("name"), max_length=100, help_text=_("Which MIS or system uses it."))
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=OWNER_HELP,
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        editable=False,
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+
+    objects = PartnerScopedQuerySet.as_manager()
+    partner_path = "partner"
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def matches(self, secret: str) -> bool:
+        return hmac.compare_digest(getattr(self, self.secret_hash_field), _hash(secret))
+
+
+class ApiKey(IntakeCredential):
+    secret_hash_field = "key_hash"
+
     partner = models.ForeignKey(
         "partners.Partner",
         verbose_name=_("partner"),
         on_delete=models.CASCADE,
         related_name="api_keys",
     )
-    name = models.CharField(_("name"), max_length=100, help_text=_("Which MIS or system uses it."))
     prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
     key_hash = models.CharField(_("key hash"), max_length=64, editable=False)
     created_by = models.ForeignKey(
@@ -72,24 +116,13 @@ class ApiKey(models.Model):
         related_name="+",
         help_text=OWNER_HELP,
     )
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
-    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
 
-    objects = PartnerScopedQuerySet.as_manager()
-    partner_path = "partner"
-
-    class Meta:
+    class Meta(IntakeCredential.Meta):
         verbose_name = _("intake API key")
         verbose_name_plural = _("intake API keys")
-        ordering = ["-created_at"]
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
-
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None
 
     @classmethod
     def generate(cls) -> tuple[str, str, str]:
@@ -104,13 +137,16 @@ class ApiKey(models.Model):
         parts = key.split("_", 2) if key.startswith("kp_") else []
         return parts[1] if len(parts) == 3 and parts[1] else None
 
-    def matches(self, key: str) -> bool:
-        return hmac.compare_digest(self.key_hash, _hash(key))
+    @property
+    def public_id(self) -> str:
+        return self.prefix
 
 
-class MisClient(models.Model):
+class MisClient(IntakeCredential):
     """An MIS's OAuth2 client-credentials client, as Kiva gives a partner: an id and a secret
     exchanged at `oauth/token` for short-lived bearer tokens with some of Kiva's scopes."""
+
+    secret_hash_field = "secret_hash"
 
     partner = models.ForeignKey(
         "partners.Partner",
@@ -118,48 +154,23 @@ class MisClient(models.Model):
         on_delete=models.CASCADE,
         related_name="mis_clients",
     )
-    name = models.CharField(_("name"), max_length=100, help_text=_("Which MIS or system uses it."))
     client_id = models.CharField(_("client id"), max_length=40, unique=True, editable=False)
     secret_hash = models.CharField(_("secret hash"), max_length=64, editable=False)
     scopes = models.JSONField(_("scopes"), default=list)
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("owner"),
-        on_delete=models.PROTECT,
-        related_name="+",
-        help_text=OWNER_HELP,
-    )
     expires_at = models.DateTimeField(
         _("expires at"), null=True, blank=True, help_text=_("Empty: until revoked.")
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("created by"),
-        on_delete=models.PROTECT,
-        null=True,
-        related_name="+",
-        editable=False,
-    )
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
-    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
 
-    objects = PartnerScopedQuerySet.as_manager()
-    partner_path = "partner"
-
-    class Meta:
+    class Meta(IntakeCredential.Meta):
         verbose_name = _("MIS client (OAuth)")
         verbose_name_plural = _("MIS clients (OAuth)")
-        ordering = ["-created_at"]
 
     def __str__(self):
         return f"{self.name} ({self.client_id})"
 
     @property
     def is_active(self) -> bool:
-        if self.revoked_at is not None:
-            return False
-        return self.expires_at is None or self.expires_at > timezone.now()
+        return super().is_active and (self.expires_at is None or self.expires_at > timezone.now())
 
     @staticmethod
     def generate() -> tuple[str, str, str]:
@@ -167,8 +178,44 @@ class MisClient(models.Model):
         secret = secrets.token_urlsafe(32)
         return f"kpc_{secrets.token_hex(8)}", secret, _hash(secret)
 
-    def matches(self, secret: str) -> bool:
-        return hmac.compare_digest(self.secret_hash, _hash(secret))
+    @property
+    def public_id(self) -> str:
+        return self.client_id
+
+
+class IssuedToken(models.Model):
+    """One bearer token given to an MIS client (by its `jti`), so that one token can be revoked
+    without revoking the client: a token is accepted only while its row is here and not
+    revoked. Rows are deleted a day after the token expired."""
+
+    client = models.ForeignKey(
+        MisClient, verbose_name=_("MIS client"), on_delete=models.CASCADE, related_name="tokens"
+    )
+    jti = models.CharField(_("token id (jti)"), max_length=64, unique=True, editable=False)
+    scope = models.CharField(_("scopes"), max_length=200, editable=False)
+    issued_at = models.DateTimeField(_("issued at"), editable=False)
+    expires_at = models.DateTimeField(_("expires at"), editable=False, db_index=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("revoked by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+
+    objects = PartnerScopedQuerySet.as_manager()
+    partner_path = "client__partner"
+
+    class Meta:
+        verbose_name = _("MIS access token")
+        verbose_name_plural = _("MIS access tokens")
+        ordering = ["-issued_at"]
+
+    def __str__(self):
+        return f"{self.client.client_id} {self.jti}"
 
 
 class ImportKind(models.TextChoices):

@@ -5,7 +5,8 @@ exchanges them at `oauth/token` for a bearer token, as it would at Kiva's token 
 The token is a JWT (HS256, signed with a key derived from SECRET_KEY) carrying what Kiva's
 tokens carry (`partnerId`, `scope`, `jti`, `exp`), so a client that reads its token's claims
 finds them. It is checked on every request against its client, so revoking the client, its
-expiry, or its owner losing their role stops its tokens at once.
+expiry, or its owner losing their role stops its tokens at once. Each token issued is kept by its
+`jti` (IssuedToken), so a partner admin can also revoke one token alone (`token_revoke`).
 """
 
 import base64
@@ -14,19 +15,27 @@ import hmac
 import json
 import time
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from integrations.mis.callers import IntakeCaller, owner_refusal
-from integrations.mis.models import MisClient, Scope
-from kivaportal.partners.roles import Action
-from kivaportal.partners.selectors import user_can
+from integrations.mis.credentials import (
+    credential_create,
+    credential_require_manager,
+    credential_revoke,
+)
+from integrations.mis.models import IssuedToken, MisClient, Scope
+from kivaportal.workflow.audit import AuditAction
+from kivaportal.workflow.transitions import audit_record
 
 TOKEN_SALT = "integrations.mis.oauth.access-token"
+EXPIRED_KEPT = timedelta(days=1)  # an expired token's row is kept this long, then deleted
 HEADER = {"alg": "HS256", "typ": "JWT"}
 
 
@@ -41,35 +50,45 @@ class OAuthError(Exception):
 
 def mis_client_create(*, partner, name, owner, scopes, by, expires_at=None):
     """A new client for `partner`: (client, secret). The secret is never stored."""
-    if not user_can(by, Action.MANAGE, partner.pk):
-        raise PermissionDenied(_("Only a partner admin may create MIS clients."))
-    refusal = owner_refusal(partner_id=partner.pk, owner=owner)
-    if refusal:
-        raise ValidationError({"owner": refusal})
+    credential_require_manager(partner_id=partner.pk, by=by)
     unknown = set(scopes) - set(Scope.values)
     if unknown or not scopes:
         raise ValidationError({"scopes": _("Choose one or more of Kiva's four scopes.")})
     client_id, secret, hashed = MisClient.generate()
-    client = MisClient.objects.create(
+    client = credential_create(
+        model=MisClient,
         partner=partner,
         name=name,
+        owner=owner,
+        by=by,
         client_id=client_id,
         secret_hash=hashed,
         scopes=sorted(scopes),
-        owner=owner,
         expires_at=expires_at,
-        created_by=by,
     )
     return client, secret
 
 
 def mis_client_revoke(*, client: MisClient, by) -> MisClient:
-    if not user_can(by, Action.MANAGE, client.partner_id):
-        raise PermissionDenied(_("Only a partner admin may revoke MIS clients."))
-    if client.revoked_at is None:
-        client.revoked_at = timezone.now()
-        client.save(update_fields=["revoked_at"])
-    return client
+    return credential_revoke(credential=client, by=by)
+
+
+@transaction.atomic
+def token_revoke(*, token: IssuedToken, by) -> IssuedToken:
+    """Revoke one issued token at once, the client and its other tokens untouched; audited on
+    the client. Revoking it again changes nothing."""
+    credential_require_manager(partner_id=token.client.partner_id, by=by)
+    token = IssuedToken.objects.select_for_update().select_related("client").get(pk=token.pk)
+    if token.revoked_at is None:
+        token.revoked_at, token.revoked_by = timezone.now(), by
+        token.save(update_fields=["revoked_at", "revoked_by"])
+        audit_record(
+            record=token.client,
+            actor=by,
+            action=AuditAction.TOKEN_REVOKED,
+            data={"mis_client": token.client.client_id, "jti": token.jti},
+        )
+    return token
 
 
 def _usable(client: MisClient | None) -> bool:
@@ -117,7 +136,17 @@ def mis_client_token(*, grant_type, client_id, client_secret, scope="", issuer) 
         "scope": " ".join(sorted(granted)),
         "partnerId": str(client.partner.kiva_partner_id),
     }
-    MisClient.objects.filter(pk=client.pk).update(last_used_at=timezone.now())
+    issued = timezone.now()
+    MisClient.objects.filter(pk=client.pk).update(last_used_at=issued)
+    # Kept so that this one token can be revoked; tokens long expired are forgotten.
+    IssuedToken.objects.filter(client=client, expires_at__lt=issued - EXPIRED_KEPT).delete()
+    IssuedToken.objects.create(
+        client=client,
+        jti=claims["jti"],
+        scope=claims["scope"],
+        issued_at=issued,
+        expires_at=issued + timedelta(seconds=lifetime),
+    )
     return {
         "access_token": _encode(claims),
         "token_type": "bearer",
@@ -140,6 +169,10 @@ def access_token_authenticate(*, token: str) -> IntakeCaller | None:
         .first()
     )
     if not _usable(client):
+        return None
+    # The token itself must not have been revoked (nor be one the portal did not issue).
+    jti = str(claims.get("jti", ""))
+    if not IssuedToken.objects.filter(client=client, jti=jti, revoked_at__isnull=True).exists():
         return None
     # The client's scopes today: narrowing them narrows the tokens already issued.
     scopes = frozenset(str(claims.get("scope", "")).split()) & frozenset(client.scopes)

@@ -3,7 +3,8 @@ staff read for it in their language (as pretix's `log_action` codes). Pages, the
 its CSV export and refusal messages show the label, never the code.
 
 - `review.*`: people moving a record through review (on any path: pages, admin, bulk, API);
-- `intake.*`: records brought in from the MIS (file import or the intake API);
+- `intake.*`: records brought in from the MIS (file import or the intake API), and the API
+  keys, MIS clients and tokens it is done with;
 - `pipeline.*`: the outbox following a record's submissions, and staff acting on them;
 - `kiva.*`: what Kiva did with a record after it was sent;
 - `partner.*`: changes to a partner's settings that weaken or strengthen a control.
@@ -26,6 +27,12 @@ class AuditAction(models.TextChoices):
     NEW_VERSION = "review.new_version", _("Reopened as a new version")
     # Intake.
     IMPORTED = "intake.imported", _("Imported from the MIS")
+    API_KEY_CREATED = "intake.api_key_created", _("Intake API key created")
+    API_KEY_REVOKED = "intake.api_key_revoked", _("Intake API key revoked")
+    MIS_CLIENT_CREATED = "intake.mis_client_created", _("MIS client created")
+    MIS_CLIENT_REVOKED = "intake.mis_client_revoked", _("MIS client revoked")
+    CREDENTIAL_RENAMED = "intake.credential_renamed", _("Intake API key or MIS client renamed")
+    TOKEN_REVOKED = "intake.token_revoked", _("MIS client's access token revoked")
     # Pipeline: the record follows its submissions.
     QUEUED = "pipeline.queued", _("Queued for Kiva")
     SENDING = "pipeline.sending", _("Sending to Kiva")
