@@ -497,7 +497,15 @@ def open_workbook(raw, name: str = "") -> Iterator[BoundedWorkbook]:
         reader.archive, reader.valid_files = archive, archive.namelist()
         try:
             reader.read()
-        except (zipfile.BadZipFile, zlib.error, KeyError, OSError, ValueError, TypeError) as exc:
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            ParseError,  # broken XML, or an entity bomb expat stopped
+            KeyError,
+            OSError,
+            ValueError,
+            TypeError,
+        ) as exc:
             raise _invalid(name) from exc
         yield BoundedWorkbook(archive, reader.wb, reader.shared_strings, name)
     finally:

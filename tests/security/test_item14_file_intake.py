@@ -254,3 +254,30 @@ def test_rows_that_repeat_a_row_number_are_refused_not_skipped(
     )
 
     assert_refused(job, "Row 2 comes after row 2")
+
+
+def test_an_entity_bomb_in_the_sheet_is_refused_as_invalid_not_a_failure(
+    as_user, partner_a, django_capture_on_commit_callbacks
+):
+    # "Billion laughs": ten levels of entities, each ten of the one below. Expat stops the
+    # expansion; the import says the workbook is not valid instead of failing unexpectedly.
+    entities = '<!ENTITY a "aaaaaaaaaa">' + "".join(
+        f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(9)
+    )
+    data = crafted(HEADER_ROW + '<row r="2"><c t="inlineStr"><is><t>&j;</t></is></c></row>')
+    source, out = io.BytesIO(data), io.BytesIO()
+    with zipfile.ZipFile(source) as archive, zipfile.ZipFile(out, "w") as target:
+        for info in archive.infolist():
+            part = archive.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                part = f"<!DOCTYPE worksheet [{entities}]>".encode() + part
+            target.writestr(info.filename, part)
+
+    job = import_in_task(
+        as_user("ana.preparer"),
+        partner_a,
+        out.getvalue(),
+        capture=django_capture_on_commit_callbacks,
+    )
+
+    assert_refused(job, "not a valid .xlsx workbook")
