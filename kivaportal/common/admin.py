@@ -72,17 +72,17 @@ def parse_id(text: str) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
 
 
-def autocomplete_partner_id(request) -> int | None:
-    """The one partner an autocomplete request may answer for: the `partner` it names (the
+def autocomplete_partner_ids(request) -> frozenset[int] | None:
+    """The partners an autocomplete request may answer for: the one `partner` it names (the
     user's scoping still applies: another partner's id finds nothing), else the user's only
-    partner. None when that is not one partner."""
+    partner; none for a user of several partners who names none, a malformed one or two.
+    None (no restriction) for a superuser who names none: superusers see every partner."""
     named = request.GET.getlist("partner")
-    if len(named) > 1:
-        return None
     if named:
-        return parse_id(named[0])
+        partner_id = parse_id(named[0]) if len(named) == 1 else None
+        return frozenset() if partner_id is None else frozenset({partner_id})
     ids = user_partner_ids(request.user)
-    return next(iter(ids)) if ids is not None and len(ids) == 1 else None
+    return ids if ids is None or len(ids) == 1 else frozenset()
 
 
 def _partner_filter(model, partner_id) -> dict:
@@ -315,12 +315,14 @@ class PartnerScopedAdmin(ScopedFormfieldsMixin, SimpleHistoryAdmin):
         if match is not None and match.url_name == "autocomplete":
             # An autocomplete box answers with one partner's rows: the record's, which its
             # widget names (`?partner=`, PartnerAutocompleteSelect). Without it, or with a
-            # malformed or repeated one, only a member of a single partner gets answers: a
-            # user of several partners (or a superuser) gets none, never every partner's rows.
-            partner_id = autocomplete_partner_id(request)
-            if partner_id is None:
-                return queryset.none(), False
-            queryset = queryset.filter(**_partner_filter(self.model, partner_id))
+            # malformed or repeated one, a member of several partners gets nothing, never
+            # every partner's rows.
+            partner_ids = autocomplete_partner_ids(request)
+            if partner_ids is not None:
+                if not partner_ids:
+                    return queryset.none(), False
+                (partner_id,) = partner_ids
+                queryset = queryset.filter(**_partner_filter(self.model, partner_id))
         return queryset, may_have_duplicates
 
     def get_form(self, request, obj=None, change=False, **kwargs):
