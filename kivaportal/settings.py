@@ -284,7 +284,6 @@ INTAKE_API_MAX_ITEMS = env.int("INTAKE_API_MAX_ITEMS", default=1000)
 INTAKE_MAX_FUTURE_DAYS = env.int("INTAKE_MAX_FUTURE_DAYS", default=31)
 INTAKE_TOKEN_LIFETIME = env.int("INTAKE_TOKEN_LIFETIME", default=43199)  # Kiva's: about 12 h
 INTAKE_UPLOAD_MAX_BYTES = env.int("INTAKE_UPLOAD_MAX_BYTES", default=200 * 1024 * 1024)
-INTAKE_ASYNC_ROWS = env.int("INTAKE_ASYNC_ROWS", default=3000)
 # Refused while the file streams, before any write: rows per file, and what an .xlsx unpacks to.
 INTAKE_MAX_ROWS = env.int("INTAKE_MAX_ROWS", default=200_000)
 INTAKE_XLSX_MAX_UNCOMPRESSED_BYTES = env.int(

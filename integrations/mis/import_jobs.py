@@ -1,17 +1,17 @@
 """File imports: an uploaded file becomes an ImportJob, is checked (the preview), then imported
-all or nothing. Files with more rows than INTAKE_ASYNC_ROWS run in a Celery task; the page
-polls the job's progress."""
+all or nothing. The request only stores the files: every check and import, whatever the file's
+size, runs in a Celery task (in-process right after the upload's transaction commits when
+there is no broker, CELERY_TASK_ALWAYS_EAGER); the page polls the job's progress."""
 
 import logging
 
-from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from integrations.mis.fields import NumberFormat
-from integrations.mis.formats import FileSource, count_rows, has_sheet, is_xlsx
+from integrations.mis.formats import FileSource, count_rows, has_sheet
 from integrations.mis.importers.borrowers import BorrowerImporter
 from integrations.mis.importers.journals import JournalImporter
 from integrations.mis.importers.loans import LoanImporter
@@ -86,10 +86,7 @@ def import_job_create(
         job.members_file.save(members_file.name, members_file, save=False)
     if schedule_file:
         job.schedule_file.save(schedule_file.name, schedule_file, save=False)
-    job.rows_total = sum(
-        count_rows(_opener_for(f)) for f in (job.file, job.members_file, job.schedule_file) if f
-    )
-    job.save()
+    job.save()  # rows_total is counted by the task: nothing is read in the request
     return job
 
 
@@ -102,14 +99,12 @@ def import_job_start(*, job: ImportJob, commit: bool, by):
     status = ImportStatus.IMPORTING if commit else ImportStatus.CHECKING
     job.updated_by = by
     job.mark(status, rows_done=0, updated_by=by)
-    # A workbook's row count is what its header claims, and parsing it is the heavy part:
-    # workbooks always run in the task (in-process in development, without a broker).
-    if job.rows_total > settings.INTAKE_ASYNC_ROWS or is_xlsx(_opener_for(job.file)):
-        from integrations.mis.tasks import run_import_job
+    # Never parsed in the request, whatever its size: the task reads it (in-process right after
+    # this transaction commits when there is no broker, CELERY_TASK_ALWAYS_EAGER).
+    from integrations.mis.tasks import run_import_job
 
-        transaction.on_commit(lambda: run_import_job.delay(job.pk, commit, by.pk))
-        return job
-    return import_job_run(job_id=job.pk, commit=commit, user_id=by.pk)
+    transaction.on_commit(lambda: run_import_job.delay(job.pk, commit, by.pk))
+    return job
 
 
 def progress_key(job_id) -> str:
@@ -130,6 +125,10 @@ def import_job_run(*, job_id: int, commit: bool, user_id: int | None):
 
     job = ImportJob.objects.select_related("partner").get(pk=job_id)
     actor = get_user_model().objects.filter(pk=user_id).first()
+    if not job.rows_total:  # counted here, not in the request: the progress bar's 100 %
+        files = (job.file, job.members_file, job.schedule_file)
+        job.rows_total = sum(count_rows(_opener_for(f)) for f in files if f)
+        job.save(update_fields=["rows_total"])
     done = [0]
 
     def progress(phase, n):
