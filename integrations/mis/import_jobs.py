@@ -5,6 +5,7 @@ there is no broker, CELERY_TASK_ALWAYS_EAGER); the page polls the job's progress
 
 import logging
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -12,13 +13,20 @@ from django.utils.translation import gettext as _
 
 from integrations.mis.fields import NumberFormat
 from integrations.mis.formats import FileSource, count_rows, has_sheet
+from integrations.mis.importers.base import intake_lock
 from integrations.mis.importers.borrowers import BorrowerImporter
 from integrations.mis.importers.journals import JournalImporter
 from integrations.mis.importers.loans import LoanImporter
 from integrations.mis.importers.repayments import RepaymentImporter
 from integrations.mis.models import ImportJob, ImportKind, ImportStatus, IntakeFormat
+from kivaportal.common.checks import Severity
+from kivaportal.journals.models import Journal
+from kivaportal.lending.models import Loan
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
+from kivaportal.review.services import records_bulk_submit
+from kivaportal.workflow.models import AuditEntry
+from kivaportal.workflow.states import RecordState
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +36,8 @@ IMPORTERS = {
     ImportKind.REPAYMENTS: RepaymentImporter,
     ImportKind.JOURNALS: JournalImporter,
 }
+# The kinds whose records are reviewed, each on its own page.
+REVIEWED = {ImportKind.LOANS: Loan, ImportKind.JOURNALS: Journal}
 # The sheets of a loans workbook, and the inputs they feed.
 LOAN_SHEETS = {"main": "loans", "members": "borrowers", "schedule": "schedule"}
 
@@ -120,7 +130,52 @@ def import_job_progress(job: ImportJob) -> dict:
     return {"status": job.status, "status_label": job.get_status_display(), "percent": percent}
 
 
+def import_job_records(job: ImportJob):
+    """The reviewed records (loans, journals) the job created or changed, found by the audit
+    entries that name it; None for kinds without review pages (borrowers, repayments)."""
+    model = REVIEWED.get(job.kind)
+    if model is None:
+        return None
+    entries = AuditEntry.objects.filter(
+        partner_id=job.partner_id,
+        content_type=ContentType.objects.get_for_model(model),
+        data__import_job=job.pk,
+    ).values("object_id")
+    return model.objects.filter(partner_id=job.partner_id, pk__in=entries)
+
+
+def _record_key(record) -> str:
+    """The key the preview lists a record under (the importers' `note`)."""
+    if isinstance(record, Journal):
+        return f"{record.loan.mis_loan_id}: {record.subject}"
+    return record.mis_loan_id
+
+
+def _checks_of_written(job: ImportJob, outcome: dict):
+    """After a write, the stored checks of every record it wrote, as their pages run them:
+    per preview row its findings and whether it is ready, and the counts over all rows."""
+    records = import_job_records(job)
+    if records is None:
+        return
+    findings = {}
+    counts = {"ready": 0, "blocked": 0, "with_warnings": 0}
+    for record in records.select_related(*(("loan",) if job.kind == ImportKind.JOURNALS else ())):
+        findings[_record_key(record)] = record.check_findings
+        counts["ready" if not record.check_errors else "blocked"] += 1
+        counts["with_warnings"] += bool(record.check_warnings)
+    for row in outcome["preview"]:
+        found = findings.get(row["key"])
+        if found is not None:
+            row["findings"] = found
+            row["ready"] = not any(f["severity"] == Severity.ERROR for f in found)
+    outcome["checks"] = counts
+
+
 def import_job_run(*, job_id: int, commit: bool, user_id: int | None):
+    """The check (commit=False) or the import of a job. The check is a rehearsal: when the
+    file has no errors, it is written inside a transaction that is then rolled back, so the
+    preview shows each record's checks exactly as its review page will (blocking errors and
+    warnings), before anything is imported."""
     from django.contrib.auth import get_user_model
 
     job = ImportJob.objects.select_related("partner").get(pk=job_id)
@@ -145,7 +200,16 @@ def import_job_run(*, job_id: int, commit: bool, user_id: int | None):
         progress=progress,
     )
     try:
-        outcome = importer.commit() if commit else importer.check()
+        with transaction.atomic():
+            intake_lock(partner=job.partner)
+            outcome = importer.check()
+            if outcome.ok and outcome.changes:
+                importer.write()
+            results = outcome.as_dict()
+            if outcome.ok:
+                _checks_of_written(job, results)
+            if not commit:
+                transaction.set_rollback(True)  # the rehearsal: nothing stays
     except Exception:
         # Whatever went wrong, the transaction was rolled back; the page must say so.
         log.exception("Import job %s failed", job.pk)
@@ -155,6 +219,18 @@ def import_job_run(*, job_id: int, commit: bool, user_id: int | None):
         status = ImportStatus.INVALID
     else:
         status = ImportStatus.IMPORTED if commit else ImportStatus.CHECKED
-    job.mark(status, results=outcome.as_dict(), rows_done=done[0])
+    job.mark(status, results=results, rows_done=done[0])
     cache.delete(progress_key(job.pk))
     return job
+
+
+def import_job_submit_all(*, job: ImportJob, by):
+    """Submit for review every draft the job imported that has no blocking error, each through
+    the review service (role, checks run afresh, audit), as the queue's bulk submit does."""
+    if job.status != ImportStatus.IMPORTED:
+        raise PermissionDenied(_("Only an imported file's records can be submitted."))
+    records = import_job_records(job)
+    if records is None:
+        raise PermissionDenied(_("These records are not reviewed: there is nothing to submit."))
+    ready = records.filter(state=RecordState.DRAFT, check_errors=0).order_by("pk")
+    return records_bulk_submit(records=ready, by=by)

@@ -5,13 +5,23 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from integrations.mis.forms import UploadForm
-from integrations.mis.import_jobs import import_job_create, import_job_progress, import_job_start
+from integrations.mis.import_jobs import (
+    import_job_create,
+    import_job_progress,
+    import_job_records,
+    import_job_start,
+    import_job_submit_all,
+)
 from integrations.mis.models import ImportJob, ImportStatus
 from integrations.mis.templates_csv import TEMPLATES, template_csv
+from kivaportal.common.checks import Finding
+from kivaportal.common.paging import LargeTablePaginator
+from kivaportal.kinds import kind_of
 from kivaportal.partners.models import Partner
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import partner_ids_where, user_can
@@ -64,9 +74,41 @@ def _job(request, pk):
     )
 
 
+RECORDS_PAGE_SIZE = 100
+
+
+def _preview_rows(job):
+    rows = []
+    for p in job.results.get("preview", []):
+        findings = [Finding.from_dict(f) for f in p.get("findings", [])]
+        rows.append(
+            {
+                **p,
+                "label": ACTION_LABELS.get(p["action"], p["action"]),
+                "errors": [f for f in findings if f.severity == "error"],
+                "warnings": [f for f in findings if f.severity == "warning"],
+            }
+        )
+    return rows
+
+
+def _imported_records(request, job):
+    """After the import: a page of the records it wrote, each with its review page."""
+    records = import_job_records(job) if job.status == ImportStatus.IMPORTED else None
+    if records is None:
+        return None
+    kind = kind_of(records.model)
+    records = records.select_related(*kind.select_related).order_by("pk")
+    page = LargeTablePaginator(records, RECORDS_PAGE_SIZE).get_page(request.GET.get("page"))
+    for record in page:
+        record.review_url = reverse("review:record", args=[job.partner_id, kind.slug, record.pk])
+    return page
+
+
 @login_required
 def job_detail(request, pk):
     job = _job(request, pk)
+    records = _imported_records(request, job)
     return render(
         request,
         "mis/job.html",
@@ -74,12 +116,12 @@ def job_detail(request, pk):
             "job": job,
             "progress": import_job_progress(job),
             "results": job.results,
-            "preview": [
-                {**p, "label": ACTION_LABELS.get(p["action"], p["action"])}
-                for p in job.results.get("preview", [])
-            ],
+            "preview": _preview_rows(job),
+            "records": records,
             "can_commit": job.status == ImportStatus.CHECKED
             and user_can(request.user, Action.EDIT, job.partner_id),
+            "can_submit": records is not None
+            and user_can(request.user, Action.SUBMIT, job.partner_id),
         },
     )
 
@@ -97,6 +139,24 @@ def job_commit(request, pk):
         import_job_start(job=job, commit=True, by=request.user)
     except PermissionDenied as exc:
         messages.error(request, str(exc))
+    return redirect("mis:job", pk=job.pk)
+
+
+@login_required
+@require_POST
+def job_submit_all(request, pk):
+    job = _job(request, pk)
+    try:
+        result = import_job_submit_all(job=job, by=request.user)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+        return redirect("mis:job", pk=job.pk)
+    if result.submitted:
+        messages.success(request, _("%(n)d submitted for review.") % {"n": len(result.submitted)})
+    else:
+        messages.info(request, _("Nothing to submit: no draft without blocking errors."))
+    for record, reason in result.refused:
+        messages.warning(request, f"{record}: {reason}")
     return redirect("mis:job", pk=job.pk)
 
 

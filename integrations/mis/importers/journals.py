@@ -124,3 +124,4 @@ class JournalImporter(FlatImporter):
                 self._create, Journal, batch_size=BATCH_SIZE, default_user=self.actor
             )
             audit_records_created(records=created, actor=self.actor, data=self.audit_data)
+            reviewed.recheck_created(Journal, [j.pk for j in created])

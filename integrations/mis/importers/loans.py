@@ -366,6 +366,7 @@ class LoanImporter(Importer):
             insert_with_history(ScheduleLine, lines, user=self.actor)
         for loan, changed in edited:
             reviewed.end_change(loan, self, changed)
+        reviewed.recheck_created(Loan, [pks[k] for k, p in plans.items() if p.action == "create"])
         if self.collect_records:
             self.outcome.records = [{"mis_loan_id": k, "id": pk} for k, pk in pks.items()]
         return self.outcome
