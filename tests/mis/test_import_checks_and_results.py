@@ -21,7 +21,8 @@ GROUP_LOANS = LOANS + "L2,500.00,PEN,2026-01-10,7120,7007,7002,Pisac: Peru,Two s
 GROUP_LOANS = GROUP_LOANS.replace(
     "mis_loan_id,amount", "mis_loan_id,loan_type,group_name,amount", 1
 )
-GROUP_LOANS = GROUP_LOANS.replace("\nL1,", "\nL1,individual,,").replace("\nL2,", "\nL2,group,Sisters,")
+GROUP_LOANS = GROUP_LOANS.replace("\nL1,", "\nL1,individual,,")
+GROUP_LOANS = GROUP_LOANS.replace("\nL2,", "\nL2,group,Sisters,")
 GROUP_MEMBERS = MEMBERS + "L2,C1,200.00\nL2,C2,300.00\n"
 GROUP_SCHEDULE = SCHEDULE + "L2,2026-02-10,500.00,10.00\n"
 
