@@ -15,6 +15,7 @@ from integrations.mis.fields import NumberFormat
 from integrations.mis.formats import FileSource, count_rows, has_sheet
 from integrations.mis.importers.base import intake_lock
 from integrations.mis.importers.borrowers import BorrowerImporter
+from integrations.mis.importers.loan_people import PeopleSource, has_person_columns
 from integrations.mis.importers.journals import JournalImporter
 from integrations.mis.importers.loans import LoanImporter
 from integrations.mis.importers.repayments import RepaymentImporter
@@ -171,6 +172,18 @@ def _checks_of_written(job: ImportJob, outcome: dict):
     outcome["checks"] = counts
 
 
+def _results(outcome, people) -> dict:
+    """The job's results: the main importer's, with the borrowers a loans file named."""
+    results = outcome.as_dict()
+    if people is None:
+        return results
+    found = people.outcome.as_dict()
+    results["borrowers"] = {k: found[k] for k in ("created", "updated", "unchanged")}
+    results["errors"] = found["errors"] + results["errors"]  # the borrowers', then the loans'
+    results["error_count"] += found["error_count"]
+    return results
+
+
 def import_job_run(*, job_id: int, commit: bool, user_id: int | None):
     """The check (commit=False) or the import of a job. The check is a rehearsal: when the
     file has no errors, it is written inside a transaction that is then rolled back, so the
@@ -191,22 +204,36 @@ def import_job_run(*, job_id: int, commit: bool, user_id: int | None):
         done[0] += n
         cache.set(progress_key(job.pk), done[0], timeout=3600)
 
-    importer = IMPORTERS[job.kind](
-        partner=job.partner,
-        sources=job_sources(job),
-        fmt=number_format(job.partner),
-        actor=actor,
-        job_id=job.pk,
-        progress=progress,
-    )
+    kwargs = {
+        "partner": job.partner,
+        "fmt": number_format(job.partner),
+        "actor": actor,
+        "job_id": job.pk,
+        "progress": progress,
+    }
+    sources = job_sources(job)
+    importer = IMPORTERS[job.kind](sources=sources, **kwargs)
+    # A loans file whose borrowers sheet names the borrowers: they are created or updated
+    # first, by the borrower importer, in the same transaction (docs/intake.md).
+    people = named = None
+    if job.kind == ImportKind.LOANS and "members" in sources:
+        if has_person_columns(sources["members"]):
+            named = PeopleSource(sources["members"])
+            people = BorrowerImporter(sources={"main": named}, **kwargs)
     try:
         with transaction.atomic():
             intake_lock(partner=job.partner)
+            if people is not None:
+                people.check()
+                importer.pending_clients |= named.clients
             outcome = importer.check()
-            if outcome.ok and outcome.changes:
+            ok = outcome.ok and (people is None or people.outcome.ok)
+            if ok and people is not None and people.outcome.changes:
+                people.write()
+            if ok and outcome.changes:
                 importer.write()
-            results = outcome.as_dict()
-            if outcome.ok:
+            results = _results(outcome, people)
+            if ok:
                 _checks_of_written(job, results)
             if not commit:
                 transaction.set_rollback(True)  # the rehearsal: nothing stays
@@ -215,7 +242,7 @@ def import_job_run(*, job_id: int, commit: bool, user_id: int | None):
         log.exception("Import job %s failed", job.pk)
         job.mark(ImportStatus.FAILED, results={"failure": _("The import failed unexpectedly.")})
         return job
-    if not outcome.ok:
+    if results["error_count"]:
         status = ImportStatus.INVALID
     else:
         status = ImportStatus.IMPORTED if commit else ImportStatus.CHECKED

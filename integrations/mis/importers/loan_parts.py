@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from integrations.mis.fields import Invalid, parse_bool, parse_choice, parse_date, parse_int
 from integrations.mis.importers.base import Column, Row
 from integrations.mis.importers.borrowers import text
+from integrations.mis.importers.loan_people import PERSON_COLUMNS
 from integrations.mis.importers.repayments import money, part
 from kivaportal.lending.models import LoanType
 from kivaportal.reference.models import Activity, Locale, Location, Theme
@@ -48,12 +49,19 @@ LOAN_COLUMNS = (
 )
 MEMBER_COLUMNS = (
     Column("mis_loan_id", text(64), True, "A loan in the loans file.", "L-1001"),
-    Column("mis_client_id", text(64), True, "A borrower the portal already has.", "C-00017"),
+    Column(
+        "mis_client_id",
+        text(64),
+        True,
+        "The borrower's MIS client id: one the portal has, or one this row names.",
+        "C-00017",
+    ),
     Column(
         "amount", money, True, "This borrower's share; the shares add up to the loan.", "1200.00"
     ),
     Column("borrower_loan_id", text(64), False, "The MIS loan id for this borrower, if own.", ""),
     Column("not_pictured", parse_bool, False, "Group loans only.", "no"),
+    *PERSON_COLUMNS,
 )
 SCHEDULE_COLUMNS = (
     Column("mis_loan_id", text(64), True, "A loan in the loans file.", "L-1001"),

@@ -219,7 +219,14 @@ class LoanImporter(Importer):
         lines = plan.members = plan.members or Lines()
         client = values["mis_client_id"]
         if client not in clients:
-            self.problem(row, "mis_client_id", _("No borrower with this MIS client id."))
+            self.problem(
+                row,
+                "mis_client_id",
+                _(
+                    "No borrower with this MIS client id: import the borrower first, or give "
+                    "first_name, last_name and gender on this row to create them."
+                ),
+            )
         elif client in lines.clients:
             self.problem(row, "mis_client_id", _("This borrower is already in this loan."))
         if values.get("not_pictured") and not plan.is_group:
