@@ -15,8 +15,8 @@ from integrations.mis.fields import NumberFormat
 from integrations.mis.formats import FileSource, count_rows, has_sheet
 from integrations.mis.importers.base import intake_lock
 from integrations.mis.importers.borrowers import BorrowerImporter
-from integrations.mis.importers.loan_people import PeopleSource, has_person_columns
 from integrations.mis.importers.journals import JournalImporter
+from integrations.mis.importers.loan_people import PeopleSource, has_person_columns
 from integrations.mis.importers.loans import LoanImporter
 from integrations.mis.importers.repayments import RepaymentImporter
 from integrations.mis.models import ImportJob, ImportKind, ImportStatus, IntakeFormat
@@ -216,10 +216,10 @@ def import_job_run(*, job_id: int, commit: bool, user_id: int | None):
     # A loans file whose borrowers sheet names the borrowers: they are created or updated
     # first, by the borrower importer, in the same transaction (docs/intake.md).
     people = named = None
-    if job.kind == ImportKind.LOANS and "members" in sources:
-        if has_person_columns(sources["members"]):
-            named = PeopleSource(sources["members"])
-            people = BorrowerImporter(sources={"main": named}, **kwargs)
+    members = sources.get("members") if job.kind == ImportKind.LOANS else None
+    if members is not None and has_person_columns(members):
+        named = PeopleSource(members)
+        people = BorrowerImporter(sources={"main": named}, **kwargs)
     try:
         with transaction.atomic():
             intake_lock(partner=job.partner)
