@@ -18,7 +18,12 @@ from integrations.mis.import_jobs import (
     import_job_submit_all,
 )
 from integrations.mis.models import ImportJob, ImportStatus
-from integrations.mis.templates_csv import TEMPLATES, template_csv
+from integrations.mis.templates_csv import (
+    TEMPLATES,
+    WORKBOOK_SHEETS,
+    template_csv,
+    template_workbook,
+)
 from kivaportal.common.checks import Finding
 from kivaportal.common.paging import LargeTablePaginator
 from kivaportal.kinds import kind_of
@@ -64,7 +69,13 @@ def upload(request):
     return render(
         request,
         "mis/upload.html",
-        {"form": form, "jobs": jobs, "templates": list(TEMPLATES), "can_upload": partners.exists()},
+        {
+            "form": form,
+            "jobs": jobs,
+            "templates": list(TEMPLATES),
+            "template_partners": partners.order_by("name"),
+            "can_upload": partners.exists(),
+        },
     )
 
 
@@ -160,10 +171,53 @@ def job_submit_all(request, pk):
     return redirect("mis:job", pk=job.pk)
 
 
+def _template_partner(request):
+    """The partner whose reference values fill the template: ?partner=, else the first of the
+    user's; only a partner of the user (404 otherwise)."""
+    partners = Partner.objects.for_user(request.user).order_by("name")
+    wanted = request.GET.get("partner", "")
+    if wanted:
+        if not wanted.isdigit():
+            raise Http404
+        return get_object_or_404(partners, pk=int(wanted))
+    found = partners.first()
+    if found is None:
+        raise Http404
+    return found
+
+
 @login_required
 def template(request, name):
     if name not in TEMPLATES:
         raise Http404
-    response = HttpResponse(template_csv(name), content_type="text/csv; charset=utf-8")
+    partner = _template_partner(request)
+    response = HttpResponse(template_csv(name, partner), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     return response
+
+
+@login_required
+def template_xlsx(request):
+    partner = _template_partner(request)
+    response = HttpResponse(
+        template_workbook(partner),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = 'attachment; filename="loans.xlsx"'
+    return response
+
+
+@login_required
+def columns(request):
+    """What each column of each file means, in the user's language: the importers' own
+    column definitions (the same the templates and the API's description are made of)."""
+    partners = _editable_partners(request.user).order_by("name")
+    return render(
+        request,
+        "mis/columns.html",
+        {
+            "files": [(name, cols) for name, cols in TEMPLATES.items()],
+            "partners": partners,
+            "sheets": WORKBOOK_SHEETS,
+        },
+    )

@@ -155,7 +155,7 @@ def test_another_partners_import_is_not_found(client, partner, preparer):
 )
 def test_each_template_downloads_with_its_columns(client, preparer, name):
     client.force_login(preparer)
-    response = client.get(f"/intake/templates/{name}.csv")
+    response = client.get(f"/intake/templates/{name}.csv")  # the user's partner by default
     assert response.status_code == 200
     header = response.content.decode().splitlines()[0]
     assert "mis_" in header

@@ -10,6 +10,8 @@ column); the loan importer then accepts the client ids it holds as existing."""
 
 import hashlib
 
+from django.utils.translation import gettext_lazy
+
 from integrations.mis.fields import is_blank
 from integrations.mis.importers.base import Column, Row
 from integrations.mis.importers.borrowers import COLUMNS as BORROWER_COLUMNS
@@ -25,12 +27,12 @@ def _unchecked(value, fmt):
 
 
 PERSON_HELP = {
-    "first_name": "The borrower's, to create or update them in the same import.",
-    "last_name": "The borrower's (with first_name and gender).",
-    "gender": "female or male (f, m): with the names.",
-    "birth_date": "Optional, with the names; the partner's date format.",
-    "phone": "Optional, with the names.",
-    "city": "Optional, with the names.",
+    "first_name": gettext_lazy("The borrower's, to create or update them in the same import."),
+    "last_name": gettext_lazy("The borrower's (with first_name and gender)."),
+    "gender": gettext_lazy("female or male (f, m): with the names."),
+    "birth_date": gettext_lazy("Optional, with the names; the partner's date format."),
+    "phone": gettext_lazy("Optional, with the names."),
+    "city": gettext_lazy("Optional, with the names."),
 }
 PERSON_COLUMNS = tuple(
     Column(c.name, _unchecked, False, PERSON_HELP[c.name], c.example)
