@@ -20,6 +20,7 @@ from integrations.mis.importers.loan_people import PeopleSource, has_person_colu
 from integrations.mis.importers.loans import LoanImporter
 from integrations.mis.importers.repayments import RepaymentImporter
 from integrations.mis.models import ImportJob, ImportKind, ImportStatus, IntakeFormat
+from integrations.mis.photo_archive import PhotoArchive
 from kivaportal.common.checks import Severity
 from kivaportal.journals.models import Journal
 from kivaportal.lending.models import Loan
@@ -78,7 +79,15 @@ def job_sources(job: ImportJob) -> dict:
 
 
 def import_job_create(
-    *, partner, kind, file, by, members_file=None, schedule_file=None, encoding="auto"
+    *,
+    partner,
+    kind,
+    file,
+    by,
+    members_file=None,
+    schedule_file=None,
+    photos_file=None,
+    encoding="auto",
 ):
     if not user_can(by, Action.EDIT, partner.pk):
         raise PermissionDenied(_("Your role in this partner does not allow importing."))
@@ -97,6 +106,8 @@ def import_job_create(
         job.members_file.save(members_file.name, members_file, save=False)
     if schedule_file:
         job.schedule_file.save(schedule_file.name, schedule_file, save=False)
+    if photos_file:
+        job.photos_file.save(photos_file.name, photos_file, save=False)
     job.save()  # rows_total is counted by the task: nothing is read in the request
     return job
 
@@ -172,6 +183,12 @@ def _checks_of_written(job: ImportJob, outcome: dict):
     outcome["checks"] = counts
 
 
+def _remove_files(importer, storage):
+    for name in getattr(importer, "stored_files", ()):
+        if name:
+            storage.delete(name)
+
+
 def _results(outcome, people) -> dict:
     """The job's results: the main importer's, with the borrowers a loans file named."""
     results = outcome.as_dict()
@@ -212,7 +229,11 @@ def import_job_run(*, job_id: int, commit: bool, user_id: int | None):
         "progress": progress,
     }
     sources = job_sources(job)
-    importer = IMPORTERS[job.kind](sources=sources, **kwargs)
+    if job.kind == ImportKind.LOANS:
+        archive = PhotoArchive(_opener_for(job.photos_file)) if job.photos_file else None
+        importer = LoanImporter(sources=sources, photo_archive=archive, **kwargs)
+    else:
+        importer = IMPORTERS[job.kind](sources=sources, **kwargs)
     # A loans file whose borrowers sheet names the borrowers: they are created or updated
     # first, by the borrower importer, in the same transaction (docs/intake.md).
     people = named = None
@@ -240,8 +261,11 @@ def import_job_run(*, job_id: int, commit: bool, user_id: int | None):
     except Exception:
         # Whatever went wrong, the transaction was rolled back; the page must say so.
         log.exception("Import job %s failed", job.pk)
+        _remove_files(importer, job.file.storage)
         job.mark(ImportStatus.FAILED, results={"failure": _("The import failed unexpectedly.")})
         return job
+    if not commit:
+        _remove_files(importer, job.file.storage)  # the rehearsal's photos: nothing stays
     if results["error_count"]:
         status = ImportStatus.INVALID
     else:

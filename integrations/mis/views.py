@@ -58,6 +58,7 @@ def upload(request):
                 file=data["file"],
                 members_file=data.get("members_file"),
                 schedule_file=data.get("schedule_file"),
+                photos_file=data.get("photos_file"),
                 encoding=data["encoding"],
                 by=request.user,
             )

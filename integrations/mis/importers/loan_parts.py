@@ -87,6 +87,16 @@ LOAN_COLUMNS = (
     ),
     Column("loan_use", text(10000), False, gettext_lazy("What the loan is for."), "To buy a cart."),
     Column("client_waiver_signed", parse_bool, False, gettext_lazy("yes or no."), "yes"),
+    Column(
+        "photo",
+        text(255),
+        False,
+        gettext_lazy(
+            "The photo's file name in the .zip uploaded with the file (JPEG or PNG); "
+            "empty: the photo stays as it is."
+        ),
+        "",
+    ),
 )
 MEMBER_COLUMNS = (
     Column("mis_loan_id", text(64), True, gettext_lazy("A loan in the loans file."), "L-1001"),
