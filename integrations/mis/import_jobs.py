@@ -237,11 +237,11 @@ def import_job_run(*, job_id: int, commit: bool, user_id: int | None):
     # A loans file whose borrowers sheet names the borrowers: they are created or updated
     # first, by the borrower importer, in the same transaction (docs/intake.md).
     people = named = None
-    members = sources.get("members") if job.kind == ImportKind.LOANS else None
-    if members is not None and has_person_columns(members):
-        named = PeopleSource(members)
-        people = BorrowerImporter(sources={"main": named}, **kwargs)
     try:
+        members = sources.get("members") if job.kind == ImportKind.LOANS else None
+        if members is not None and has_person_columns(members):
+            named = PeopleSource(members)
+            people = BorrowerImporter(sources={"main": named}, **kwargs)
         with transaction.atomic():
             intake_lock(partner=job.partner)
             if people is not None:

@@ -13,6 +13,7 @@ import hashlib
 from django.utils.translation import gettext_lazy
 
 from integrations.mis.fields import is_blank
+from integrations.mis.formats import FileError
 from integrations.mis.importers.base import Column, Row
 from integrations.mis.importers.borrowers import COLUMNS as BORROWER_COLUMNS
 
@@ -46,6 +47,8 @@ def has_person_columns(source) -> bool:
     rows = iter(source)
     try:
         next(rows, None)
+    except FileError:
+        return False  # the loan importer reads it again and reports why
     finally:
         close = getattr(rows, "close", None)
         if close:
