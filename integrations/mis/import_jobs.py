@@ -9,6 +9,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
 from integrations.mis.fields import NumberFormat
@@ -164,23 +165,30 @@ def _record_key(record) -> str:
 
 
 def _checks_of_written(job: ImportJob, outcome: dict):
-    """After a write, the stored checks of every record it wrote, as their pages run them:
-    per preview row its findings and whether it is ready, and the counts over all rows."""
+    """After a write, the stored checks of the records it wrote, as their pages run them: per
+    preview row its findings and whether it is ready, and the counts over the whole file (in
+    the database: a big file's findings are not all read into memory)."""
     records = import_job_records(job)
     if records is None:
         return
-    findings = {}
-    counts = {"ready": 0, "blocked": 0, "with_warnings": 0}
-    for record in records.select_related(*(("loan",) if job.kind == ImportKind.JOURNALS else ())):
-        findings[_record_key(record)] = record.check_findings
-        counts["ready" if not record.check_errors else "blocked"] += 1
-        counts["with_warnings"] += bool(record.check_warnings)
+    outcome["checks"] = records.aggregate(
+        ready=Count("pk", filter=Q(check_errors=0)),
+        blocked=Count("pk", filter=Q(check_errors__gt=0)),
+        with_warnings=Count("pk", filter=Q(check_warnings__gt=0)),
+    )
+    keys = {row["key"] for row in outcome["preview"]}
+    if job.kind == ImportKind.JOURNALS:
+        shown = records.select_related("loan").filter(
+            loan__mis_loan_id__in={key.split(": ", 1)[0] for key in keys}
+        )
+    else:
+        shown = records.filter(mis_loan_id__in=keys)
+    findings = {_record_key(r): r.check_findings for r in shown}
     for row in outcome["preview"]:
         found = findings.get(row["key"])
         if found is not None:
             row["findings"] = found
             row["ready"] = not any(f["severity"] == Severity.ERROR for f in found)
-    outcome["checks"] = counts
 
 
 def _remove_files(importer, storage):
