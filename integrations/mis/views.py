@@ -178,7 +178,7 @@ def _template_partner(request):
     partners = Partner.objects.for_user(request.user).order_by("name")
     wanted = request.GET.get("partner", "")
     if wanted:
-        if not wanted.isdigit():
+        if not (wanted.isascii() and wanted.isdigit() and len(wanted) <= 18):
             raise Http404
         return get_object_or_404(partners, pk=int(wanted))
     found = partners.first()
