@@ -4,6 +4,8 @@ entry, keep the stored check results fresh. Callers (`kivaportal.review.services
 `kivaportal.pipeline`) check roles and four eyes first; these never do.
 """
 
+import json
+
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
@@ -13,7 +15,7 @@ from django_fsm import can_proceed
 from kivaportal.common.checks import errors as blocking
 from kivaportal.workflow.audit import AuditAction, action_label
 from kivaportal.workflow.errors import IllegalTransition
-from kivaportal.workflow.models import CHECK_FIELDS, AuditEntry
+from kivaportal.workflow.models import AuditEntry
 from kivaportal.workflow.states import RecordState
 
 
@@ -103,21 +105,27 @@ def _set_checks(record, findings):
     record.checked_at = timezone.now()
 
 
-def records_recheck_bulk(*, records, batch_size=500) -> int:
-    """`record_recheck` for many records of one model at once (an import's new records): the
-    same checks, stored with one UPDATE per batch. Load them with their kind's details."""
-    count = 0
-    batch = []
+def records_recheck_bulk(*, records) -> int:
+    """`record_recheck` for many records of one model (an import's new records): the same
+    checks, stored with one UPDATE per distinct result (records of one file mostly share
+    theirs; a CASE per row, as `bulk_update` writes, is several times slower). Load them with
+    their kind's details."""
+    groups: dict[str, list] = {}
+    model = None
     for record in records:
+        model = type(record)
         _set_checks(record, record.findings())
-        batch.append(record)
-        if len(batch) >= batch_size:
-            type(record).objects.bulk_update(batch, CHECK_FIELDS)
-            count, batch = count + len(batch), []
-    if batch:
-        type(batch[0]).objects.bulk_update(batch, CHECK_FIELDS)
-        count += len(batch)
-    return count
+        groups.setdefault(json.dumps(record.check_findings, sort_keys=True), []).append(record)
+    now = timezone.now()
+    for found in groups.values():
+        first = found[0]
+        model.objects.filter(pk__in=[r.pk for r in found]).update(
+            check_errors=first.check_errors,
+            check_warnings=first.check_warnings,
+            check_findings=first.check_findings,
+            checked_at=now,
+        )
+    return sum(len(found) for found in groups.values())
 
 
 def record_recheck(*, record, findings=None):
