@@ -114,7 +114,7 @@ def import_job_create(
 
 
 def import_job_start(*, job: ImportJob, commit: bool, by):
-    """Run the check (commit=False) or the import: here, or in a task for a big file."""
+    """Queue the check (commit=False) or the import in the import task, for any file."""
     if not user_can(by, Action.EDIT, job.partner_id):
         raise PermissionDenied(_("Your role in this partner does not allow importing."))
     if commit and job.status != ImportStatus.CHECKED:
