@@ -138,7 +138,8 @@ def import_job_progress(job: ImportJob) -> dict:
     done = job.rows_done
     if job.is_running:
         done = cache.get(progress_key(job.pk), done)
-    total = job.rows_total * (2 if job.status == ImportStatus.IMPORTING else 1)
+    # Both the check (a rehearsal) and the import read the rows, then write them again.
+    total = job.rows_total * 2
     percent = 100 if not job.is_running else min(99, int(100 * done / total) if total else 0)
     return {"status": job.status, "status_label": job.get_status_display(), "percent": percent}
 

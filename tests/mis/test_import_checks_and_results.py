@@ -104,3 +104,31 @@ def test_a_checked_file_cannot_be_submitted_before_it_is_imported(client, partne
     job = upload(client, partner)
     client.post(f"/intake/jobs/{job.pk}/submit/")
     assert Loan.objects.count() == 0
+
+
+def test_journals_show_their_checks_in_the_preview_and_link_to_their_pages(
+    client, partner, preparer
+):
+    from kivaportal.journals.models import Journal
+    from tests.factories import LoanFactory
+
+    LoanFactory(partner=partner, mis_loan_id="L1")
+    client.force_login(preparer)
+    text = "mis_loan_id,subject,body\nL1,The cart,Rosa bought it.\n"
+    data = {
+        "partner": partner.pk,
+        "kind": "journals",
+        "encoding": "auto",
+        "file": SimpleUploadedFile("j.csv", text.encode(), "text/csv"),
+    }
+    run(lambda: client.post("/intake/", data))
+    job = ImportJob.objects.latest("pk")
+    [row] = job.results["preview"]
+    assert row["key"] == "L1: The cart" and "photo" in {f["field"] for f in row["findings"]}
+    assert not Journal.objects.exists()
+    run(lambda: client.post(f"/intake/jobs/{job.pk}/commit/"))
+    journal = Journal.objects.get()
+    assert journal.check_warnings == len(journal.findings()) - len(blocking(journal.findings()))
+    assert journal.check_warnings >= 1
+    page = client.get(f"/intake/jobs/{job.pk}/").content.decode()
+    assert f'href="/p/{partner.pk}/journals/{journal.pk}/"' in page

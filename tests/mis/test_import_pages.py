@@ -126,7 +126,7 @@ def test_a_running_job_reports_its_progress_from_the_cache(client, partner, prep
     )
     cache.set(progress_key(job.pk), 50)
     client.force_login(preparer)
-    assert client.get(f"/intake/jobs/{job.pk}/progress.json").json()["percent"] == 25
+    assert client.get(f"/intake/jobs/{job.pk}/progress.json").json()["percent"] == 12
 
 
 def test_a_reviewer_may_not_import(client, partner):
