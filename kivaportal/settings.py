@@ -278,6 +278,12 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Review (docs/architecture.md, "Review time"): PA2's time to enter one loan profile by hand,
+# in minutes (low, high), the baseline of the dashboard's time saved.
+REVIEW_PA2_MINUTES_PER_PROFILE = tuple(
+    env.list("REVIEW_PA2_MINUTES_PER_PROFILE", cast=int, default=[10, 12])
+)
+
 # MIS intake (docs/configuration.md, docs/intake.md).
 INTAKE_API_MAX_BODY_BYTES = env.int("INTAKE_API_MAX_BODY_BYTES", default=8 * 1024 * 1024)
 INTAKE_API_MAX_ITEMS = env.int("INTAKE_API_MAX_ITEMS", default=1000)

@@ -18,6 +18,7 @@ from tests.mis.helpers import csv_source
 # the code, so a change of the state machine shows up as a failing case to look at.
 EXPECTED = {
     RecordState.DRAFT: "update",
+    RecordState.CHANGES_REQUESTED: "update",
     RecordState.SUBMITTED: "update",
     RecordState.APPROVED: "update",
     RecordState.SENT: "new_version",
@@ -44,8 +45,11 @@ def _after(record, state):
 
 
 def _expected_after(state):
+    # An update sends a record under review back to draft; one whose changes were requested
+    # stays there (its preparer resubmits it), as a draft stays a draft.
+    updated = "changes_requested" if state == RecordState.CHANGES_REQUESTED else "draft"
     return {
-        "update": ("draft", 1),
+        "update": (updated, 1),
         "new_version": ("draft", 2),
         "conflict": (state, 1),
     }[EXPECTED[state]]
