@@ -135,3 +135,13 @@ def test_reimporting_a_changed_journal_file_in_every_state(partner, preparer, st
         assert outcome.preview[0]["action"] == EXPECTED[state]
         assert journal.body == "Rosa bought two carts."
     assert _after(journal, state) == _expected_after(state)
+
+
+def test_the_submit_flag_resubmits_a_loan_whose_changes_were_requested(client, partner, key):
+    assert post(client, "loan_draft", LOAN_DRAFT, key=key).status_code == 200
+    Loan.objects.update(state=RecordState.CHANGES_REQUESTED)
+    changed = copy.deepcopy(LOAN_DRAFT) | {"description": "Corrected story."}
+    response = post(client, "loan_draft?submit=true", changed, key=key)
+    assert response.status_code == 200, response.json()
+    assert response.json()["loan"]["state"] == "submitted"
+    assert Loan.objects.get().description == "Corrected story."
