@@ -232,7 +232,7 @@ RETURNED_SHOWN = 20
 
 def returned_to(partner, user) -> list[Returned]:
     """Per kind (the kinds with any), the partner's records sent back to `user`: in *changes
-    requested*, prepared or last changed by them. At most two queries per kind."""
+    requested*, prepared or last changed by them. Two queries per kind."""
     returned = []
     for kind in KINDS.values():
         records = kind.model.objects.filter(
@@ -243,7 +243,7 @@ def returned_to(partner, user) -> list[Returned]:
                 :RETURNED_SHOWN
             ]
         )
-        count = len(shown) if len(shown) < RETURNED_SHOWN else records.count()
+        count = records.count()
         if count:
             returned.append(Returned(kind.slug, kind.label, shown, count))
     return returned
