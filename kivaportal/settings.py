@@ -280,7 +280,7 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# Notification emails (docs/notifications.md). Development prints them on the console.
+# Notification emails (docs/architecture.md, "Notifications"); development prints them.
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
     default="django.core.mail.backends.smtp.EmailBackend"

@@ -1,6 +1,6 @@
 """Who wants which emails (a row per user, made when they first save their page; without one,
 the defaults apply), and every email sent, one row per event and recipient, so a second run
-of the same task sends nothing twice (docs/notifications.md)."""
+of the same task sends nothing twice (docs/architecture.md, "Notifications")."""
 
 from django.conf import settings
 from django.db import models

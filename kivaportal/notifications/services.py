@@ -1,5 +1,5 @@
 """Emails about records: returned to their preparer, waiting for review too long, needing
-attention or sent to Kiva with problems, and a daily digest (docs/notifications.md).
+attention or sent to Kiva with problems, and a daily digest (docs/architecture.md, "Notifications").
 
 Each `notifications_send_*` finds the events of its kind, works out who is told about each
 (members of the record's partner only, by role, who have the email turned on and an address),
