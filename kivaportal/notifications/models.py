@@ -34,7 +34,7 @@ class NotificationSettings(models.Model):
         _("a record I prepared or changed is returned to me"), default=True
     )
     waiting = models.BooleanField(
-        _("records wait for my review longer than the partner's limit"), default=True
+        _("records wait too long for my review"), default=True
     )
     attention = models.BooleanField(
         _("a record needs attention, or Kiva reported problems with what was sent"),

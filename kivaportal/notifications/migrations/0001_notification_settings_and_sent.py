@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('language', models.CharField(choices=[('en', 'English'), ('es', 'Spanish'), ('fr', 'French')], default='en', max_length=10, verbose_name='language of the emails')),
                 ('returned', models.BooleanField(default=True, verbose_name='a record I prepared or changed is returned to me')),
-                ('waiting', models.BooleanField(default=True, verbose_name="records wait for my review longer than the partner's limit")),
+                ('waiting', models.BooleanField(default=True, verbose_name="records wait too long for my review")),
                 ('attention', models.BooleanField(default=True, verbose_name='a record needs attention, or Kiva reported problems with what was sent')),
                 ('digest', models.BooleanField(default=True, verbose_name='a daily digest of what waits for me')),
                 ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='notification_settings', to=settings.AUTH_USER_MODEL, verbose_name='user')),
