@@ -33,9 +33,7 @@ class NotificationSettings(models.Model):
     returned = models.BooleanField(
         _("a record I prepared or changed is returned to me"), default=True
     )
-    waiting = models.BooleanField(
-        _("records wait too long for my review"), default=True
-    )
+    waiting = models.BooleanField(_("records wait too long for my review"), default=True)
     attention = models.BooleanField(
         _("a record needs attention, or Kiva reported problems with what was sent"),
         default=True,
