@@ -233,3 +233,23 @@ def test_the_command_sends_what_is_due_and_nothing_twice(make_loan, preparer, re
     assert "returned: 0 sent" in capsys.readouterr().out
     call_command("notifications_send", "--digest")
     assert len(mail.outbox) == 2  # the return, then the preparer's digest
+
+
+def test_partner_admins_see_what_was_sent_in_the_admin_and_nobody_else(
+    client, make_loan, partner, preparer, reviewer, partner_admin, outsider
+):
+    returned_loan(make_loan, preparer, reviewer)
+    notifications_send(Event.RETURNED)
+    changelist = reverse("admin:notifications_sentnotification_changelist")
+
+    client.force_login(partner_admin)
+    response = client.get(changelist)
+    assert response.status_code == 200
+    assert [row.user for row in response.context["cl"].result_list] == [preparer]
+
+    client.force_login(outsider)  # the other partner's admin
+    response = client.get(changelist)
+    assert response.status_code == 200 and list(response.context["cl"].result_list) == []
+
+    client.force_login(preparer)
+    assert client.get(changelist).status_code == 403
