@@ -28,8 +28,7 @@ from kivaportal.lending.models import Loan
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
 from kivaportal.review.services import records_bulk_submit
-from kivaportal.workflow.models import AuditEntry
-from kivaportal.workflow.states import RecordState
+from kivaportal.workflow.models import SUBMIT_STATES, AuditEntry
 
 log = logging.getLogger(__name__)
 
@@ -285,12 +284,14 @@ def import_job_run(*, job_id: int, commit: bool, user_id: int | None):
 
 
 def import_job_submit_all(*, job: ImportJob, by):
-    """Submit for review every draft the job imported that has no blocking error, each through
-    the review service (role, checks run afresh, audit), as the queue's bulk submit does."""
+    """Submit for review every record the job imported that may be submitted and has no
+    blocking error, each through the review service (role, checks run afresh, audit), as the
+    queue's bulk submit does."""
     if job.status != ImportStatus.IMPORTED:
         raise PermissionDenied(_("Only an imported file's records can be submitted."))
     records = import_job_records(job)
     if records is None:
         raise PermissionDenied(_("These records are not reviewed: there is nothing to submit."))
-    ready = records.filter(state=RecordState.DRAFT, check_errors=0).order_by("pk")
+    # Drafts, and records whose changes were requested (the sources of `submit`).
+    ready = records.filter(state__in=SUBMIT_STATES, check_errors=0).order_by("pk")
     return records_bulk_submit(records=ready, by=by)
