@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpResponse, QueryDict
@@ -29,8 +30,12 @@ from kivaportal.partners.models import Partner
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
 from kivaportal.pipeline import services as outbox
-from kivaportal.pipeline.models import Submission
-from kivaportal.pipeline.selectors import partner_last_reconciliation, sent_with_problems_counts
+from kivaportal.pipeline.models import Submission, SubmissionState
+from kivaportal.pipeline.selectors import (
+    needs_attention_cases,
+    partner_last_reconciliation,
+    sent_with_problems_counts,
+)
 from kivaportal.pipeline.tasks import kiva_reconcile_partner
 from kivaportal.reference.models import Activity, Location
 from kivaportal.repayments.models import RepaymentReport
@@ -394,3 +399,70 @@ def submission_act(request, partner_id, pk):
     kind = kind_of(submission.record)
     url = reverse("review:record", args=[partner.pk, kind.slug, submission.object_id])
     return redirect(f"{url}#submission-{submission.pk}")
+
+
+# The needs-attention page shows this many submissions, the oldest first.
+ATTENTION_PAGE = 200
+
+
+@login_required
+def needs_attention(request, partner_id):
+    """Every submission of the partner that needs attention, with the evidence (attempts,
+    look-ups, the draft found at Kiva) and the bulk actions (docs/pipeline.md)."""
+    partner = _partner(request, partner_id)
+    waiting = Submission.objects.for_user(request.user).filter(
+        partner=partner, state=SubmissionState.NEEDS_ATTENTION
+    )
+    cases = needs_attention_cases(waiting, limit=ATTENTION_PAGE)
+    for case in cases:
+        case.kind_slug = kind_of(
+            ContentType.objects.get_for_id(case.submission.content_type_id).model_class()
+        ).slug
+    return render(
+        request,
+        "review/needs_attention.html",
+        {
+            "partner": partner,
+            "cases": cases,
+            "total": waiting.count(),
+            "limit": ATTENTION_PAGE,
+            "can_approve": user_can(request.user, Action.APPROVE, partner.pk),
+        },
+    )
+
+
+@login_required
+@require_POST
+def needs_attention_act(request, partner_id):
+    partner = _partner(request, partner_id)
+    ids = {int(i) for i in request.POST.getlist("ids") if i.isdigit()}
+    back = redirect("review:needs_attention", partner_id=partner.pk)
+    if not ids:
+        messages.error(request, _("Select at least one submission."))
+        return back
+    if not user_can(request.user, Action.APPROVE, partner.pk):
+        raise PermissionDenied
+    # Scoped to the user and this partner: a forged id of another partner's submission is
+    # simply not there, and is named as refused.
+    found = list(
+        Submission.objects.for_user(request.user).filter(partner=partner, pk__in=ids).order_by("id")
+    )
+    try:
+        result = outbox.submissions_bulk_resolve(
+            submissions=found,
+            by=request.user,
+            action=request.POST.get("action", ""),
+            confirmed=bool(request.POST.get("confirm_pa2")),
+        )
+    except ReviewError as refusal:
+        messages.error(request, refusal.message)
+        return back
+    for missing in sorted(ids - {s.pk for s in found}):
+        messages.warning(
+            request, _("Submission %(id)s: not found among this partner's.") % {"id": missing}
+        )
+    if result.done:
+        messages.success(request, _("%(n)d done.") % {"n": len(result.done)})
+    for label, reason in result.refused:
+        messages.warning(request, f"{label}: {reason}")
+    return back
