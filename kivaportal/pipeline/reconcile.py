@@ -255,6 +255,7 @@ def _settle_needs_attention(run, outcome) -> int:
             object_id__in=items,
             kind=SubmissionKind.LOAN_DRAFT,
             state=SubmissionState.NEEDS_ATTENTION,
+            environment__in=[run.environment, ""],
         )
         .order_by("id")
     )
@@ -266,6 +267,7 @@ def _settle_needs_attention(run, outcome) -> int:
             object_id__in=[s.object_id for s in waiting],
             kind=SubmissionKind.LOAN_DRAFT,
             state=SubmissionState.SENT,
+            environment__in=[run.environment, ""],
         ).values_list("kiva_reference", flat=True)
     )
     settled = 0

@@ -205,3 +205,32 @@ def _found_in(attempt) -> str:
     except ValueError:
         return ""
     return str(data.get("found") or "") if isinstance(data, dict) else ""
+
+
+def records_sent_elsewhere(partner, environment, limit=500) -> list[tuple[object, str]]:
+    """(record, environment) for each record of `partner` whose current version was sent,
+    all of it, to another environment than `environment` (stage, before the switch to
+    production) and not left out of production by a person: "sent" there is not "sent" for
+    `environment` (docs/kiva.md, "Stage and production"). A fixed number of queries: one,
+    plus one per kind of record."""
+    rows = (
+        Submission.objects.filter(partner=partner, state=SubmissionState.SENT)
+        .filter(left_out_at__isnull=True)
+        .exclude(environment__in=[environment, ""])
+        .values_list("content_type_id", "object_id", "record_version", "environment")
+        .distinct()
+    )
+    by_type: dict[int, dict[tuple[int, int], str]] = {}
+    for content_type_id, object_id, version, where in rows:
+        by_type.setdefault(content_type_id, {})[(object_id, version)] = where
+    found = []
+    for content_type_id, sent in by_type.items():
+        model = ContentType.objects.get_for_id(content_type_id).model_class()
+        records = model.objects.filter(
+            partner=partner, pk__in={o for o, _v in sent}, state="sent"
+        ).order_by("pk")
+        for record in records:
+            where = sent.get((record.pk, record.version))
+            if where:
+                found.append((record, where))
+    return found[:limit]

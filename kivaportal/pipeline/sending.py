@@ -48,7 +48,13 @@ def submission_send(*, submission_id, worker=None, client=None) -> str:
     submission = Submission.objects.select_related("partner__kiva_connection").get(pk=submission_id)
     # The record stays queued while this is in flight: it follows its submissions once, with
     # the outcome (docs/pipeline.md, section 5).
-    client = client or KivaClient(submission.partner.kiva_connection)
+    connection = submission.partner.kiva_connection
+    moved = _moved_elsewhere(submission, connection)
+    if moved:
+        # Approved for another environment (stage, before the switch to production): its
+        # body was built for that one. Nothing is sent; production gets it through review.
+        return _failed(submission, moved)
+    client = client or KivaClient(connection)
     adapter = ADAPTERS[submission.kind]
     # Written (and committed) before the request, under the submission's row lock and only
     # while the claim is still this worker's (docs/pipeline.md, section 2).
@@ -116,6 +122,16 @@ def submission_send(*, submission_id, worker=None, client=None) -> str:
     outcome = AttemptOutcome.SENT_WITH_PROBLEMS if problems else AttemptOutcome.SENT
     attempt_finish(attempt, outcome=outcome, response=response)
     return _sent(submission, data, answer.reference, answer.confirm_url, problems)
+
+
+def _moved_elsewhere(submission, connection) -> str:
+    """Why `submission` may not go through `connection` as it is now, or ""."""
+    if submission.environment and submission.environment != connection.environment:
+        return _(
+            "Approved for Kiva %(then)s, but the connection is now %(now)s: nothing was sent. "
+            "Correct it as a new version to send it through review to %(now)s."
+        ) % {"then": submission.environment, "now": connection.environment}
+    return connection.production_refusal()
 
 
 # The code of the problem that stands for an answer the portal could not read.

@@ -26,8 +26,9 @@ from kivaportal.workflow.errors import IllegalTransition, NotAllowed, ReviewErro
 from kivaportal.workflow.transitions import audit_record
 
 
-def _earlier_draft(record, content_type):
-    """The uuid of a draft Kiva already holds for an earlier version of this loan, if any."""
+def _earlier_draft(record, content_type, environment):
+    """The uuid of a draft Kiva already holds, in `environment`, for an earlier version of
+    this loan, if any. A draft that exists only on stage never holds back production."""
     return (
         Submission.objects.filter(
             content_type=content_type,
@@ -35,6 +36,7 @@ def _earlier_draft(record, content_type):
             kind=SubmissionKind.LOAN_DRAFT,
             state=SubmissionState.SENT,
             record_version__lt=record.version,
+            environment__in=[environment, ""],
         )
         .order_by("-record_version")
         .values_list("kiva_reference", flat=True)
@@ -51,6 +53,9 @@ def submissions_create(*, record, by) -> list[Submission]:
             _("%(partner)s has no active Kiva connection: a partner admin sets it up first.")
             % {"partner": record.partner}
         )
+    refusal = connection.production_refusal()
+    if refusal:
+        raise ReviewError(refusal)
     adapter = kind_of(record).kiva
     kind, endpoint = adapter.kind, adapter.endpoint
     bodies = adapter.bodies(record, connection)
@@ -58,7 +63,11 @@ def submissions_create(*, record, by) -> list[Submission]:
         raise ReviewError(_("Nothing to send: the report has no lines."))
     content_type = ContentType.objects.get_for_model(record)
     now = timezone.now()
-    earlier = _earlier_draft(record, content_type) if kind == SubmissionKind.LOAN_DRAFT else None
+    earlier = (
+        _earlier_draft(record, content_type, connection.environment)
+        if kind == SubmissionKind.LOAN_DRAFT
+        else None
+    )
     submissions = []
     for chunk, body in enumerate(bodies, start=1):
         data = payloads.to_json(body)
