@@ -148,7 +148,9 @@ def reconcile_partner(
         run.refresh_from_db()
         return run
     now = timezone.now()
-    flagged = loans_at_kiva_flag_missing(partner=run.partner, seen_before=run.started_at, now=now)
+    flagged = loans_at_kiva_flag_missing(
+        partner=run.partner, seen_before=run.started_at, now=now, environment=run.environment
+    )
     Reconciliation.objects.filter(pk=run.pk).update(
         state=ReconciliationState.DONE, finished_at=now, flagged=flagged, error="", updated_at=now
     )
@@ -223,7 +225,9 @@ def _start_or_resume(connection, by) -> Reconciliation | None:
 @transaction.atomic
 def _record_page(run, offset, page):
     seen_at = timezone.now()
-    outcome = loans_at_kiva_apply(partner=run.partner, items=page.loans, seen_at=seen_at)
+    outcome = loans_at_kiva_apply(
+        partner=run.partner, items=page.loans, seen_at=seen_at, environment=run.environment
+    )
     settled = _settle_needs_attention(run, outcome)
     run.next_offset = offset + page.received
     run.total = page.total

@@ -152,7 +152,11 @@ def _sent(submission, data, reference, confirm_url, problems):
     )
     if state == SubmissionState.SENT and submission.kind == SubmissionKind.LOAN_DRAFT:
         # Reconciliation matches Kiva's list by this uuid first.
-        loan_at_kiva_draft_sent(loan_id=submission.object_id, draft_uuid=reference)
+        loan_at_kiva_draft_sent(
+            loan_id=submission.object_id,
+            draft_uuid=reference,
+            environment=submission.environment,
+        )
     return state
 
 
@@ -212,7 +216,11 @@ def submission_outcome_unknown(*, submission, reason, client=None):
     if ADAPTERS[submission.kind].lookup and client is not None:
         found = loan_draft_lookup(submission, client)
         if found:
-            loan_at_kiva_draft_sent(loan_id=submission.object_id, draft_uuid=found)
+            loan_at_kiva_draft_sent(
+                loan_id=submission.object_id,
+                draft_uuid=found,
+                environment=submission.environment,
+            )
             return submission_outcome_write(
                 submission,
                 state=SubmissionState.SENT,

@@ -270,7 +270,11 @@ def _bulk_one(submission, by, action):
         submission.kiva_reference = case.found_uuid
         submission.sent_at = timezone.now()
         submission.save(update_fields=["state", "kiva_reference", "sent_at", "updated_at"])
-        loan_at_kiva_draft_sent(loan_id=submission.object_id, draft_uuid=case.found_uuid)
+        loan_at_kiva_draft_sent(
+            loan_id=submission.object_id,
+            draft_uuid=case.found_uuid,
+            environment=submission.environment,
+        )
         _audit(
             submission,
             by,

@@ -16,10 +16,12 @@ from django.utils import timezone
 from integrations.kiva.sandbox.models import SandboxLoan
 from integrations.kiva.sandbox.services import sandbox_partner_register
 from integrations.kiva.services import SANDBOX_AUDIENCE, connection_configure
+from kivaportal.lending.models import LoanAtKiva
 from kivaportal.partners.roles import Role
 from kivaportal.pipeline import sweep
 from kivaportal.pipeline.models import Submission
 from kivaportal.pipeline.models import SubmissionState as St
+from kivaportal.pipeline.reconcile import reconcile_partner
 from kivaportal.review import services
 from kivaportal.workflow.errors import ReviewError
 from kivaportal.workflow.models import AuditEntry
@@ -95,6 +97,8 @@ def test_stage_is_not_production_and_production_waits_for_kivas_approval(two, cl
     assert (sent.state, kept.state) == (S.SENT, S.SENT)
     assert set(Submission.objects.values_list("environment", flat=True)) == {"stage"}
     assert drafts_at(setup.sandboxed) == 2
+    reconcile_partner(connection=setup.connection)
+    assert set(LoanAtKiva.objects.values_list("environment", flat=True)) == {"stage"}
 
     to_production(setup)
     switch_entry = AuditEntry.objects.filter(action="partner.connection_changed").latest("id")
@@ -154,6 +158,19 @@ def test_stage_is_not_production_and_production_waits_for_kivas_approval(two, cl
     # Now production sending goes ahead for new records.
     waiting = setup.approve(waiting)
     assert waiting.state == S.SENT and drafts_at(setup.production) == 2
+
+    # Reconciling with production: what stage knew of a loan is replaced, never taken for
+    # production's, and a loan only stage holds is not flagged as gone from production.
+    run = reconcile_partner(connection=setup.connection)
+    assert (run.environment, run.state, run.flagged, run.matched) == ("production", "done", 0, 2)
+    at = LoanAtKiva.objects.get(loan=sent)
+    assert (at.environment, str(at.draft_uuid), at.status) == (
+        "production",
+        v2.kiva_reference,
+        "inactive",
+    )
+    stage_only = LoanAtKiva.objects.get(loan=kept)
+    assert (stage_only.environment, stage_only.missing_since) == ("stage", None)
 
 
 def test_a_stage_send_still_waiting_is_never_sent_to_production(two):
