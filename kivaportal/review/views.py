@@ -90,9 +90,21 @@ def dashboard(request, partner_id):
             "kiva": kiva_summary(partner, waiting_days=settings.KIVA_PUBLISH_WAIT_DAYS),
             "last_reconciliation": partner_last_reconciliation(partner),
             "sent_with_problems": sent_with_problems_counts(partner),
+            "needs_attention": Submission.objects.filter(
+                partner=partner, state=SubmissionState.NEEDS_ATTENTION
+            ).count(),
+            "stage_only": _stage_only_count(partner),
             "can_manage": user_can(request.user, Action.MANAGE, partner.pk),
         },
     )
+
+
+def _stage_only_count(partner) -> int:
+    """How many records were sent to stage only, once the connection is production."""
+    connection = KivaConnection.objects.filter(partner=partner).first()
+    if connection is None or connection.environment != Environment.PRODUCTION:
+        return 0
+    return len(records_sent_elsewhere(partner, connection.environment))
 
 
 # The queue's columns: (sort key or None, label, numeric), per kind.

@@ -113,6 +113,8 @@ def test_stage_is_not_production_and_production_waits_for_kivas_approval(two, cl
 
     # Staff see what was only ever sent to stage.
     client.force_login(setup.admin)
+    dashboard = client.get(reverse("review:dashboard", args=[setup.partner.pk])).content.decode()
+    assert "2 records were sent to stage only, not to production" in dashboard
     shown = page(client, setup)
     assert "is not recorded: nothing is sent to production" in shown
     assert str(sent) in shown and str(kept) in shown and "NEW-1" not in shown
