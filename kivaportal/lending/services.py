@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from kivaportal.lending.models import (
     KivaStatus,
@@ -228,23 +228,36 @@ def loans_at_kiva_flag_missing(
 def loan_at_kiva_draft_sent(*, loan_id: int, draft_uuid: str, environment: str = "") -> None:
     """Record the uuid Kiva (`environment`) gave a loan's new draft: reconciliation will
     match it first. What Kiva knew of an earlier draft (status, id) stays until Kiva lists the
-    new one, unless that was another environment's (stage): then it is replaced."""
+    new one, unless that was another environment's (stage): then it is cleared. One
+    statement (part of every send of a draft: docs/pipeline.md, section 9)."""
     uuid = _uuid(draft_uuid)
     if uuid is None:
         return
-    existing = LoanAtKiva.objects.filter(loan_id=loan_id).first()
-    if existing is not None and not _same_environment(existing, environment):
-        fresh = LoanAtKiva(loan_id=loan_id, draft_uuid=uuid, environment=environment)
-        LoanAtKiva.objects.bulk_create(
-            [fresh], update_conflicts=True, unique_fields=["loan"], update_fields=UPDATED_FIELDS
-        )
-        return
-    LoanAtKiva.objects.bulk_create(
-        [LoanAtKiva(loan_id=loan_id, draft_uuid=uuid, environment=environment)],
-        update_conflicts=True,
-        unique_fields=["loan"],
-        update_fields=["draft_uuid", "environment"],
+    table = connection.ops.quote_name(LoanAtKiva._meta.db_table)
+    same = (
+        f"({table}.environment = '' OR EXCLUDED.environment = '' "
+        f"OR {table}.environment = EXCLUDED.environment)"
     )
+    kept = ", ".join(
+        f"{name} = CASE WHEN {same} THEN {table}.{name} ELSE {empty} END"
+        for name, empty in (
+            ("kiva_id", "NULL"),
+            ("status", "''"),
+            ("funded_amount", "NULL"),
+            ("delinquent", "NULL"),
+            ("seen_at", "NULL"),
+            ("status_changed_at", "NULL"),
+            ("missing_since", "NULL"),
+        )
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (loan_id, draft_uuid, environment, status) "  # noqa: S608 - names are ours
+            "VALUES (%s, %s, %s, '') ON CONFLICT (loan_id) DO UPDATE SET "
+            f"{kept}, draft_uuid = EXCLUDED.draft_uuid, environment = CASE WHEN "
+            f"EXCLUDED.environment = '' THEN {table}.environment ELSE EXCLUDED.environment END",
+            [loan_id, uuid if connection.vendor == "postgresql" else uuid.hex, environment],
+        )
 
 
 def borrower_edited(*, borrower, by, changed_fields):

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Prefetch
+from django.db.models import Max, Prefetch
 from django.utils.translation import gettext as _
 
 from kivaportal.lending.models import LoanAtKiva
@@ -17,6 +17,7 @@ from kivaportal.pipeline.models import (
     SubmissionKind,
     SubmissionState,
 )
+from kivaportal.workflow.states import RecordState
 
 
 def record_submissions(record, limit=50):
@@ -147,13 +148,13 @@ def needs_attention_cases(submissions, limit=None) -> list[AttentionCase]:
     ).values_list("object_id", "environment", "record_version", "kiva_reference"):
         sent.setdefault((object_id, environment), []).append((version, uuid))
     reconciled = {
-        (partner_id, environment): started_at
-        for partner_id, environment, started_at in Reconciliation.objects.filter(
+        (row["partner_id"], row["environment"]): row["last"]
+        for row in Reconciliation.objects.filter(
             partner_id__in={s.partner_id for s in submissions}, state="done"
         )
-        .order_by("partner_id", "environment", "-started_at")
-        .distinct("partner_id", "environment")
-        .values_list("partner_id", "environment", "started_at")
+        .values("partner_id", "environment")
+        .annotate(last=Max("started_at"))
+        .order_by()
     }
     cases = []
     for s in submissions:
@@ -229,7 +230,7 @@ def records_sent_elsewhere(partner, environment, limit=500) -> list[tuple[object
     for content_type_id, sent in by_type.items():
         model = ContentType.objects.get_for_id(content_type_id).model_class()
         records = model.objects.filter(
-            partner=partner, pk__in={o for o, _v in sent}, state="sent"
+            partner=partner, pk__in={o for o, _v in sent}, state=RecordState.SENT
         ).order_by("pk")
         for record in records:
             where = sent.get((record.pk, record.version))

@@ -213,7 +213,13 @@ def _retry_or_fail(submission, exc):
 def submission_outcome_unknown(*, submission, reason, client=None):
     """The request may have reached Kiva. What can be looked up at Kiva (a loan draft, with
     GET loans) is; whatever cannot be decided that way waits for a person."""
-    if ADAPTERS[submission.kind].lookup and client is not None:
+    # Only the environment it was sent to can say whether it arrived (a stage send is never
+    # looked up in production after the connection moved).
+    same_place = client is not None and submission.environment in (
+        "",
+        client.connection.environment,
+    )
+    if ADAPTERS[submission.kind].lookup and same_place:
         found = loan_draft_lookup(submission, client)
         if found:
             loan_at_kiva_draft_sent(

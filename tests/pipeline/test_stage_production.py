@@ -13,13 +13,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.kiva.sandbox.models import SandboxLoan
+from integrations.kiva.sandbox.models import SandboxLoan, SandboxRequest
 from integrations.kiva.sandbox.services import sandbox_partner_register
 from integrations.kiva.services import SANDBOX_AUDIENCE, connection_configure
 from kivaportal.lending.models import LoanAtKiva
 from kivaportal.partners.roles import Role
 from kivaportal.pipeline import sweep
-from kivaportal.pipeline.models import Submission
+from kivaportal.pipeline.models import Attempt, Submission
 from kivaportal.pipeline.models import SubmissionState as St
 from kivaportal.pipeline.reconcile import reconcile_partner
 from kivaportal.review import services
@@ -209,3 +209,26 @@ def test_another_partners_records_cannot_be_sent_or_left_through_this_page(two, 
     shown = act(client, setup, "leave", foreign)
     assert "not found among this partner" in shown
     assert not AuditEntry.objects.filter(action="kiva.left_out").exists()
+
+
+def test_a_stage_send_of_unknown_outcome_is_not_looked_up_in_production(two):
+    setup = two
+    setup.faults(error_share=1.0, error_statuses="503", faults_remaining=1)
+    loan = setup.approve(setup.first)
+    submission = Submission.objects.get(object_id=loan.pk, content_type__model="loan")
+    # A worker sent it to stage and died before the answer.
+    past = timezone.now() - timedelta(hours=1)
+    Submission.objects.filter(pk=submission.pk).update(state=St.SENDING, claimed_at=past)
+    Attempt.objects.create(
+        submission=submission, number=2, endpoint="loan_draft", started_at=past, outcome=""
+    )
+    to_production(setup)
+    setup.connection.stage_approved_on = date(2026, 11, 1)
+    setup.connection.save()
+
+    sweep.submissions_sweep()
+
+    submission.refresh_from_db()
+    assert submission.state == St.NEEDS_ATTENTION
+    looked_up = SandboxRequest.objects.filter(method="GET", path__endswith="/loans")
+    assert not looked_up.exists()  # production cannot tell whether stage got it
