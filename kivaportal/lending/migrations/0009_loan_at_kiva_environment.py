@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('lending', '0007_merge_photo_copies_and_loan_at_kiva'),
+        ('lending', '0008_changes_requested_state_and_review_time'),
     ]
 
     operations = [
