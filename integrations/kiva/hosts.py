@@ -37,6 +37,9 @@ def allowed_hosts() -> list[str]:
     entries += [host_of(getattr(settings, name, "")) for name in DEFAULT_URL_SETTINGS]
     if settings.KIVA_SANDBOX_ENABLED:
         entries.append(host_of(settings.KIVA_SANDBOX_URL))
+    # Loopback hosts tests name for the sandbox's server playing stage or production (set in
+    # code only, never from the environment).
+    entries += [str(h).lower() for h in settings.KIVA_TEST_PLAIN_HTTP_HOSTS]
     return [e for e in entries if e]
 
 

@@ -7,6 +7,7 @@ import io
 import zipfile
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
 from openpyxl import Workbook
 
 from integrations.mis.models import ImportJob, ImportStatus
@@ -15,16 +16,18 @@ HEADER = "mis_client_id,first_name,last_name,gender,birth_date,phone,city,is_act
 ROW = "C-{n},Rosa,Quispe,female,1984-05-02,984 000 111,Pisac,yes\n"
 
 
-def upload(client, partner, name, data, encoding="auto"):
-    return client.post_from(
-        "/intake/",
-        {
-            "partner": str(partner.pk),
-            "kind": "borrowers",
-            "encoding": encoding,
-            "file": SimpleUploadedFile(name, data, "application/octet-stream"),
-        },
-    )
+def upload(client, partner, name, data, encoding="auto", run_task=True):
+    """The upload; with `run_task`, the import task it queues runs as a worker would."""
+    with TestCase.captureOnCommitCallbacks(execute=run_task):
+        return client.post_from(
+            "/intake/",
+            {
+                "partner": str(partner.pk),
+                "kind": "borrowers",
+                "encoding": encoding,
+                "file": SimpleUploadedFile(name, data, "application/octet-stream"),
+            },
+        )
 
 
 def job_errors(job):
@@ -53,7 +56,7 @@ def test_a_workbook_that_unpacks_too_big_is_refused_before_parsing_and_outside_t
     client = as_user("ana.preparer")
 
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        upload(client, partner_a, "borrowers.xlsx", data)
+        upload(client, partner_a, "borrowers.xlsx", data, run_task=False)
     in_request = ImportJob.objects.get().status
     for task in queued:
         task()
@@ -139,11 +142,8 @@ def crafted(sheet_data: str, parts: dict[str, bytes] | None = None) -> bytes:
     return out.getvalue()
 
 
-def import_in_task(client, partner, data, name="borrowers.xlsx", capture=None):
-    with capture(execute=False) as queued:
-        upload(client, partner, name, data)
-    for task in queued:
-        task()
+def import_in_task(client, partner, data, name="borrowers.xlsx"):
+    upload(client, partner, name, data)  # the import task runs as a worker would
     return ImportJob.objects.get()
 
 
@@ -155,48 +155,36 @@ def assert_refused(job, *fragments):
     return error
 
 
-def test_a_row_of_a_million_cells_is_refused_as_it_streams_naming_the_limit(
-    as_user, partner_a, django_capture_on_commit_callbacks
-):
+def test_a_row_of_a_million_cells_is_refused_as_it_streams_naming_the_limit(as_user, partner_a):
     # 300,000 cells in one row: 4 MB of XML, well below the 100 MB a workbook may unpack to,
     # that openpyxl would build in full (a dict and an element per cell) before anyone counts.
     data = crafted(HEADER_ROW + '<row r="2">' + "<c><v>1</v></c>" * 300_000 + "</row>")
     assert len(data) < 100_000
 
-    job = import_in_task(
-        as_user("ana.preparer"), partner_a, data, capture=django_capture_on_commit_callbacks
-    )
+    job = import_in_task(as_user("ana.preparer"), partner_a, data)
 
     error = assert_refused(job, "Row 2 has more than 1000 cells", "INTAKE_XLSX_MAX_CELLS_PER_ROW")
     assert error["row"] == 2
 
 
-def test_a_value_far_right_is_refused_not_padded_into_every_row(
-    as_user, partner_a, django_capture_on_commit_callbacks
-):
+def test_a_value_far_right_is_refused_not_padded_into_every_row(as_user, partner_a):
     # One cell in column XFD per row would make every row 16,384 values wide.
     rows = "".join(f'<row r="{n}"><c r="XFD{n}"><v>1</v></c></row>' for n in range(2, 2000))
     data = crafted(HEADER_ROW + rows)
 
-    job = import_in_task(
-        as_user("ana.preparer"), partner_a, data, capture=django_capture_on_commit_callbacks
-    )
+    job = import_in_task(as_user("ana.preparer"), partner_a, data)
 
     assert_refused(job, "Row 2 has a value in column XFD, beyond the 1000 columns")
 
 
-def test_a_huge_shared_strings_part_is_refused_while_it_is_read(
-    as_user, partner_a, settings, django_capture_on_commit_callbacks
-):
+def test_a_huge_shared_strings_part_is_refused_while_it_is_read(as_user, partner_a, settings):
     # Shared strings are read whole into memory, so they have a limit of their own.
     settings.INTAKE_XLSX_MAX_PART_BYTES = 2**20
     strings = f'<sst xmlns="{NS}">' + "<si><t>a</t></si>" * 200_000 + "</sst>"
     data = crafted(HEADER_ROW, {"xl/sharedStrings.xml": strings.encode()})
     assert len(data) < 100_000
 
-    job = import_in_task(
-        as_user("ana.preparer"), partner_a, data, capture=django_capture_on_commit_callbacks
-    )
+    job = import_in_task(as_user("ana.preparer"), partner_a, data)
 
     assert_refused(
         job, "part xl/sharedStrings.xml unpacks to more than 1.0", "INTAKE_XLSX_MAX_PART_BYTES"
@@ -218,7 +206,7 @@ def lie_about_size(data: bytes, member: str, size: int) -> bytes:
 
 
 def test_a_member_whose_declared_size_lies_is_refused_with_a_clear_error(
-    as_user, partner_a, settings, django_capture_on_commit_callbacks
+    as_user, partner_a, settings
 ):
     settings.INTAKE_XLSX_MAX_UNCOMPRESSED_BYTES = 2**20
     rows = "".join(
@@ -230,17 +218,13 @@ def test_a_member_whose_declared_size_lies_is_refused_with_a_clear_error(
         declared = sum(info.file_size for info in archive.infolist())
     assert declared < 2**20  # the zip's own sizes pass the first check
 
-    job = import_in_task(
-        as_user("ana.preparer"), partner_a, data, capture=django_capture_on_commit_callbacks
-    )
+    job = import_in_task(as_user("ana.preparer"), partner_a, data)
 
     # Not "the import failed unexpectedly": the part named, nothing written.
     assert_refused(job, "its part xl/worksheets/sheet1.xml cannot be read")
 
 
-def test_rows_that_repeat_a_row_number_are_refused_not_skipped(
-    as_user, partner_a, django_capture_on_commit_callbacks
-):
+def test_rows_that_repeat_a_row_number_are_refused_not_skipped(as_user, partner_a):
     # openpyxl skipped rows numbered again silently (and they escaped the row count).
     row = (
         '<row r="2">'
@@ -249,16 +233,12 @@ def test_rows_that_repeat_a_row_number_are_refused_not_skipped(
     )
     data = crafted(HEADER_ROW + row + row.replace("C-1", "C-2"))
 
-    job = import_in_task(
-        as_user("ana.preparer"), partner_a, data, capture=django_capture_on_commit_callbacks
-    )
+    job = import_in_task(as_user("ana.preparer"), partner_a, data)
 
     assert_refused(job, "Row 2 comes after row 2")
 
 
-def test_an_entity_bomb_in_the_sheet_is_refused_as_invalid_not_a_failure(
-    as_user, partner_a, django_capture_on_commit_callbacks
-):
+def test_an_entity_bomb_in_the_sheet_is_refused_as_invalid_not_a_failure(as_user, partner_a):
     # "Billion laughs": ten levels of entities, each ten of the one below. Expat stops the
     # expansion; the import says the workbook is not valid instead of failing unexpectedly.
     entities = '<!ENTITY a "aaaaaaaaaa">' + "".join(
@@ -277,7 +257,6 @@ def test_an_entity_bomb_in_the_sheet_is_refused_as_invalid_not_a_failure(
         as_user("ana.preparer"),
         partner_a,
         out.getvalue(),
-        capture=django_capture_on_commit_callbacks,
     )
 
     assert_refused(job, "not a valid .xlsx workbook")

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mis', '0002_mis_clients_and_owners'),
+        ('mis', '0003_import_job_photos_zip'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
