@@ -17,15 +17,18 @@ from kivaportal.workflow.models import AuditEntry
 from kivaportal.workflow.states import RecordState
 
 
-def audit_record(*, record, actor, action, from_state="", to_state="", comment="", data=None):
-    """Append one audit entry for `record`. Call it inside the transaction of the change."""
+def audit_record(
+    *, record, actor, action, from_state="", to_state="", comment="", data=None, label=None
+):
+    """Append one audit entry for `record`. Call it inside the transaction of the change.
+    `label`: the record's name when the caller has it (else `str(record)`)."""
     # A partner's own settings are audited under that partner (it has no `partner_id`).
     partner_id = record.pk if getattr(record, "partner_path", None) == "" else record.partner_id
     return AuditEntry.objects.create(
         partner_id=partner_id,
         content_type=ContentType.objects.get_for_model(record),
         object_id=record.pk,
-        record_label=str(record)[:200],
+        record_label=(str(record) if label is None else label)[:200],
         record_version=getattr(record, "version", 1),
         actor=actor,
         action=AuditAction(action),
@@ -61,8 +64,11 @@ def record_lock(record):
     return type(record).objects.select_for_update().get(pk=record.pk)
 
 
-def record_transition(record, method_name, *, by, action, comment="", data=None):
-    """Apply one transition of the table on `Reviewable` to a locked record, and audit it."""
+def record_transition(record, method_name, *, by, action, comment="", data=None, label=None):
+    """Apply one transition of the table on `Reviewable` to a locked record, and audit it.
+    Reads and writes only the workflow's fields (state, version) and `partner_id`, so a record
+    locked with just those (`.only()`, as the pipeline does) loads nothing more; `label`
+    names it in the audit entry then."""
     method = getattr(record, method_name)
     if not can_proceed(method):
         raise IllegalTransition(
@@ -92,6 +98,7 @@ def record_transition(record, method_name, *, by, action, comment="", data=None)
         to_state=record.state,
         comment=comment,
         data=data,
+        label=label,
     )
     return record
 
