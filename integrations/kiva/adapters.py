@@ -63,7 +63,9 @@ def _batch_size(connection) -> int:
 
 
 def _loan_bodies(loan, connection):
-    loan = loans_with_details(type(loan).objects.all()).get(pk=loan.pk)
+    if "schedule" not in getattr(loan, "_prefetched_objects_cache", {}):
+        # Read with its details, unless the caller did (bulk approval reads them for all).
+        loan = loans_with_details(type(loan).objects.all()).get(pk=loan.pk)
     return [payloads.loan_draft(loan, connection=connection)]
 
 

@@ -83,14 +83,25 @@ def _follow(model, pk, by, submission=None):
                 record_version=record.version,
             ).values_list("state", "kiva_reference")
         )
+    move = follow_move(record.state, rows)
+    if move is None:
+        return record
+    method, action, data = move
+    return record_transition(record, method, by=by, action=action, data=data, label=label)
+
+
+def follow_move(record_state, rows):
+    """The move that brings a record in `record_state` up to date with its current version's
+    submissions, given as (state, kiva_reference) rows: (transition, audit action, audit
+    data), or None when it is up to date (or has none)."""
     if not rows:
-        return record
+        return None
     target = state_of([state for state, _reference in rows])
-    if record.state == target:
-        return record
+    if record_state == target:
+        return None
     sent = [reference for state, reference in rows if state == SubmissionState.SENT]
     data = {"chunks": len(rows), "sent": len(sent)}
     if len(rows) == 1 and sent:
         data["kiva_reference"] = sent[0]
     method, action = MOVES[target]
-    return record_transition(record, method, by=by, action=action, data=data, label=label)
+    return method, action, data

@@ -19,6 +19,7 @@ SEND_TASK = "kiva.submission_send"
 
 def submissions_enqueue(*, submission_ids, countdown=None):
     task = current_app.tasks[SEND_TASK]
+    published = []
     for submission_id in submission_ids:
         try:
             task.apply_async(args=[submission_id], countdown=countdown, queue=settings.KIVA_QUEUE)
@@ -27,4 +28,6 @@ def submissions_enqueue(*, submission_ids, countdown=None):
                 "could not enqueue submission %s; the sweeper will", submission_id, exc_info=True
             )
             continue
-        Submission.objects.filter(pk=submission_id).update(enqueued_at=timezone.now())
+        published.append(submission_id)
+    if published:
+        Submission.objects.filter(pk__in=published).update(enqueued_at=timezone.now())

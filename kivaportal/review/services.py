@@ -8,6 +8,7 @@ transition and writes the audit entry, all in one transaction. The primitives ar
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
@@ -15,7 +16,14 @@ from kivaportal.common.checks import errors as blocking
 from kivaportal.kinds import kind_of
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
-from kivaportal.pipeline.services import submissions_create
+from kivaportal.pipeline.follow import follow_move
+from kivaportal.pipeline.services import (
+    active_connections,
+    earlier_drafts,
+    submissions_build,
+    submissions_create,
+    submissions_save,
+)
 from kivaportal.workflow.audit import AuditAction
 from kivaportal.workflow.errors import (
     BlockingErrors,
@@ -24,12 +32,19 @@ from kivaportal.workflow.errors import (
     NotAllowed,
     ReviewError,
 )
-from kivaportal.workflow.selectors import changed_since_last_approval
+from kivaportal.workflow.selectors import (
+    changed_since_last_approval,
+    changed_since_last_approval_of,
+)
+from kivaportal.workflow.states import RecordState
 from kivaportal.workflow.transitions import (
     audit_record,
+    illegal_transition,
     record_lock,
     record_recheck,
     record_transition,
+    records_recheck_stored,
+    records_transition,
 )
 
 
@@ -50,8 +65,10 @@ def record_recheck_by(*, record, by):
     return record
 
 
-def _refuse_blocking_errors(record, what):
-    found = blocking(record_recheck(record=record))
+def _refuse_blocking_errors(record, what, findings=None):
+    """Raise BlockingErrors if the record's checks find errors; `findings`: already run and
+    stored (bulk approval), else they run and are stored here."""
+    found = blocking(record_recheck(record=record) if findings is None else findings)
     if found:
         raise BlockingErrors(
             _("%(record)s cannot be %(what)s: %(errors)s")
@@ -68,17 +85,20 @@ def record_submit(*, record, by):
     return record_transition(record, "submit", by=by, action=AuditAction.SUBMITTED)
 
 
-def four_eyes_refusal(record, user) -> str | None:
+def four_eyes_refusal(record, user, changed=None) -> str | None:
     """Why `user` may not approve `record` under the four-eyes rule, or None. The rule, on
     every path: nobody approves a record they created, or whose content or parts they changed
-    since it was last approved (docs/security.md)."""
+    since it was last approved (docs/security.md). `changed`: whether they did, when the
+    caller read it for many records at once (`changed_since_last_approval_of`)."""
     if not record.partner.four_eyes:
         return None
     if user.pk == record.created_by_id:
         return _("Four eyes: you created %(record)s, so someone else must approve it.") % {
             "record": record
         }
-    if user.pk == record.updated_by_id or changed_since_last_approval(record, user):
+    if changed is None:
+        changed = changed_since_last_approval(record, user)
+    if user.pk == record.updated_by_id or changed:
         return _(
             "Four eyes: you changed %(record)s (or a part of it) since it was last approved, "
             "so someone else must approve it."
@@ -189,18 +209,70 @@ def records_bulk_submit(*, records, by) -> BulkResult:
     return result
 
 
-def records_bulk_approve(*, records, by) -> BulkResult:
-    """Approve each record on its own (one transaction and one audit entry per record), so
-    one refusal (blocking errors, four eyes, a state that moved on) does not undo the rest."""
+def records_bulk_approve(*, records, by, comment=None) -> BulkResult:
+    """Approve many records at batch speed, each under the same rules as `record_approve`
+    (role, four eyes, blocking errors, the transition table, something to send) and with its
+    own audit entries; one refusal does not stop the rest. Per kind of record, in one
+    transaction: the records locked with one query, four eyes read with one, their checks run
+    on what that read (stored in batches), the moves, audit entries and submissions written
+    in bulk (docs/pipeline.md, section 1)."""
+    comment = _("Approved in bulk.") if comment is None else comment
     result = BulkResult()
+    by_model = {}
+    for record in records:
+        by_model.setdefault(type(record), []).append(record.pk)
+    for model, ids in by_model.items():
+        _approve_batch(model, ids, by=by, comment=comment, result=result)
+    return result
+
+
+@transaction.atomic
+def _approve_batch(model, ids, *, by, comment, result):
+    kind = kind_of(model)
+    locked = model.objects.filter(pk__in=ids).select_for_update(of=("self",)).order_by("pk")
+    records = list(kind.with_details(locked.select_related("partner")))
+    four_eyes = [r.pk for r in records if r.partner.four_eyes]
+    changed = changed_since_last_approval_of(model, four_eyes, by) if four_eyes else set()
+    connections = active_connections(r.partner_id for r in records)
+    earlier = earlier_drafts(model, records)
+    allowed, findings_of, approved, submissions = {}, {}, [], []
+    now = timezone.now()
     for record in records:
         try:
-            result.approved.append(
-                record_approve(record=record, by=by, comment=_("Approved in bulk."))
+            if record.partner_id not in allowed:
+                allowed[record.partner_id] = user_can(by, Action.APPROVE, record.partner_id)
+            if not allowed[record.partner_id]:
+                _require(by, Action.APPROVE, record)
+            refusal = four_eyes_refusal(record, by, changed=record.pk in changed)
+            if refusal:
+                raise FourEyesViolation(refusal)
+            findings_of[record.pk] = record.findings()
+            _refuse_blocking_errors(record, _("approved"), findings=findings_of[record.pk])
+            if not can_proceed(record.approve):
+                raise illegal_transition(record, AuditAction.APPROVED)
+            built = submissions_build(
+                record=record,
+                by=by,
+                connection=connections.get(record.partner_id),
+                earlier=earlier.get(record.pk),
+                now=now,
             )
         except ReviewError as refusal:
             result.refused.append((record, refusal.message))
-    return result
+            continue
+        approved.append((record, built))
+        submissions += built
+    records_recheck_stored([r for r in records if r.pk in findings_of], findings_of)
+    moves = []
+    for record, built in approved:
+        moves.append((record, "approve", AuditAction.APPROVED, comment, None))
+        # Then queued (or needs attention), as the record follows its new submissions.
+        after = follow_move(RecordState.APPROVED, [(s.state, s.kiva_reference) for s in built])
+        if after is not None:
+            moves.append((record, after[0], after[1], "", after[2]))
+    records_transition(moves, by=by, now=now)
+    submissions_save(submissions)
+    result.approved += [record for record, _built in approved]
 
 
 def records_recheck(*, model, partner=None) -> int:

@@ -17,14 +17,15 @@ from kivaportal.workflow.models import AuditEntry
 from kivaportal.workflow.states import RecordState
 
 
-def audit_record(
+def audit_entry(
     *, record, actor, action, from_state="", to_state="", comment="", data=None, label=None
-):
-    """Append one audit entry for `record`. Call it inside the transaction of the change.
-    `label`: the record's name when the caller has it (else `str(record)`)."""
+) -> AuditEntry:
+    """One audit entry for `record`, not saved yet (`audit_record` saves one; a bulk move
+    saves many in one statement). `label`: the record's name when the caller has it (else
+    `str(record)`)."""
     # A partner's own settings are audited under that partner (it has no `partner_id`).
     partner_id = record.pk if getattr(record, "partner_path", None) == "" else record.partner_id
-    return AuditEntry.objects.create(
+    return AuditEntry(
         partner_id=partner_id,
         content_type=ContentType.objects.get_for_model(record),
         object_id=record.pk,
@@ -37,6 +38,14 @@ def audit_record(
         comment=comment,
         data=data or {},
     )
+
+
+def audit_record(**kwargs) -> AuditEntry:
+    """Append one audit entry for `record` (the arguments of `audit_entry`). Call it inside
+    the transaction of the change."""
+    entry = audit_entry(**kwargs)
+    entry.save(force_insert=True)
+    return entry
 
 
 def audit_records_created(*, records, actor, action=AuditAction.IMPORTED, data=None):
@@ -64,6 +73,17 @@ def record_lock(record):
     return type(record).objects.select_for_update().get(pk=record.pk)
 
 
+def illegal_transition(record, action) -> IllegalTransition:
+    return IllegalTransition(
+        _("%(record)s is %(state)s, so it cannot be “%(action)s” now.")
+        % {
+            "record": record,
+            "state": record.get_state_display().lower(),
+            "action": action_label(action),
+        }
+    )
+
+
 def record_transition(record, method_name, *, by, action, comment="", data=None, label=None):
     """Apply one transition of the table on `Reviewable` to a locked record, and audit it.
     Reads and writes only the workflow's fields (state, version) and `partner_id`, so a record
@@ -71,14 +91,7 @@ def record_transition(record, method_name, *, by, action, comment="", data=None,
     names it in the audit entry then."""
     method = getattr(record, method_name)
     if not can_proceed(method):
-        raise IllegalTransition(
-            _("%(record)s is %(state)s, so it cannot be “%(action)s” now.")
-            % {
-                "record": record,
-                "state": record.get_state_display().lower(),
-                "action": action_label(action),
-            }
-        )
+        raise illegal_transition(record, action)
     before = record.state
     method()
     record.state_changed_at = record.updated_at = timezone.now()
@@ -101,6 +114,61 @@ def record_transition(record, method_name, *, by, action, comment="", data=None,
         label=label,
     )
     return record
+
+
+def records_transition(moves, *, by, now=None):
+    """`record_transition` for many locked records at once: `moves` is a list of (record,
+    method name, action, comment, data). Each move is a transition of the table on `Reviewable`
+    (IllegalTransition if one is not allowed from the record's state: check `can_proceed`
+    first); the records are written with one UPDATE per resulting state, and the audit
+    entries with one INSERT. A record may move more than once (approved, then queued)."""
+    now = now or timezone.now()
+    entries, final = [], {}
+    for record, method_name, action, comment, data in moves:
+        method = getattr(record, method_name)
+        if not can_proceed(method):
+            raise illegal_transition(record, action)
+        before = record.state
+        method()
+        record.state_changed_at = record.updated_at = now
+        final[record.pk] = record
+        entries.append(
+            audit_entry(
+                record=record,
+                actor=by,
+                action=action,
+                from_state=before,
+                to_state=record.state,
+                comment=comment,
+                data=data,
+            )
+        )
+    by_state = {}
+    for record in final.values():
+        by_state.setdefault((type(record), record.state, record.version), []).append(record.pk)
+    for (model, state, version), ids in by_state.items():
+        model.objects.filter(pk__in=ids).update(
+            state=state, version=version, state_changed_at=now, updated_at=now
+        )
+    AuditEntry.objects.bulk_create(entries, batch_size=1000)
+    return list(final.values())
+
+
+def records_recheck_stored(records, findings_of) -> None:
+    """`record_recheck` for many records: each record's checks stored on its row, written in
+    batches (`findings_of`: record -> its findings, already run)."""
+    if not records:
+        return
+    now = timezone.now()
+    for record in records:
+        findings = findings_of[record.pk]
+        errors = len(blocking(findings))
+        record.check_errors, record.check_warnings = errors, len(findings) - errors
+        record.check_findings = [f.to_dict() for f in findings]
+        record.checked_at = now
+    type(records[0]).objects.bulk_update(
+        records, ["check_errors", "check_warnings", "check_findings", "checked_at"], batch_size=500
+    )
 
 
 def record_recheck(*, record, findings=None):
