@@ -73,7 +73,7 @@ bench: $(VENV)/.dev-installed
 bench-reconcile: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/bench_reconcile.py
 
-## bench-push: approved records to the sandbox (100 ms a call) with 1, 2 and 4 workers (PostgreSQL, own Redis)
+## bench-push: 1,000 loans approved in one bulk action, one send's statements and CPU, then approved records to the sandbox (100 ms a call) with 1, 2, 4 and 8 workers (PostgreSQL, own Redis)
 bench-push: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/bench_push.py $(BENCH_ARGS)
 

@@ -18,7 +18,7 @@ from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
 from kivaportal.pipeline.follow import record_follow_submissions
 from kivaportal.pipeline.models import Submission, SubmissionKind, SubmissionState
-from kivaportal.pipeline.queue import submissions_enqueue
+from kivaportal.pipeline.queue import submissions_enqueue, submissions_enqueue_many
 from kivaportal.workflow.audit import AuditAction
 from kivaportal.workflow.errors import IllegalTransition, NotAllowed, ReviewError
 from kivaportal.workflow.transitions import audit_record
@@ -107,7 +107,7 @@ def submissions_save(submissions) -> None:
     if None in due:  # a database that does not return the new ids
         keys = [s.idempotency_key for s in submissions if s.state == SubmissionState.PENDING]
         due = list(Submission.objects.filter(idempotency_key__in=keys).values_list("pk", flat=True))
-    transaction.on_commit(lambda: submissions_enqueue(submission_ids=due))
+    transaction.on_commit(lambda: submissions_enqueue_many(submission_ids=due))
 
 
 def submissions_create(*, record, by) -> list[Submission]:

@@ -4,7 +4,10 @@ entry, keep the stored check results fresh. Callers (`kivaportal.review.services
 `kivaportal.pipeline`) check roles and four eyes first; these never do.
 """
 
+import json
+
 from django.contrib.contenttypes.models import ContentType
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -155,20 +158,33 @@ def records_transition(moves, *, by, now=None):
 
 
 def records_recheck_stored(records, findings_of) -> None:
-    """`record_recheck` for many records: each record's checks stored on its row, written in
-    batches (`findings_of`: record -> its findings, already run)."""
+    """`record_recheck` for many records whose checks already ran (`findings_of`: pk ->
+    findings): stored with one UPDATE per distinct result (most records of a batch share
+    theirs), or in batches when they are many."""
     if not records:
         return
-    now = timezone.now()
+    model, now = type(records[0]), timezone.now()
+    groups = {}
     for record in records:
         findings = findings_of[record.pk]
         errors = len(blocking(findings))
         record.check_errors, record.check_warnings = errors, len(findings) - errors
         record.check_findings = [f.to_dict() for f in findings]
         record.checked_at = now
-    type(records[0]).objects.bulk_update(
-        records, ["check_errors", "check_warnings", "check_findings", "checked_at"], batch_size=500
-    )
+        key = json.dumps(record.check_findings, sort_keys=True, cls=DjangoJSONEncoder)
+        groups.setdefault(key, []).append(record)
+    if len(groups) > 20:
+        fields = ["check_errors", "check_warnings", "check_findings", "checked_at"]
+        model.objects.bulk_update(records, fields, batch_size=500)
+        return
+    for same in groups.values():
+        first = same[0]
+        model.objects.filter(pk__in=[r.pk for r in same]).update(
+            check_errors=first.check_errors,
+            check_warnings=first.check_warnings,
+            check_findings=first.check_findings,
+            checked_at=now,
+        )
 
 
 def record_recheck(*, record, findings=None):
