@@ -18,7 +18,13 @@ from kivaportal.workflow.errors import ReviewError
 from kivaportal.workflow.models import AuditEntry
 from kivaportal.workflow.states import RecordState as S
 from kivaportal.workflow.transitions import record_data_changed
-from tests.factories import KivaConnectionFactory, LoanFactory, member
+from tests.factories import (
+    JournalFactory,
+    KivaConnectionFactory,
+    LoanFactory,
+    RepaymentReportFactory,
+    member,
+)
 
 
 def single_refusal(record, by):
@@ -191,3 +197,26 @@ def test_the_admin_action_approves_in_bulk_with_the_same_refusals(
     for other in others:
         other.refresh_from_db()
         assert other.state == S.QUEUED
+
+
+def test_journals_and_reports_get_the_single_approvals_answer(partner, reviewer, preparer):
+    """Each kind in one selection: approved where `record_approve` would approve it, refused
+    with its message where it would not."""
+    mine = {"partner": partner, "state": S.SUBMITTED, "created_by": preparer}
+    journals = [
+        JournalFactory(loan=LoanFactory(partner=partner, state=S.SENT), **mine, updated_by=preparer)
+        for _ in range(2)
+    ]
+    report = RepaymentReportFactory(**mine, updated_by=preparer)
+    selection = [*journals, report]
+    expected = {(type(r), r.pk): single_refusal(r, reviewer) for r in selection}
+
+    result = services.records_bulk_approve(records=selection, by=reviewer)
+
+    answers = {(type(r), r.pk): None for r in result.approved}
+    answers |= {(type(r), r.pk): why for r, why in result.refused}
+    assert answers == expected
+    for record in result.approved:
+        assert Submission.objects.filter(object_id=record.pk, record_version=1).exists()
+        record.refresh_from_db()
+        assert record.state == S.QUEUED
