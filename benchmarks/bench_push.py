@@ -2,12 +2,13 @@
 
 First, in this process: 1,000 loan drafts approved in one bulk action (wall time, SQL
 statements; beside 100 approved one at a time), then one send's SQL statements and CPU time
-(median of 200 sends). Then, with the sandbox answering each API call after 100 ms (its `latency_ms`), approves 1,000 loan
-drafts, a report of 5,000 repayment lines (chunks of the connection's 200) and 500 journals
-in one transaction, and measures the wall time from that commit until the last submission is
-sent, with 1, 2, 4 and 8 worker processes (`celery worker --concurrency 1` each, prefork). Beside
-it, the ideal: API calls × latency ÷ workers (what the sends would take if the portal's own
-work cost nothing), and the ratio.
+(median of 200 sends). Then, with the sandbox answering each API call after 100 ms (its
+`latency_ms`), approves 1,000 loan drafts, a report of 5,000 repayment lines (chunks of the
+connection's 200) and 500 journals in one transaction (one bulk action), and measures the
+wall time from that commit until the last submission is sent, with 1, 2, 4 and 8 worker
+processes (`celery worker --concurrency 1` each, prefork). Beside it, the ideal: API calls ×
+latency ÷ workers (what the sends would take if the portal's own work cost nothing), and the
+ratio.
 
 Real parts, started and stopped here: a dedicated PostgreSQL database (BENCH_PUSH_DATABASE_URL,
 default kivaportal_bench_push, created if missing and emptied before each run), a Redis server
