@@ -24,6 +24,7 @@ from kivaportal.pipeline.services import (
     submissions_create,
     submissions_save,
 )
+from kivaportal.review.review_time import review_round, review_time_store, review_times_store
 from kivaportal.workflow.audit import AuditAction
 from kivaportal.workflow.errors import (
     BlockingErrors,
@@ -114,9 +115,11 @@ def record_approve(*, record, by, comment=""):
     if refusal:
         raise FourEyesViolation(refusal)
     _refuse_blocking_errors(record, _("approved"))
+    submitted_at = review_round(record)
     record = record_transition(
         record, "approve", by=by, action=AuditAction.APPROVED, comment=comment
     )
+    review_time_store(record=record, by=by, submitted_at=submitted_at)
     # The outbox row, in this same transaction: what is approved is what will be sent.
     submissions_create(record=record, by=by)
     record.refresh_from_db()
@@ -237,6 +240,7 @@ def _approve_batch(model, ids, *, by, comment, result):
     connections = active_connections(r.partner_id for r in records)
     earlier = earlier_drafts(model, records)
     allowed, findings_of, approved, submissions = {}, {}, [], []
+    rounds = {record.pk: review_round(record) for record in records}  # before the moves
     now = timezone.now()
     for record in records:
         try:
@@ -272,6 +276,9 @@ def _approve_batch(model, ids, *, by, comment, result):
         if after is not None:
             moves.append((record, after[0], after[1], "", after[2]))
     records_transition(moves, by=by, now=now)
+    review_times_store(
+        records=[record for record, _built in approved], by=by, submitted_at_of=rounds
+    )
     submissions_save(submissions)
     result.approved += [record for record, _built in approved]
 
