@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 from django.conf import settings
@@ -105,13 +105,16 @@ class KivaClient:
     ):
         self.connection = connection
         # The environment is read once per origin (`_environment`), not by each request.
-        self.environment = session is None
+        self.env_once = session is None
         if session is None:
             session = requests.Session()
             session.trust_env = False
         self.session = session
         self.tokens = TokenCache(connection, cache_alias)
         self.sleep = sleep
+        # Every retry of a GET made by this client: (path, status or error), for callers that
+        # keep the evidence of an exchange (the pipeline's look-up attempts).
+        self.retries: list[tuple[str, str]] = []
         self.timeout = (
             connection.connect_timeout or settings.KIVA_CONNECT_TIMEOUT,
             connection.read_timeout or settings.KIVA_READ_TIMEOUT,
@@ -184,6 +187,11 @@ class KivaClient:
 
     def post_journals(self, body: dict | list | str | bytes) -> KivaResponse:
         return self._request("POST", self.connection.resolved_journal_path(), body=body)
+
+    def loans_url(self, **params) -> str:
+        """The full URL of GET loans with `params` (for the record of a look-up)."""
+        url = self._url(self._partner_path("loans"))
+        return url + ("?" + urlencode(params) if params else "")
 
     def endpoint_url(self, endpoint: str) -> str:
         """The full URL a write to `endpoint` ("loan_draft", "repayments", "journals") goes
@@ -270,6 +278,7 @@ class KivaClient:
                 if delay > settings.KIVA_RETRY_AFTER_MAX:
                     raise
                 logger.info("kiva %s %s: retry %d in %.1fs", method, path, attempt, delay)
+                self.retries.append((path, str(exc.status or exc.message)))
                 self.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -309,7 +318,7 @@ class KivaClient:
 
     def _send(self, method, url, path, *, idempotent, headers=None, **kwargs):
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
-        if self.environment:
+        if self.env_once:
             environment = _environment(_origin(url))
             kwargs.update(proxies=environment["proxies"], verify=environment["verify"])
         started = time.monotonic()

@@ -44,7 +44,7 @@ from kivaportal.workflow.transitions import (
     record_lock,
     record_recheck,
     record_transition,
-    records_recheck_stored,
+    records_recheck_bulk,
     records_transition,
 )
 
@@ -238,7 +238,10 @@ def _approve_batch(model, ids, *, by, comment, result):
     four_eyes = [r.pk for r in records if r.partner.four_eyes]
     changed = changed_since_last_approval_of(model, four_eyes, by) if four_eyes else set()
     connections = active_connections(r.partner_id for r in records)
-    earlier = earlier_drafts(model, records)
+    environment_of = {
+        r.pk: connections[r.partner_id].environment for r in records if r.partner_id in connections
+    }
+    earlier = earlier_drafts(model, records, environment_of)
     allowed, findings_of, approved, submissions = {}, {}, [], []
     rounds = {record.pk: review_round(record) for record in records}  # before the moves
     now = timezone.now()
@@ -267,7 +270,9 @@ def _approve_batch(model, ids, *, by, comment, result):
             continue
         approved.append((record, built))
         submissions += built
-    records_recheck_stored([r for r in records if r.pk in findings_of], findings_of)
+    checked = [r for r in records if r.pk in findings_of]
+    if checked:
+        records_recheck_bulk(records=checked, findings_of=findings_of)
     moves = []
     for record, built in approved:
         moves.append((record, "approve", AuditAction.APPROVED, comment, None))
@@ -292,6 +297,17 @@ def records_recheck(*, model, partner=None) -> int:
     for record in records.iterator(chunk_size=500):
         record_recheck(record=record)
         count += 1
+    return count
+
+
+def records_recheck_by_pk(*, model, pks) -> int:
+    """Store the checks of these records (an import's new ones), as the record page runs
+    them, so queues count the same errors and warnings as the page."""
+    pks = list(pks)
+    count = 0
+    for start in range(0, len(pks), 500):
+        records = kind_of(model).load(model.objects.filter(pk__in=pks[start : start + 500]))
+        count += records_recheck_bulk(records=records)
     return count
 
 
