@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kivaportal.review import audit_views, views
+from kivaportal.review import audit_views, team_views, views
 
 app_name = "review"
 
@@ -9,6 +9,14 @@ urlpatterns = [
     path("p/<int:partner_id>/", views.dashboard, name="dashboard"),
     path("p/<int:partner_id>/reports/open/", views.report_open, name="report_open"),
     path("p/<int:partner_id>/kiva/reconcile/", views.kiva_reconcile, name="kiva_reconcile"),
+    path("p/<int:partner_id>/team/", team_views.team_page, name="team"),
+    path("p/<int:partner_id>/team/act/", team_views.team_act, name="team_act"),
+    path(
+        "p/<int:partner_id>/team/reference-sync/",
+        team_views.reference_sync,
+        name="reference_sync",
+    ),
+    path("welcome/<uidb64>/<token>/", team_views.WelcomeView.as_view(), name="welcome"),
     path(
         "p/<int:partner_id>/submissions/<int:pk>/act/", views.submission_act, name="submission_act"
     ),

@@ -2,6 +2,8 @@ from django import template
 from django.utils.translation import gettext as _
 
 from kivaportal.common.money import money_text
+from kivaportal.partners.roles import Action
+from kivaportal.partners.selectors import user_can
 from kivaportal.workflow import states
 
 register = template.Library()
@@ -49,3 +51,9 @@ def kiva_loan_url(at_kiva, partner):
     if connection.environment != Environment.PRODUCTION:
         return ""
     return settings.KIVA_LOAN_URL.format(kiva_id=at_kiva.kiva_id)
+
+
+@register.filter
+def manages(user, partner):
+    """Whether `user` is a partner admin of `partner` (or a superuser): the team page's link."""
+    return bool(getattr(partner, "pk", None)) and user_can(user, Action.MANAGE, partner.pk)
