@@ -10,9 +10,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.test import Client, override_settings
 
-from kivaportal.demo.services import demo_load
 from kivaportal.partners.models import Partner
 from tests.admin.admin_forms import form_data
+from tests.demo.loading import demo_load_served
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def _demo_data(django_db_setup, django_db_blocker, tmp_path_factory):
         ),
         transaction.atomic(),
     ):
-        demo_load()
+        demo_load_served()  # sent to the sandbox, served for the load
         yield media
         transaction.set_rollback(True)
 
