@@ -41,6 +41,8 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from PIL import Image, ImageDraw
 
+from integrations.kiva.client import KivaClient
+from integrations.kiva.errors import KivaError
 from integrations.kiva.models import Environment, KivaConnection
 from integrations.kiva.sandbox.models import SandboxLoan, SandboxPartner
 from integrations.kiva.sandbox.services import (
@@ -183,6 +185,10 @@ FAILED_LOAN = 18
 FAILED = RecordState.FAILED
 # The sent loan Kiva still holds as a draft (not published in PA2 yet); the others repay.
 UNPUBLISHED_LOAN = 7
+
+
+class DemoSandboxUnreachable(RuntimeError):
+    """The demo cannot send: nothing answers at the demo partners' sandbox URL."""
 
 
 @dataclass
@@ -429,6 +435,14 @@ def _partner(spec: PartnerSpec, users, rng, today):
     preparer = User.objects.get(pk=preparer.pk)
     reviewer = User.objects.get(username=REVIEWERS[spec.kiva_partner_id])
     if walk.steps or reports.steps or journals:
+        connection = KivaConnection.objects.get(partner=partner)
+        try:
+            KivaClient(connection).token(fresh=True)
+        except KivaError as exc:
+            raise DemoSandboxUnreachable(
+                f"The Kiva sandbox does not answer at {connection.api_base_url} ({exc}): the "
+                "demo sends its records there; `manage.py load_demo --url` serves it."
+            ) from exc
         sandbox = SandboxPartner.objects.get(partner_id=spec.kiva_partner_id)
         for record, target in walk.steps:
             _walk(record, target, preparer, reviewer, sandbox)
@@ -441,7 +455,6 @@ def _partner(spec: PartnerSpec, users, rng, today):
             loans=SandboxLoan.objects.filter(partner=sandbox).exclude(internal_loan_id=waiting),
         )
         # Reconciled (Kiva ids and statuses), as the beat schedule would: journals need it.
-        connection = KivaConnection.objects.get(partner=partner)
         reconcile_partner(connection=connection, by=users["admin"])
         for record, target in [*reports.steps, *journals]:
             _walk(record, target, preparer, reviewer, sandbox)

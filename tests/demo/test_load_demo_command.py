@@ -11,6 +11,7 @@ from django.test import override_settings
 
 from integrations.kiva.models import KivaConnection
 from integrations.kiva.sandbox.models import SandboxClient, SandboxLoan, SandboxPartner
+from kivaportal.demo.services import DemoSandboxUnreachable, demo_load
 from kivaportal.lending.models import Loan
 from kivaportal.partners.models import Partner
 from kivaportal.pipeline.models import Submission
@@ -79,3 +80,16 @@ def test_demo_refuses_to_load_in_production_and_writes_nothing():
 
     assert counts() == before
     assert Partner.objects.count() == 0
+
+
+def test_without_the_sandbox_answering_nothing_is_written():
+    before = counts()
+    nowhere = f"http://127.0.0.1:{free_port()}/kiva-sandbox/"
+
+    with (
+        override_settings(KIVA_SANDBOX_URL=nowhere),
+        pytest.raises(DemoSandboxUnreachable, match="does not answer"),
+    ):
+        demo_load()
+
+    assert counts() == before

@@ -1,7 +1,12 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from kivaportal.demo.services import DEMO_PASSWORD, USERS, demo_load
+from kivaportal.demo.services import (
+    DEMO_PASSWORD,
+    USERS,
+    DemoSandboxUnreachable,
+    demo_load,
+)
 from kivaportal.demo.serving import portal_served
 
 
@@ -35,11 +40,17 @@ class Command(BaseCommand):
         try:
             with portal_served(url):
                 counts = demo_load()
+        except DemoSandboxUnreachable as exc:
+            raise CommandError(str(exc)) from exc
         except OSError as exc:
             raise CommandError(
                 f"Could not serve the portal at {url} to load the demo ({exc}): is something "
                 "already running there? Stop it, or give another --url (and KIVA_SANDBOX_URL)."
             ) from exc
+        self.stdout.write(
+            "(The 400, 403 and 502 answers logged above are the demo's: Kiva rejecting a loan, "
+            "and faults injected in the sandbox for the records that need attention or failed.)"
+        )
         self.stdout.write(
             "Demo data ready: " + ", ".join(f"{n} {what}" for what, n in counts.items())
         )
