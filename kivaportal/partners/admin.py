@@ -59,9 +59,9 @@ class PartnerAdmin(PartnerScopedAdmin):
 @admin.register(Membership)
 class MembershipAdmin(PartnerScopedAdmin):
     """Members of the partners the user manages. Every change goes through the audited team
-    services (kivaportal/review/team.py): the role here, removing and password reset links as
-    actions. Partner admins invite people on the partner's team page (the portal's "Team");
-    adding an existing account here, or deleting the row, is for the portal's operators."""
+    services (kivaportal/review/team.py): adding someone already in the user's partners, the
+    role, deleting; removing and password reset links as actions. People from elsewhere are
+    invited by email on the partner's team page (the portal's "Team")."""
 
     edit_action = Action.MANAGE
     list_display = ("user", "partner", "role", "is_active", "created_at")
@@ -69,10 +69,8 @@ class MembershipAdmin(PartnerScopedAdmin):
     search_fields = ("user__username", "user__first_name", "user__last_name", "user__email")
     list_select_related = ("user", "partner")
     readonly_fields = TRACKING
+    members_may_delete = True
     actions = ("remove_members", "send_password_reset")
-
-    def has_add_permission(self, request):
-        return request.user.is_superuser
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -95,7 +93,17 @@ class MembershipAdmin(PartnerScopedAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "user" and not request.user.is_superuser:
-            kwargs["queryset"] = get_user_model().objects.none()
+            # A partner admin picks among the people already in their organisations; others
+            # are invited by email on the team page.
+            kwargs["queryset"] = (
+                get_user_model()
+                .objects.filter(
+                    memberships__partner__in=Membership.objects.for_user(request.user).values(
+                        "partner"
+                    )
+                )
+                .distinct()
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):

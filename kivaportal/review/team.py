@@ -41,6 +41,14 @@ def _require_manager(by, partner):
         )
 
 
+def _managed(by):
+    return [
+        m.partner_id
+        for m in Membership.objects.filter(user=by, is_active=True)
+        if user_can(by, Action.MANAGE, m.partner_id)
+    ]
+
+
 def _role(value) -> str:
     if value not in Role.values:
         raise ReviewError(_("Choose a role: preparer, reviewer or partner admin."))
@@ -153,10 +161,13 @@ def member_invite(*, partner: Partner, email: str, role: str, by, base_url: str)
 
 @transaction.atomic
 def member_add(*, partner: Partner, user, role: str, by) -> Membership:
-    """An operator (superuser, in the admin) puts an existing account into `partner`."""
+    """Put an existing account into `partner` (the admin's "Add membership"). A partner admin
+    picks among the people of the partners they manage; anyone else is invited by email."""
     _require_manager(by, partner)
-    if not by.is_superuser:
-        raise NotAllowed(_("Partner admins invite people on the partner's team page."))
+    if not by.is_superuser and not (
+        Membership.objects.filter(user=user, partner__in=_managed(by)).exists()
+    ):
+        raise NotAllowed(_("Invite people from outside your partners on the team page."))
     role = _role(role)
     membership = Membership.objects.create(
         user=user, partner=partner, role=role, created_by=by, updated_by=by
@@ -216,9 +227,10 @@ def member_remove(*, membership: Membership, by, comment="") -> Membership:
 
 @transaction.atomic
 def membership_delete(*, membership: Membership, by):
-    """An operator deletes a membership row (partner admins remove, which keeps it)."""
+    """Delete a membership row (the admin's delete; the team page's "Remove" keeps it)."""
+    membership = _locked_membership(membership, by)
     if not by.is_superuser:
-        raise NotAllowed(_("Partner admins remove members; only operators delete the row."))
+        _not_yourself(membership, by)
     audit_record(
         record=membership,
         actor=by,

@@ -375,7 +375,6 @@ def test_the_admin_path_is_audited_too(as_user, partner_a, committed):
     )
     committed(admin.admin_action, MEMBERSHIPS, "send_password_reset", [rosa.pk])
     admin.admin_action(MEMBERSHIPS, "remove_members", [rosa.pk])
-    add = admin.get(admin_url("partners", "membership", "add"))
 
     assert saved.status_code == 302
     rosa.refresh_from_db()
@@ -385,7 +384,6 @@ def test_the_admin_path_is_audited_too(as_user, partner_a, committed):
         "partner.member_password_reset",
         "partner.member_removed",
     ]
-    assert add.status_code == 403  # partner admins invite on the team page
     assert mail.outbox[0].to == ["rosa.reviewer@example.org"]
 
 
