@@ -19,7 +19,7 @@ from tests.demo.loading import demo_load_served
 def _demo_data(django_db_setup, django_db_blocker, tmp_path_factory):
     """The demo data, loaded once per module inside a transaction rolled back at its end; each
     test runs in a savepoint inside it (pytest-django's `db`), so tests cannot see each
-    other's changes. Loading it per test would cost ~8 s each."""
+    other's changes. Loading it per test would cost seconds each (it sends to the sandbox)."""
     media = tmp_path_factory.mktemp("media")
     with (
         django_db_blocker.unblock(),

@@ -2,6 +2,7 @@ from django import template
 from django.utils.translation import gettext as _
 
 from kivaportal.common.money import money_text
+from kivaportal.partners.models import Partner
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
 from kivaportal.workflow import states
@@ -56,4 +57,4 @@ def kiva_loan_url(at_kiva, partner):
 @register.filter
 def manages(user, partner):
     """Whether `user` is a partner admin of `partner` (or a superuser): the team page's link."""
-    return bool(getattr(partner, "pk", None)) and user_can(user, Action.MANAGE, partner.pk)
+    return isinstance(partner, Partner) and user_can(user, Action.MANAGE, partner.pk)
