@@ -95,6 +95,12 @@ def _mail(user, template, context):
     send_mail(subject.strip(), body.strip() + "\n", settings.DEFAULT_FROM_EMAIL, [user.email])
 
 
+def _after_commit(user, template, context):
+    # Robust: a mail server that is down must not turn the committed change into an error
+    # page; it is logged, and the team page can send the link again.
+    transaction.on_commit(lambda: _mail(user, template, context), robust=True)
+
+
 @transaction.atomic
 def member_invite(*, partner: Partner, email: str, role: str, by, base_url: str) -> Membership:
     """Invite `email` into `partner` with `role`. A new address gets an account (username: the
@@ -153,9 +159,9 @@ def member_invite(*, partner: Partner, email: str, role: str, by, base_url: str)
     }
     if pending:
         context["link"] = _link(base_url, "review:welcome", user)
-        transaction.on_commit(lambda: _mail(user, "review/email/invitation.txt", context))
+        _after_commit(user, "review/email/invitation.txt", context)
     else:
-        transaction.on_commit(lambda: _mail(user, "review/email/added.txt", context))
+        _after_commit(user, "review/email/added.txt", context)
     return membership
 
 
@@ -277,7 +283,7 @@ def member_password_reset(*, membership: Membership, by, base_url: str) -> Membe
     else:
         context["link"] = _link(base_url, "password_reset_confirm", user)
         template = "review/email/password_reset.txt"
-    transaction.on_commit(lambda: _mail(user, template, context))
+    _after_commit(user, template, context)
     return membership
 
 
