@@ -10,7 +10,7 @@ with Kiva's loan list. So every state shown has its submissions, audit trail and
   waiting in PA2), so repayments and journals on them work;
 - *approved* records have their submission queued for a worker (the demo hands them to the
   broker, or to an in-memory one nobody reads when there is none: `manage.py kiva_sweep`
-  sends them);
+  sends them once they have waited on the queue for its requeue time, five minutes);
 - *rejected by Kiva*: loans using an activity Kiva stopped listing after the last sync (the
   sandbox refuses them; the sync afterwards retires it, and the loan's checks say so);
 - *needs attention*: Kiva answered a loan draft with a 502 (the sandbox's fault injection), so
@@ -245,7 +245,8 @@ def _held_for_workers():
     """Approvals tell the workers after their commit (kivaportal/pipeline/queue.py). Without a
     broker the tasks would run in-process then, and send what the demo keeps *approved*: for
     the load, the messages go to an in-memory broker no worker reads (the sweeper, `manage.py
-    kiva_sweep`, sends them later). With a broker they go to it, as any approval's do."""
+    kiva_sweep`, sends them after its requeue time). With a broker they go to it, as any
+    approval's do."""
     conf = current_app.conf
     if not conf.task_always_eager:
         yield
