@@ -3,6 +3,8 @@ repayments over several months; and the truth of it: every state shown was reach
 the services (submissions, audit trail, Kiva's answer), and the sandbox knows every sent loan.
 Loading it (twice, the command, production): test_load_demo_command.py."""
 
+from datetime import date
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
@@ -20,8 +22,10 @@ from kivaportal.partners.models import Membership, Partner
 from kivaportal.partners.roles import Role
 from kivaportal.pipeline.models import Submission
 from kivaportal.pipeline.selectors import sent_with_problems_counts
+from kivaportal.pipeline.sending import submission_send
 from kivaportal.reference.models import Activity, Locale, Location, Theme
 from kivaportal.repayments.models import Repayment, RepaymentReport
+from kivaportal.review.services import record_approve, record_submit
 from kivaportal.workflow.models import AuditEntry
 from tests.demo.loading import demo_sandbox
 
@@ -232,3 +236,35 @@ def test_the_demo_partners_pass_the_connection_test_and_a_sync_changes_nothing(d
         assert connection_test(connection=connection).ok
         counts = reference_sync(connection=connection)
         assert all(c.created == c.deleted == c.retired == 0 for c in counts.values())
+
+
+def test_a_new_repayment_on_a_sent_demo_loan_reaches_kiva_without_problems(demo):
+    preparer = get_user_model().objects.get(username="ana.preparer")
+    reviewer = get_user_model().objects.get(username="rosa.reviewer")
+    loan = Loan.objects.filter(
+        partner__kiva_partner_id="9001", state="sent", kiva__status="payingBack"
+    ).first()
+    line = loan.schedule.order_by("due_date").first()
+    Repayment.objects.create(
+        partner=loan.partner,
+        loan=loan,
+        mis_repayment_id="NEW-P01",
+        date=date(2026, 11, 16),
+        amount=line.principal + line.interest,
+        principal=line.principal,
+        interest=line.interest,
+        created_by=preparer,
+        updated_by=preparer,
+    )
+    report = RepaymentReport.objects.create(
+        partner=loan.partner, month=date(2026, 11, 1), created_by=preparer, updated_by=preparer
+    )
+
+    record_submit(record=report, by=preparer)
+    record_approve(record=report, by=reviewer)
+    for submission in _submissions(report):
+        submission_send(submission_id=submission.pk, worker="test")
+
+    [submission] = _submissions(report)
+    assert (submission.state, submission.problems) == ("sent", [])
+    assert submission.kiva_reference  # the sandbox's upload id
