@@ -5,7 +5,7 @@ from kivaportal.common.money import money_text
 from kivaportal.partners.models import Partner
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
-from kivaportal.workflow import states
+from kivaportal.workflow import audit, states
 
 register = template.Library()
 
@@ -28,6 +28,12 @@ def money(amount, currency):
 def state_label(value):
     """A record state's label in the reader's language."""
     return states.state_label(value)
+
+
+@register.filter
+def action_label(value):
+    """An audit action's label in the reader's language."""
+    return audit.action_label(value)
 
 
 @register.filter
