@@ -8,6 +8,7 @@ with Kiva's loan list. So every state shown has its submissions, audit trail and
 
 - sent loans are known to the sandbox (most of them published and repaying, one still a draft
   waiting in PA2), so repayments and journals on them work;
+- *changes requested*: a loan the reviewer sent back to the preparer with a comment;
 - *approved* records have their submission queued for a worker (the demo hands them to the
   broker, or to an in-memory one nobody reads when there is none: `manage.py kiva_sweep`
   sends them once they have waited on the queue for its requeue time, five minutes);
@@ -71,7 +72,12 @@ from kivaportal.pipeline.reconcile import reconcile_partner
 from kivaportal.pipeline.sending import submission_send
 from kivaportal.reference.models import Activity, Locale, Location, Theme
 from kivaportal.repayments.models import Repayment, RepaymentReport
-from kivaportal.review.services import record_approve, record_submit, records_recheck
+from kivaportal.review.services import (
+    record_approve,
+    record_request_changes,
+    record_submit,
+    records_recheck,
+)
 from kivaportal.workflow.states import RecordState
 
 DEMO_PASSWORD = "kiva-demo-2026"  # demo accounts only; load_demo refuses to run in production
@@ -180,9 +186,12 @@ STATE_CYCLE = (
     RecordState.REJECTED,
     RecordState.NEEDS_ATTENTION,
 )
-# Loan numbers whose state differs from the cycle's: one failed send per partner.
+# Loan numbers whose state differs from the cycle's: one failed send per partner, and one
+# loan the reviewer sent back to the preparer with a comment.
 FAILED_LOAN = 18
 FAILED = RecordState.FAILED
+RETURNED_LOAN = 11
+RETURNED_COMMENT = "Say what the loan will buy: “stock and tools” is too vague for lenders."
 # The sent loan Kiva still holds as a draft (not published in PA2 yet); the others repay.
 UNPUBLISHED_LOAN = 7
 
@@ -359,7 +368,9 @@ def _partner(spec: PartnerSpec, users, rng, today):
     for n in range(1, spec.loan_count + 1):
         is_group = n % 5 == 0
         members = [next(free) for _ in range(3)] if is_group else [next(free)]
-        state = FAILED if n == FAILED_LOAN else STATE_CYCLE[n % len(STATE_CYCLE)]
+        state = {FAILED_LOAN: FAILED, RETURNED_LOAN: RecordState.CHANGES_REQUESTED}.get(
+            n, STATE_CYCLE[n % len(STATE_CYCLE)]
+        )
         amount = quantize(Decimal(spec.base_amount * rng.randrange(2, 9)), spec.currency)
         disbursal = today - timedelta(days=30 * rng.randrange(1, 7))
         # A few drafts are left incomplete on purpose, to show the checks at work.
@@ -480,6 +491,9 @@ def _walk(record, target, preparer, reviewer, sandbox):
         return
     record = record_submit(record=record, by=preparer)
     if target == RecordState.SUBMITTED:
+        return
+    if target == RecordState.CHANGES_REQUESTED:
+        record_request_changes(record=record, by=reviewer, comment=RETURNED_COMMENT)
         return
     record = record_approve(record=record, by=reviewer, comment="")
     if target == RecordState.APPROVED:

@@ -157,6 +157,7 @@ def test_every_state_the_portal_shows_is_in_the_demo(demo):
         assert {
             "draft",
             "submitted",
+            "changes_requested",
             "queued",
             "sent",
             "rejected",
@@ -172,6 +173,10 @@ def test_every_record_past_draft_went_through_the_services_with_four_eyes(demo):
             actions = _actions(record)
             assert actions[0] == ("review.submitted", "ana.preparer"), record
             if record.state == "submitted":
+                continue
+            if record.state == "changes_requested":
+                assert actions[1][0] == "review.changes_requested", record
+                assert actions[1][1] in ("rosa.reviewer", "awa.reviewer"), record
                 continue
             approved = [who for action, who in actions if action == "review.approved"]
             assert approved and approved[0] in ("rosa.reviewer", "awa.reviewer"), record
