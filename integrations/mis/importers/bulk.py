@@ -150,9 +150,10 @@ def copy_with_history(model, columns: list[str], rows: list[tuple], *, fixed=Non
     return ids
 
 
-def _history_of(connection, model, ids: list[int], now, user):
-    """The "+" history row of each of `ids` (as django-simple-history writes them), copied by
-    PostgreSQL from the rows just inserted: nothing of them passes through Python again."""
+def _history_of(connection, model, ids: list[int], now, user, column=None):
+    """The "+" history row of each row whose `column` (the primary key) is one of `ids`, as
+    django-simple-history writes them, copied by PostgreSQL from the rows just inserted:
+    nothing of them passes through Python again."""
     history = model.history.model
     quote = connection.ops.quote_name
     names, values, params = [], [], []
@@ -176,6 +177,80 @@ def _history_of(connection, model, ids: list[int], now, user):
         cursor.execute(
             f"INSERT INTO {quote(history._meta.db_table)} ({', '.join(names)}) "  # noqa: S608 (names from model metadata)
             f"SELECT {', '.join(values)} FROM {quote(model._meta.db_table)} "
-            f"WHERE {quote(model._meta.pk.column)} = ANY(%s)",
+            f"WHERE {quote(column or model._meta.pk.column)} = ANY(%s)",
             [*params, ids],
         )
+
+
+class Staging:
+    """Parsed lines kept between an import's check and its write, in a temporary table of
+    PostgreSQL (dropped at the end of the transaction), filled by COPY batch by batch: the
+    write selects them into their table instead of reading and parsing the file again, and
+    memory holds one batch. `columns`: (name, SQL type) pairs; each line is a tuple of them."""
+
+    def __init__(self, name: str, columns):
+        self.name = name
+        self.columns = columns
+        self.ready = False
+
+    def _connection(self):
+        return default_connection
+
+    def _ensure(self, connection):
+        if self.ready:
+            return
+        quote = connection.ops.quote_name
+        types = ", ".join(f"{quote(name)} {sql_type}" for name, sql_type in self.columns)
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {quote(self.name)}")
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {quote(self.name)} "
+                f"(n bigint GENERATED ALWAYS AS IDENTITY, {types}) ON COMMIT DROP"
+            )
+        self.ready = True
+
+    def add(self, rows: list[tuple]):
+        if not rows:
+            return
+        connection = self._connection()
+        self._ensure(connection)
+        _copy(connection, self.name, [name for name, _type in self.columns], rows)
+
+    def write(self, model, *, select: dict, joins: str, params: dict, keys, loan_ids, user):
+        """INSERT ... SELECT into `model`'s table the staged lines of the loans `keys` (MIS
+        ids; their ids in `loan_ids`), in the order they were staged, `select` giving each
+        field's SQL (the staged line is `s`, its loan `k`); then their history rows. Returns
+        None when every staged line of those loans was written, else how many were not."""
+        connection = self._connection()
+        self._ensure(connection)
+        quote = connection.ops.quote_name
+        now = timezone.now()
+        names, exprs, params = [], [], dict(params, keys=list(keys), loan_ids=list(loan_ids))
+        for field in model._meta.concrete_fields:
+            if field.primary_key:
+                continue
+            names.append(quote(field.column))
+            if field.attname in select:
+                exprs.append(select[field.attname])
+            else:
+                params[f"default_{field.attname}"] = field.get_db_prep_save(
+                    field.get_default(), connection
+                )
+                exprs.append(f"%(default_{field.attname})s")
+        table = quote(self.name)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(names)}) "  # noqa: S608 (names from model metadata)
+                f"SELECT {', '.join(exprs)} FROM {table} s "
+                "JOIN unnest(%(keys)s::text[], %(loan_ids)s::bigint[]) AS k(mis_loan_id, loan_id) "
+                f"ON k.mis_loan_id = s.mis_loan_id {joins} ORDER BY s.n",
+                params,
+            )
+            written = cursor.rowcount
+            cursor.execute(
+                f"SELECT count(*) FROM {table} WHERE mis_loan_id = ANY(%s)",  # noqa: S608
+                [params["keys"]],
+            )
+            staged = cursor.fetchone()[0]
+        _history_of(connection, model, params["loan_ids"], now, user, column="loan_id")
+        return None if written == staged else staged - written

@@ -10,12 +10,13 @@ loan without rows in the borrowers (or schedule) input keeps the borrowers (or s
 import hashlib
 
 from django.core.files.base import ContentFile
+from django.db import connection
 from django.utils.translation import gettext as _
 
 from integrations.mis.formats import FileError
 from integrations.mis.importers import reviewed
 from integrations.mis.importers.base import Importer, batches
-from integrations.mis.importers.bulk import insert_with_history, key_in
+from integrations.mis.importers.bulk import Staging, insert_with_history, key_in
 from integrations.mis.importers.loan_parts import (
     LOAN_COLUMNS,
     LOAN_FIELDS,
@@ -33,6 +34,35 @@ from kivaportal.lending.models import Borrower, Loan, LoanBorrower, LoanType, Sc
 from kivaportal.workflow.transitions import audit_records_created
 
 WRITING = ("create", "update", "new_version")
+# The staged lines (bulk.Staging): their columns, and how the write selects them into the
+# table ("s" the staged line, "k" its loan's key and id).
+MEMBER_STAGING = (
+    ("mis_loan_id", "text"),
+    ("mis_client_id", "text"),
+    ("amount", "numeric"),
+    ("own_loan_id", "text"),
+    ("not_pictured", "boolean"),
+    ("position", "integer"),
+)
+MEMBER_SELECT = {
+    "loan_id": "k.loan_id",
+    "borrower_id": "b.id",
+    "amount": "s.amount",
+    "mis_loan_id": "s.own_loan_id",
+    "not_pictured": "s.not_pictured",
+    "position": "s.position",
+}
+MEMBER_JOIN = (
+    "JOIN lending_borrower b ON b.partner_id = %(partner)s AND b.mis_client_id = s.mis_client_id"
+)
+SCHEDULE_STAGING = (("mis_loan_id", "text"), ("due_date", "date"), ("principal", "numeric"),
+                    ("interest", "numeric"))  # fmt: skip
+SCHEDULE_SELECT = {
+    "loan_id": "k.loan_id",
+    "due_date": "s.due_date",
+    "principal": "s.principal",
+    "interest": "s.interest",
+}
 
 
 class LoanImporter(Importer):
@@ -44,6 +74,18 @@ class LoanImporter(Importer):
         self.pending_clients = set(pending_clients)  # borrowers the same API call creates
         self.photos = photos or {}
         self.plans: dict[str, LoanPlan] = {}
+        # A file import on PostgreSQL (`commit`) keeps the borrowers' and schedule lines'
+        # parsed values in temporary tables as it checks them (bulk.Staging), and writes them
+        # from there: each line is read and parsed once.
+        self.staged: dict[str, Staging] = {}
+
+    def commit(self):
+        if connection.vendor == "postgresql" and not self.pending_clients:
+            self.staged = {
+                "members": Staging("intake_members", MEMBER_STAGING),
+                "schedule": Staging("intake_schedule", SCHEDULE_STAGING),
+            }
+        return super().commit()
 
     # Reading one source, batch by batch, with its header checked once.
     def _rows(self, name, columns, *, check):
@@ -203,6 +245,8 @@ class LoanImporter(Importer):
                     partner=self.partner, mis_client_id__in=key_in(wanted)
                 ).values_list("mis_client_id", flat=True)
             ) | (self.pending_clients & wanted)
+        staging = self.staged.get(kind)
+        staged = []
         for row, values in cleaned:
             plan = self.plans.get(values["mis_loan_id"])
             if plan is None:
@@ -211,9 +255,19 @@ class LoanImporter(Importer):
             if plan.action == "error":
                 continue
             if kind == "members":
+                position = plan.members.count if plan.members else 0
                 self._check_member(row, values, plan, clients)
+                if staging:
+                    staged.append((values["mis_loan_id"], values["mis_client_id"],
+                                   values["amount"], own_loan_id(values),
+                                   bool(values.get("not_pictured")), position))  # fmt: skip
             else:
                 self._check_instalment(row, values, plan)
+                if staging:
+                    staged.append((values["mis_loan_id"], values["due_date"],
+                                   values["principal"], values.get("interest") or 0))  # fmt: skip
+        if staging and self.outcome.ok:  # after a problem nothing is written: stop copying
+            staging.add(staged)
 
     def _check_member(self, row, values, plan, clients):
         lines = plan.members = plan.members or Lines()
@@ -227,10 +281,11 @@ class LoanImporter(Importer):
         self._precision(row, "amount", values["amount"], plan.currency)
         lines.clients.add(client)
         own = own_loan_id(values)
-        lines.add(
-            values["amount"],
-            member_fp(lines.count, client, values["amount"], own, values.get("not_pictured")),
+        # The fingerprint compares with the loan's lines in the portal: none for a new loan.
+        fp = plan.pk and member_fp(
+            lines.count, client, values["amount"], own, values.get("not_pictured")
         )
+        lines.add(values["amount"], fp or 0)
 
     def _check_instalment(self, row, values, plan):
         lines = plan.schedule = plan.schedule or Lines()
@@ -247,7 +302,7 @@ class LoanImporter(Importer):
                 % {"date": lines.last_date.isoformat()},
             )
         lines.last_date = values["due_date"]
-        lines.add(principal, schedule_fp(values["due_date"], principal, interest))
+        lines.add(principal, plan.pk and schedule_fp(values["due_date"], principal, interest) or 0)
 
     def _check_totals(self, plan):
         """The loan-level checks on a loan's summaries: shares and principal add up."""
@@ -327,6 +382,42 @@ class LoanImporter(Importer):
         old = {name: [pks[k] for k in keys if plans[k].pk] for name, keys in rewrite.items()}
         LoanBorrower.objects.filter(loan_id__in=old["members"]).delete()
         ScheduleLine.objects.filter(loan_id__in=old["schedule"]).delete()
+        if self.staged:
+            self._write_staged(rewrite, pks)
+        else:
+            self._write_lines(rewrite, pks)
+        for loan, changed in edited:
+            reviewed.end_change(loan, self, changed)
+        if self.collect_records:
+            self.outcome.records = [{"mis_loan_id": k, "id": pk} for k, pk in pks.items()]
+        return self.outcome
+
+    def _write_staged(self, rewrite, pks):
+        """The lines kept by the check (PostgreSQL), written by PostgreSQL with their history
+        rows: those of the loans created or whose borrowers (schedule) changed."""
+        for name, model, select, joins in (
+            ("members", LoanBorrower, MEMBER_SELECT, MEMBER_JOIN),
+            ("schedule", ScheduleLine, SCHEDULE_SELECT, ""),
+        ):
+            keys = sorted(rewrite[name])
+            if not keys:
+                continue
+            expected = self.staged[name].write(
+                model,
+                select=select,
+                joins=joins,
+                params={"partner": self.partner.pk},
+                keys=keys,
+                loan_ids=[pks[k] for k in keys],
+                user=self.actor,
+            )
+            if expected is not None:
+                # Every line was checked; one not written (a borrower gone meanwhile) must
+                # not pass silently.
+                raise RuntimeError(f"{name}: {expected} lines staged but not written")
+
+    def _write_lines(self, rewrite, pks):
+        """The lines read and parsed again from their sources (SQLite, the API)."""
         positions: dict[str, int] = {}
         for cleaned in self._rows("members", MEMBER_COLUMNS, check=False):
             wanted = {v["mis_client_id"] for _r, v in cleaned}
@@ -364,11 +455,6 @@ class LoanImporter(Importer):
                 if values["mis_loan_id"] in rewrite["schedule"]
             ]
             insert_with_history(ScheduleLine, lines, user=self.actor)
-        for loan, changed in edited:
-            reviewed.end_change(loan, self, changed)
-        if self.collect_records:
-            self.outcome.records = [{"mis_loan_id": k, "id": pk} for k, pk in pks.items()]
-        return self.outcome
 
     def _write_loans(self, cleaned, pks, edited):
         plans = self.plans

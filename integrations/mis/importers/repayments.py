@@ -64,6 +64,7 @@ class RepaymentImporter(FlatImporter):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._touched: set = set()  # the dates written: their months' reports learn it
+        self._copy = connection.vendor == "postgresql"
 
     def prepare(self, cleaned):
         loan_ids = {v["mis_loan_id"] for _r, v in cleaned}
@@ -157,7 +158,7 @@ class RepaymentImporter(FlatImporter):
     def _new(self, key, values):
         """A new repayment: on PostgreSQL the row's values for COPY (`NEW_COLUMNS`), else an
         instance (ids, not instances, for its relations: a related descriptor is slow)."""
-        if connection.vendor == "postgresql":
+        if self._copy:
             get = values.get
             return (key, values["loan_id"], get("borrower_id"), values["date"],
                     values["amount"], get("principal"), get("interest"))  # fmt: skip
