@@ -4,7 +4,7 @@ number of records, and reads only the partner it is given (callers scope the par
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 
 from kivaportal.common.paging import capped_count
 from kivaportal.kinds import KINDS
@@ -104,10 +104,22 @@ def _sort_fields(kind, sort):
     return [f"{sign}{name}" for name in fields] + [f"{sign}id"]
 
 
+# A search word found in at most this many loans is looked up first (one query per word) and
+# the queue filtered by those ids; a word found in more (a common name) is tested on each loan
+# in the queue's order instead, which stops at the page's last row.
+SEARCH_IDS_CAP = 1000
+
+
 def _search(kind, partner, q):
     """Each word of `q` must match one of the record's names or ids (borrowers' included):
-    "rosa quispe", "WK-L0001", "C0042"."""
-    from kivaportal.lending.models import LoanBorrower
+    "rosa quispe", "WK-L0001", "C0042".
+
+    For loans, a word's loans are found by a UNION of three lookups (the loan's own ids and
+    group name, its borrowers' names and client ids, the borrowers' own loan ids), each of
+    which PostgreSQL answers from trigram indexes (lending migration 0008), up to
+    SEARCH_IDS_CAP of them. Tested on every loan instead (an OR with a subquery cannot use
+    an index), a rare word read all the partner's loans: 546 ms at 20,000 loans."""
+    from kivaportal.lending.models import Loan, LoanBorrower
 
     condition = Q()
     for word in q.split():
@@ -117,16 +129,37 @@ def _search(kind, partner, q):
             | Q(borrower__mis_client_id__icontains=word)
         )
         if kind.slug == "loans":
-            # Through the borrower's partner (already joined), not the loan's: no second join.
-            shares = LoanBorrower.objects.filter(borrower__partner=partner).filter(
-                people | Q(mis_loan_id__icontains=word)
-            )
-            condition &= (
+            own = (
                 Q(mis_loan_id__icontains=word)
                 | Q(group_name__icontains=word)
                 | Q(group_client_id__icontains=word)
-                | Q(pk__in=shares.values("loan_id"))
             )
+            # Through the borrower's partner (already joined), not the loan's: no second join.
+            shares = LoanBorrower.objects.filter(borrower__partner=partner)
+            # UNION ALL, so that PostgreSQL stops at the cap (a UNION would read every match
+            # to remove duplicates); duplicates are removed here.
+            rows = list(
+                Loan.objects.filter(partner=partner)
+                .filter(own)
+                .order_by()
+                .values_list("pk", flat=True)
+                .union(
+                    shares.filter(people).order_by().values_list("loan_id", flat=True),
+                    shares.filter(mis_loan_id__icontains=word)
+                    .order_by()
+                    .values_list("loan_id", flat=True),
+                    all=True,
+                )[: SEARCH_IDS_CAP + 1]
+            )
+            if len(rows) <= SEARCH_IDS_CAP:
+                condition &= Q(pk__in=sorted(set(rows)))
+            else:
+                # Per loan tested, only as far as the page reaches (EXISTS, not IN: an IN
+                # would first collect every matching loan).
+                matching = shares.filter(loan=OuterRef("pk")).filter(
+                    people | Q(mis_loan_id__icontains=word)
+                )
+                condition &= own | Exists(matching)
         elif kind.slug == "journals":
             condition &= Q(subject__icontains=word) | Q(loan__mis_loan_id__icontains=word) | people
         else:
