@@ -30,6 +30,10 @@ def create(apps, schema_editor):
             f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" '
             f'USING gin ((UPPER("{column}"::text)) gin_trgm_ops)'
         )
+    # The planner's statistics of the indexed expressions (how common a word is): without
+    # them it cannot tell a rare name from a common one until autovacuum analyses the tables.
+    for table in sorted({table for table, _column, _name in INDEXES}):
+        schema_editor.execute(f'ANALYZE "{table}"')
 
 
 def drop(apps, schema_editor):
