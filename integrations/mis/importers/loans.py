@@ -74,9 +74,9 @@ class LoanImporter(Importer):
         self.pending_clients = set(pending_clients)  # borrowers the same API call creates
         self.photos = photos or {}
         self.plans: dict[str, LoanPlan] = {}
-        # A file import on PostgreSQL (`commit`) keeps the borrowers' and schedule lines'
-        # parsed values in temporary tables as it checks them (bulk.Staging), and writes them
-        # from there: each line is read and parsed once.
+        # A file import on PostgreSQL (`commit`) keeps the new loans' borrowers' and schedule
+        # lines' parsed values in temporary tables as it checks them (bulk.Staging), and
+        # writes them from there: each line is read and parsed once.
         self.staged: dict[str, Staging] = {}
 
     def commit(self):
@@ -254,16 +254,19 @@ class LoanImporter(Importer):
                 continue
             if plan.action == "error":
                 continue
+            # Staged: the lines of new loans. An existing loan's lines are often unchanged
+            # (nothing to write); when they changed they are read again at the write.
+            stage = staging is not None and plan.pk is None
             if kind == "members":
                 position = plan.members.count if plan.members else 0
                 self._check_member(row, values, plan, clients)
-                if staging:
+                if stage:
                     staged.append((values["mis_loan_id"], values["mis_client_id"],
                                    values["amount"], own_loan_id(values),
                                    bool(values.get("not_pictured")), position))  # fmt: skip
             else:
                 self._check_instalment(row, values, plan)
-                if staging:
+                if stage:
                     staged.append((values["mis_loan_id"], values["due_date"],
                                    values["principal"], values.get("interest") or 0))  # fmt: skip
         if staging and self.outcome.ok:  # after a problem nothing is written: stop copying
@@ -383,7 +386,12 @@ class LoanImporter(Importer):
         LoanBorrower.objects.filter(loan_id__in=old["members"]).delete()
         ScheduleLine.objects.filter(loan_id__in=old["schedule"]).delete()
         if self.staged:
-            self._write_staged(rewrite, pks)
+            # New loans' lines were staged; an existing loan's changed lines are read again.
+            new = {name: {k for k in keys if not plans[k].pk} for name, keys in rewrite.items()}
+            self._write_staged(new, pks)
+            rest = {name: keys - new[name] for name, keys in rewrite.items()}
+            if any(rest.values()):
+                self._write_lines(rest, pks)
         else:
             self._write_lines(rewrite, pks)
         for loan, changed in edited:
