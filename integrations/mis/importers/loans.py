@@ -3,8 +3,10 @@
 
 The check pass reads the loans first, then the borrowers and the schedule, keeping per loan only
 a count, a total and a fingerprint (`loan_parts.Lines`); then it decides per loan: create,
-update, new version or unchanged. The write pass reads the sources again and writes in bulk. A
-loan without rows in the borrowers (or schedule) input keeps the borrowers (or schedule) it has.
+update, new version or unchanged. The write pass reads the loans again and writes in bulk; the
+new loans' borrowers and schedule lines come from where the check staged them (a file import on
+PostgreSQL), other lines are read again. A loan without rows in the borrowers (or schedule)
+input keeps the borrowers (or schedule) it has.
 """
 
 import hashlib
