@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -53,6 +54,7 @@ INSTALLED_APPS = [
     "kivaportal.workflow",
     "kivaportal.pipeline",
     "kivaportal.review",
+    "kivaportal.notifications",
     "kivaportal.demo",
     "integrations.kiva",
     "integrations.mis",
@@ -282,6 +284,40 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=KIVA_SWEEP_SECONDS),
     },
 }
+
+# Notification emails (docs/architecture.md, "Notifications"); development prints them.
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Kiva partner portal <portal@localhost>")
+# The portal's address as people reach it: the links in the emails.
+PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000")
+NOTIFY_WAITING_HOURS = env.int("NOTIFY_WAITING_HOURS", default=24)
+NOTIFY_LOOKBACK_HOURS = env.int("NOTIFY_LOOKBACK_HOURS", default=72)
+NOTIFY_EVERY_MINUTES = env.int("NOTIFY_EVERY_MINUTES", default=5)
+NOTIFY_DIGEST_HOUR = env.int("NOTIFY_DIGEST_HOUR", default=6)
+CELERY_BEAT_SCHEDULE["review-notifications"] = {
+    "task": "review.notifications_send",
+    "schedule": timedelta(minutes=NOTIFY_EVERY_MINUTES),
+}
+CELERY_BEAT_SCHEDULE["review-notifications-digest"] = {
+    "task": "review.notifications_digest",
+    "schedule": crontab(hour=NOTIFY_DIGEST_HOUR, minute=0),
+}
+
+# Review (docs/architecture.md, "Review time"): PA2's time to enter one loan profile by hand,
+# in minutes (low, high), the baseline of the dashboard's time saved.
+REVIEW_PA2_MINUTES_PER_PROFILE = tuple(
+    env.list("REVIEW_PA2_MINUTES_PER_PROFILE", cast=int, default=[10, 12])
+)
 
 # MIS intake (docs/configuration.md, docs/intake.md).
 INTAKE_API_MAX_BODY_BYTES = env.int("INTAKE_API_MAX_BODY_BYTES", default=8 * 1024 * 1024)

@@ -11,7 +11,7 @@ from kivaportal.common.models import PagePhoto, PartnerOwned
 from kivaportal.common.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from kivaportal.common.scoping import PartnerScopedQuerySet
 from kivaportal.partners.models import currency_code
-from kivaportal.workflow.models import CHECK_FIELDS, Reviewable
+from kivaportal.workflow.models import CHECK_FIELDS, REVIEW_TIME_FIELDS, Reviewable
 
 
 def money_field(verbose_name, **kwargs):
@@ -120,7 +120,7 @@ class Loan(Reviewable, PagePhoto):
     client_waiver_signed = models.BooleanField(_("client waiver signed"), default=False)
 
     COPY_FIELDS = [*PagePhoto.COPY_FIELDS, "photo_kiva"]
-    history = HistoricalRecords(excluded_fields=[*CHECK_FIELDS, *COPY_FIELDS])
+    history = HistoricalRecords(excluded_fields=[*CHECK_FIELDS, *REVIEW_TIME_FIELDS, *COPY_FIELDS])
 
     class Meta:
         verbose_name = _("loan")

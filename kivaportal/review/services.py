@@ -16,6 +16,7 @@ from kivaportal.kinds import kind_of
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
 from kivaportal.pipeline.services import submissions_create
+from kivaportal.review.review_time import review_round, review_time_store
 from kivaportal.workflow.audit import AuditAction
 from kivaportal.workflow.errors import (
     BlockingErrors,
@@ -94,9 +95,11 @@ def record_approve(*, record, by, comment=""):
     if refusal:
         raise FourEyesViolation(refusal)
     _refuse_blocking_errors(record, _("approved"))
+    submitted_at = review_round(record)
     record = record_transition(
         record, "approve", by=by, action=AuditAction.APPROVED, comment=comment
     )
+    review_time_store(record=record, by=by, submitted_at=submitted_at)
     # The outbox row, in this same transaction: what is approved is what will be sent.
     submissions_create(record=record, by=by)
     record.refresh_from_db()

@@ -39,6 +39,7 @@ from kivaportal.repayments.services import repayment_report_open
 from kivaportal.review import selectors, services
 from kivaportal.review.details import detail_context
 from kivaportal.review.forms import QueueFilterForm
+from kivaportal.review.review_time import review_opened
 from kivaportal.workflow.errors import ReviewError
 from kivaportal.workflow.states import RecordState
 
@@ -84,6 +85,8 @@ def dashboard(request, partner_id):
             "last_reconciliation": partner_last_reconciliation(partner),
             "sent_with_problems": sent_with_problems_counts(partner),
             "can_manage": user_can(request.user, Action.MANAGE, partner.pk),
+            "returned": selectors.returned_to(partner, request.user),
+            "time_saved": selectors.time_saved(partner),
         },
     )
 
@@ -225,6 +228,8 @@ def record_detail(request, partner_id, kind, pk):
         "can_approve": user_can(request.user, Action.APPROVE, partner.pk),
         "can_edit": user_can(request.user, Action.EDIT, partner.pk),
         "four_eyes_refusal": services.four_eyes_refusal(record, request.user),
+        "submittable": can_proceed(record.submit),
+        "changes_request": selectors.record_changes_request(record),
         "can_withdraw": can_proceed(record.withdraw),
         "can_start_new_version": can_proceed(record.start_new_version),
         "admin_url": reverse(
@@ -232,6 +237,8 @@ def record_detail(request, partner_id, kind, pk):
         ),
     }
     context.update(detail_context(record, request.GET.get("page"), request.GET))
+    if context["can_approve"] and context["four_eyes_refusal"] is None:
+        review_opened(record=record, by=request.user)  # the review time starts (first time)
     return render(request, f"review/{kind.slug}_detail.html", context)
 
 

@@ -122,7 +122,7 @@ def record_data_changed(*, record, by=None, reason, data=None):
     data = {**(data or {}), "reason": reason}
     if can_proceed(record.reopen):
         record_transition(record, "reopen", by=by, action=AuditAction.RETURNED_TO_DRAFT, data=data)
-    elif record.state != RecordState.DRAFT:
+    elif record.state not in (RecordState.DRAFT, RecordState.CHANGES_REQUESTED):
         audit_record(
             record=record,
             actor=by,

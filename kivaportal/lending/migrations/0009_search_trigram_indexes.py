@@ -45,7 +45,7 @@ def drop(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("lending", "0007_merge_photo_copies_and_loan_at_kiva"),
+        ("lending", "0008_changes_requested_state_and_review_time"),
     ]
 
     operations = [migrations.RunPython(create, drop, elidable=False)]
