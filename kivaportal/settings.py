@@ -209,6 +209,9 @@ KIVA_CONNECT_TIMEOUT = env.float("KIVA_CONNECT_TIMEOUT", default=5.0)
 KIVA_READ_TIMEOUT = env.float("KIVA_READ_TIMEOUT", default=30.0)
 KIVA_GET_ATTEMPTS = env.int("KIVA_GET_ATTEMPTS", default=4)
 KIVA_RETRY_AFTER_MAX = env.float("KIVA_RETRY_AFTER_MAX", default=60.0)
+# Tests only, never read from the environment: loopback hosts where a stage or production
+# connection may use plain http (the sandbox's test server playing both; docs/kiva.md).
+KIVA_TEST_PLAIN_HTTP_HOSTS: tuple[str, ...] = ()
 KIVA_TOKEN_RENEW_MARGIN = env.int("KIVA_TOKEN_RENEW_MARGIN", default=300)
 KIVA_PHOTO_MAX_SIDE = env.int("KIVA_PHOTO_MAX_SIDE", default=1200)
 KIVA_REFERENCE_SYNC_HOURS = env.float("KIVA_REFERENCE_SYNC_HOURS", default=24.0)
@@ -325,7 +328,6 @@ INTAKE_API_MAX_ITEMS = env.int("INTAKE_API_MAX_ITEMS", default=1000)
 INTAKE_MAX_FUTURE_DAYS = env.int("INTAKE_MAX_FUTURE_DAYS", default=31)
 INTAKE_TOKEN_LIFETIME = env.int("INTAKE_TOKEN_LIFETIME", default=43199)  # Kiva's: about 12 h
 INTAKE_UPLOAD_MAX_BYTES = env.int("INTAKE_UPLOAD_MAX_BYTES", default=200 * 1024 * 1024)
-INTAKE_ASYNC_ROWS = env.int("INTAKE_ASYNC_ROWS", default=3000)
 # Refused while the file streams, before any write: rows per file, and what an .xlsx unpacks to.
 INTAKE_MAX_ROWS = env.int("INTAKE_MAX_ROWS", default=200_000)
 INTAKE_XLSX_MAX_UNCOMPRESSED_BYTES = env.int(

@@ -314,6 +314,10 @@ class LoanAtKiva(models.Model):
     # Set when a reconciliation that read Kiva's whole list did not find a loan it had seen
     # (or a sent draft): flagged for a person, never guessed (deleted in PA2?).
     missing_since = models.DateTimeField(_("not listed by Kiva since"), null=True, blank=True)
+    # The Kiva environment all of this was read from or sent to (stage, production...): what
+    # stage knows of a loan is not production's; a row of another environment is replaced,
+    # not matched, when the partner's connection has moved (docs/kiva.md).
+    environment = models.CharField(_("Kiva environment"), max_length=12, blank=True)
 
     objects = PartnerScopedQuerySet.as_manager()
     partner_path = "loan__partner"

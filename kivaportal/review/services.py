@@ -31,6 +31,7 @@ from kivaportal.workflow.transitions import (
     record_lock,
     record_recheck,
     record_transition,
+    records_recheck_bulk,
 )
 
 
@@ -215,6 +216,17 @@ def records_recheck(*, model, partner=None) -> int:
     for record in records.iterator(chunk_size=500):
         record_recheck(record=record)
         count += 1
+    return count
+
+
+def records_recheck_by_pk(*, model, pks) -> int:
+    """Store the checks of these records (an import's new ones), as the record page runs
+    them, so queues count the same errors and warnings as the page."""
+    pks = list(pks)
+    count = 0
+    for start in range(0, len(pks), 500):
+        records = kind_of(model).load(model.objects.filter(pk__in=pks[start : start + 500]))
+        count += records_recheck_bulk(records=records)
     return count
 
 

@@ -42,3 +42,9 @@ def end_change(record, importer, changed_fields):
     return services.record_edited_from_intake(
         record=record, by=importer.actor, changed_fields=changed_fields, data=importer.audit_data
     )
+
+
+def recheck_created(model, pks):
+    """New records' checks stored as the record page runs them (an edited record's are
+    stored by `end_change`), so the queue's counts equal the page's from the start."""
+    return services.records_recheck_by_pk(model=model, pks=pks)
