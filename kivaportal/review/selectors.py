@@ -120,7 +120,7 @@ def _search(kind, partner, q):
     For loans, a word's loans are found first (two queries: the borrowers it names, then a
     UNION of the loans' own ids and group name, those borrowers' shares and the borrowers' own
     loan ids), each lookup answered by PostgreSQL from trigram indexes (lending migration
-    0009), up to SEARCH_IDS_CAP of them. Tested on every loan instead (an OR with a subquery
+    0010), up to SEARCH_IDS_CAP of them. Tested on every loan instead (an OR with a subquery
     cannot use an index), a rare word read all the partner's loans: 546 ms at 20,000 loans."""
     from kivaportal.lending.models import Borrower, Loan, LoanBorrower
 

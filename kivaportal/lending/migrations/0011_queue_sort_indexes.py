@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('lending', '0009_search_trigram_indexes'),
+        ('lending', '0010_search_trigram_indexes'),
         ('partners', '0002_partner_isolation'),
         ('reference', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

@@ -45,7 +45,7 @@ def drop(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("lending", "0008_changes_requested_state_and_review_time"),
+        ("lending", "0009_loan_at_kiva_environment"),
     ]
 
     operations = [migrations.RunPython(create, drop, elidable=False)]
