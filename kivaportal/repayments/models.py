@@ -100,3 +100,45 @@ class RepaymentReport(Reviewable):
         from kivaportal.repayments.checks import report_findings
 
         return report_findings(self)
+
+
+class ResendLine(models.Model):
+    """A line Kiva refused on a sent version of a report, held by the new version that sends
+    it again (`version`): that version sends these lines only, not the month's. Staff correct
+    them (the loan id, client id or amount Kiva could not take) before it is reviewed again;
+    the refused version keeps what was sent and Kiva's answer on its submissions.
+    """
+
+    report = models.ForeignKey(
+        RepaymentReport,
+        verbose_name=_("report"),
+        on_delete=models.CASCADE,
+        related_name="resend_lines",
+    )
+    version = models.PositiveIntegerField(_("sent again in version"))
+    from_version = models.PositiveIntegerField(_("refused in version"))
+    loan = models.ForeignKey(
+        "lending.Loan",
+        verbose_name=_("loan"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The portal's loan of the line as sent, when it can be told."),
+    )
+    mis_loan_id = models.CharField(_("loan id"), max_length=64)
+    client_id = models.CharField(_("client id"), max_length=64, blank=True)
+    amount = money_field(_("amount"), validators=[MinValueValidator(Decimal("0"))])
+    sent_amount = money_field(_("amount as sent"))
+    code = models.CharField(_("Kiva's code"), max_length=100, blank=True)
+    severity = models.CharField(_("severity"), max_length=20, blank=True)
+    details = models.TextField(_("Kiva's text"), blank=True)
+
+    class Meta:
+        verbose_name = _("line sent again")
+        verbose_name_plural = _("lines sent again")
+        ordering = ["report", "version", "id"]
+        indexes = [models.Index(fields=["report", "version"])]
+
+    def __str__(self):
+        return f"{self.report} v{self.version} {self.mis_loan_id}: {self.amount}"

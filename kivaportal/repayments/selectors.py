@@ -34,7 +34,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 from kivaportal.common.money import quantize
 from kivaportal.lending.models import KIVA_REPAYING, KivaStatus, Loan, LoanBorrower
 from kivaportal.partners.models import RepaymentAmountRule
-from kivaportal.repayments.models import Repayment, RepaymentReport
+from kivaportal.repayments.models import Repayment, RepaymentReport, ResendLine
 
 ZERO = Decimal("0")
 # Kiva does not take repayments for these loans: their lines are left out of the report.
@@ -342,6 +342,38 @@ def report_lines(
             )
         )
     return lines
+
+
+def resend_lines(report: RepaymentReport):
+    """The lines the report's current version sends again (Kiva refused them on an earlier
+    version), in order; empty for a version that sends the month's lines."""
+    return ResendLine.objects.filter(report=report, version=report.version).order_by("id")
+
+
+def report_resend_count(report: RepaymentReport) -> int:
+    return resend_lines(report).count()
+
+
+def report_send_lines(report: RepaymentReport) -> list[ReportLine]:
+    """What the report's current version sends to Kiva: the lines it sends again, if it is a
+    version made for that, otherwise the month's lines (`report_lines`)."""
+    again = list(resend_lines(report).select_related("loan"))
+    if not again:
+        return report_lines(report)
+    return [
+        ReportLine(
+            loan_pk=line.loan_id or 0,
+            mis_loan_id=line.mis_loan_id,
+            client_id=line.client_id,
+            amount=quantize(
+                line.amount, line.loan.currency if line.loan else report.partner.default_currency
+            ),
+            period_amount=line.amount,
+            transactions=0,
+            principal_unknown=False,
+        )
+        for line in again
+    ]
 
 
 def report_totals(report: RepaymentReport) -> ReportTotals:

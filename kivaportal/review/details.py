@@ -6,7 +6,10 @@ from kivaportal.common.checks import errors, warnings
 from kivaportal.kinds import kind_of
 from kivaportal.pipeline.diff import changes_since_sent
 from kivaportal.pipeline.preview import payload_preview
+from kivaportal.pipeline.resend import report_refused_lines
 from kivaportal.pipeline.selectors import record_submissions, version_problems
+from kivaportal.repayments.models import RepaymentReport
+from kivaportal.repayments.selectors import resend_lines
 from kivaportal.review.timeline import record_timeline
 from kivaportal.workflow.states import RecordState
 
@@ -27,6 +30,10 @@ def detail_context(record, page_number=None, params=None) -> dict:
         )
     context["submissions"] = record_submissions(record)
     context["problems_now"] = version_problems(context["submissions"], record.version)
+    if isinstance(record, RepaymentReport):
+        context["resend_lines"] = list(resend_lines(record).select_related("loan"))
+        if record.state == RecordState.SENT:
+            context["refused_lines"] = len(report_refused_lines(record))
     if record.version > 1:
         context["since_sent"] = changes_since_sent(record)
     return context

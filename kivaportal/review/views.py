@@ -30,10 +30,11 @@ from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
 from kivaportal.pipeline import services as outbox
 from kivaportal.pipeline.models import Submission
+from kivaportal.pipeline.resend import report_resend_refused
 from kivaportal.pipeline.selectors import partner_last_reconciliation, sent_with_problems_counts
 from kivaportal.pipeline.tasks import kiva_reconcile_partner
 from kivaportal.reference.models import Activity, Location
-from kivaportal.repayments.models import RepaymentReport
+from kivaportal.repayments.models import RepaymentReport, ResendLine
 from kivaportal.repayments.selectors import report_line_filters, report_lines
 from kivaportal.repayments.services import repayment_report_open
 from kivaportal.review import selectors, services
@@ -260,6 +261,37 @@ def report_csv(request, partner_id, pk):
     return response
 
 
+@login_required
+@require_POST
+def report_resend_line(request, partner_id, pk, line_pk):
+    """Correct (or leave out) one line a report's new version sends again."""
+    partner = _partner(request, partner_id)
+    line = get_object_or_404(
+        ResendLine.objects.select_related("report", "loan").filter(
+            report__in=RepaymentReport.objects.for_user(request.user).filter(partner=partner),
+            report_id=pk,
+        ),
+        pk=line_pk,
+    )
+    try:
+        if request.POST.get("action") == "remove":
+            services.report_resend_line_remove(line=line, by=request.user)
+        else:
+            services.report_resend_line_edit(
+                line=line,
+                by=request.user,
+                mis_loan_id=request.POST.get("mis_loan_id", ""),
+                client_id=request.POST.get("client_id", line.client_id),
+                amount=request.POST.get("amount", ""),
+            )
+    except ReviewError as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, _("Line saved."))
+    url = reverse("review:record", args=[partner.pk, "reports", pk])
+    return redirect(f"{url}#resend-lines")
+
+
 ACTIONS = {
     "submit": lambda record, by, comment: services.record_submit(record=record, by=by),
     "approve": lambda record, by, comment: services.record_approve(
@@ -275,6 +307,9 @@ ACTIONS = {
         record=record, by=by, comment=comment
     ),
     "recheck": lambda record, by, comment: services.record_recheck_by(record=record, by=by),
+    "resend_refused": lambda record, by, comment: report_resend_refused(
+        report=record, by=by, comment=comment
+    ),
 }
 DONE = {
     "submit": _("submitted for review"),
@@ -283,6 +318,7 @@ DONE = {
     "withdraw": _("withdrawn"),
     "new_version": _("reopened as a new version"),
     "recheck": _("checked again"),
+    "resend_refused": _("reopened as a new version holding the lines Kiva refused"),
 }
 
 
