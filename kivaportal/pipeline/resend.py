@@ -8,14 +8,14 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from kivaportal.lending.models import Loan
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
 from kivaportal.pipeline.models import Submission, SubmissionKind, SubmissionState
 from kivaportal.repayments.models import RepaymentReport, ResendLine
+from kivaportal.repayments.selectors import loans_by_sent_id
+from kivaportal.repayments.services import report_loans_sent
 from kivaportal.workflow.audit import AuditAction
 from kivaportal.workflow.errors import IllegalTransition, NotAllowed, ReviewError
 from kivaportal.workflow.states import RecordState
@@ -40,6 +40,31 @@ def _line_of(items: list, problem: dict):
     return None
 
 
+def _refused(problem) -> bool:
+    return isinstance(problem, dict) and (
+        str(problem.get("severity") or "").lower() not in NOT_REFUSED
+    )
+
+
+def report_chunk_taken(submission):
+    """A chunk of a report is sent: record the loans of the lines Kiva took as reported for
+    the month (`repayments.SentRepaymentLoan`), so later months expect them. Call in the
+    transaction that writes the outcome."""
+    if submission.kind != SubmissionKind.REPAYMENTS:
+        return
+    try:
+        items = json.loads(submission.payload).get("repayments", [])
+    except (ValueError, AttributeError):
+        return
+    sent = [str(item.get("loan_id", "")) for item in items if isinstance(item, dict)]
+    refused = set()
+    for problem in submission.problems or ():
+        if _refused(problem):
+            item = _line_of(items, problem)
+            refused.add(str(item.get("loan_id", "")) if item else str(problem.get("loan_id", "")))
+    report_loans_sent(report_id=submission.object_id, loan_ids=sent, refused=refused)
+
+
 def report_refused_lines(report, version=None) -> list[tuple[dict, dict]]:
     """(line as sent, Kiva's problem) for each line Kiva refused on a version of the report
     (the current one by default), across all its chunks, read from the exact JSON each chunk
@@ -58,29 +83,13 @@ def report_refused_lines(report, version=None) -> list[tuple[dict, dict]]:
         except (ValueError, AttributeError):
             continue
         for problem in submission.problems:
-            if not isinstance(problem, dict):
-                continue
-            if str(problem.get("severity") or "").lower() in NOT_REFUSED:
+            if not _refused(problem):
                 continue
             item = _line_of(items, problem)
             if item is not None:
                 key = (str(item.get("loan_id", "")), str(item.get("client_id", "")))
                 found.setdefault(key, (item, problem))
     return list(found.values())
-
-
-def _loans_by_sent_id(partner_id, ids):
-    """The partner's loans a line's `loan_id` names: the loan's MIS id, or a borrower's own."""
-    loans = {}
-    for loan_id, mis_loan_id, own in (
-        Loan.objects.filter(partner_id=partner_id)
-        .filter(Q(mis_loan_id__in=ids) | Q(loan_borrowers__mis_loan_id__in=ids))
-        .values_list("id", "mis_loan_id", "loan_borrowers__mis_loan_id")
-    ):
-        for key in (mis_loan_id, own):
-            if key in ids:
-                loans.setdefault(key, loan_id)
-    return loans
 
 
 def _amount(value) -> Decimal:
@@ -119,7 +128,7 @@ def report_resend_refused(*, report, by, comment=""):
     )
     type(report).objects.filter(pk=report.pk).update(updated_by=by)
     report.updated_by = by
-    loans = _loans_by_sent_id(report.partner_id, {str(item.get("loan_id")) for item, _p in refused})
+    loans = loans_by_sent_id(report.partner_id, {str(item.get("loan_id")) for item, _p in refused})
     ResendLine.objects.bulk_create(
         ResendLine(
             report=report,

@@ -16,13 +16,14 @@ from django.utils.translation import gettext_noop
 
 from kivaportal.common.checks import Finding, Severity, error, warning
 from kivaportal.common.money import quantize
-from kivaportal.lending.models import KIVA_REPAYING, Loan, ScheduleLine
+from kivaportal.lending.models import Loan, ScheduleLine
 from kivaportal.partners.models import RepaymentAmountRule
 from kivaportal.repayments.selectors import (
     in_month,
     left_out_loans,
     month_end,
     overpaid_loans,
+    unexpected_loans,
     unknown_principal_lines,
     zero_line_loans,
 )
@@ -99,8 +100,8 @@ def _anomalies(report) -> list[Anomaly]:
         Anomaly(
             "kiva_not_expected",
             Severity.WARNING,
-            Loan.objects.filter(id__in=month_loans, kiva__status__gt="")
-            .exclude(kiva__status__in=KIVA_REPAYING)
+            unexpected_loans(report)
+            .filter(kiva__status__gt="")
             .order_by("mis_loan_id")
             .values("mis_loan_id", "kiva__status"),
             gettext_noop(

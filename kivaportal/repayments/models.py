@@ -142,3 +142,33 @@ class ResendLine(models.Model):
 
     def __str__(self):
         return f"{self.report} v{self.version} {self.mis_loan_id}: {self.amount}"
+
+
+class SentRepaymentLoan(models.Model):
+    """The portal's own record of what it sent: a loan had a line in a chunk of a month's
+    report that Kiva took (written with the chunk's outcome; a line Kiva refused is not).
+    With what reconciliation reads, it makes the set of loans a later month's report is
+    expected to cover (docs/kiva.md, "The report Kiva expects")."""
+
+    partner = models.ForeignKey(
+        "partners.Partner", verbose_name=_("partner"), on_delete=models.CASCADE, related_name="+"
+    )
+    loan = models.ForeignKey(
+        "lending.Loan", verbose_name=_("loan"), on_delete=models.CASCADE, related_name="+"
+    )
+    report = models.ForeignKey(
+        RepaymentReport, verbose_name=_("report"), on_delete=models.CASCADE, related_name="+"
+    )
+    month = models.DateField(_("month"))
+    sent_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("loan reported to Kiva")
+        verbose_name_plural = _("loans reported to Kiva")
+        constraints = [
+            models.UniqueConstraint(fields=["report", "loan"], name="sent_repayment_loan_once")
+        ]
+        indexes = [models.Index(fields=["loan", "month"], name="sent_repayment_loan_month")]
+
+    def __str__(self):
+        return f"{self.loan_id} {self.month:%Y-%m}"

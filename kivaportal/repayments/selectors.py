@@ -34,11 +34,18 @@ from django.db.models.functions import Coalesce, TruncMonth
 from kivaportal.common.money import quantize
 from kivaportal.lending.models import KIVA_REPAYING, KivaStatus, Loan, LoanBorrower
 from kivaportal.partners.models import RepaymentAmountRule
-from kivaportal.repayments.models import Repayment, RepaymentReport, ResendLine
+from kivaportal.repayments.models import (
+    Repayment,
+    RepaymentReport,
+    ResendLine,
+    SentRepaymentLoan,
+)
 
 ZERO = Decimal("0")
 # Kiva does not take repayments for these loans: their lines are left out of the report.
 KIVA_LEFT_OUT = (KivaStatus.ENDED, KivaStatus.REFUNDED)
+# A loan the portal reported before stops being expected once Kiva shows it as one of these.
+KIVA_GONE = (KivaStatus.ENDED, KivaStatus.REFUNDED, KivaStatus.EXPIRED, KivaStatus.DELETED)
 
 
 @dataclass(frozen=True)
@@ -51,11 +58,14 @@ class ReportLine:
     transactions: int  # repayments dated in the month
     principal_unknown: bool  # cumulative rule, but some repayment has no principal part
     kiva_status: str = ""  # the loan's status at Kiva, as reconciliation last read it
+    sent_before: bool = False  # the portal reported the loan to Kiva in an earlier month
 
     @property
     def expected(self) -> bool:
-        """Kiva expects a line for this loan (it lists it as payingBack or defaulted)."""
-        return self.kiva_status in KIVA_REPAYING
+        """Kiva expects a line for this loan (see `expected_loans`)."""
+        return self.kiva_status in KIVA_REPAYING or (
+            self.sent_before and self.kiva_status not in KIVA_GONE
+        )
 
     @property
     def zero(self) -> bool:
@@ -69,9 +79,10 @@ class ReportTotals:
     transactions: int
     period_amount: Decimal
     amount: Decimal
-    expected: int = 0  # loans Kiva lists as payingBack or defaulted
+    expected: int = 0  # loans Kiva expects a line for (see `expected_loans`)
     zero_lines: int = 0  # of them, those that repaid nothing in the month
     left_out: int = 0  # loans with repayments that Kiva shows ended or refunded
+    unexpected: int = 0  # loans with repayments in the month that Kiva does not expect
 
     @property
     def reported(self) -> int:
@@ -106,9 +117,21 @@ def left_out_loans(report: RepaymentReport):
     )
 
 
+def _sent_before(report: RepaymentReport, loan_ref: str = "pk"):
+    """The loan (`loan_ref` of the outer query) was reported to Kiva in an earlier month."""
+    return Exists(
+        SentRepaymentLoan.objects.filter(loan_id=OuterRef(loan_ref), month__lt=report.month)
+    )
+
+
 def expected_loans(report: RepaymentReport):
-    """The partner's loans Kiva lists as payingBack or defaulted."""
-    return Loan.objects.filter(partner_id=report.partner_id, kiva__status__in=KIVA_REPAYING)
+    """The loans Kiva expects a line for in the report's month: those Kiva lists as
+    payingBack or defaulted (reconciliation), and those the portal reported in an earlier
+    month that Kiva has not shown as ended, refunded, expired or deleted since."""
+    return Loan.objects.filter(partner_id=report.partner_id).filter(
+        Q(kiva__status__in=KIVA_REPAYING)
+        | (Q(_sent_before(report)) & ~Q(kiva__status__in=KIVA_GONE))
+    )
 
 
 def zero_line_loans(report: RepaymentReport):
@@ -132,6 +155,7 @@ def _zero_rows(report, search=None):
             z_currency=F("currency"),
             z_client=Value("", output_field=CharField()),
             z_status=F("kiva__status"),
+            z_sent_before=_sent_before(report),
             z_total=Value(ZERO, output_field=DecimalField()),
             z_n=Value(0, output_field=IntegerField()),
         )
@@ -143,6 +167,7 @@ def _zero_rows(report, search=None):
             "z_currency",
             "z_client",
             "z_status",
+            "z_sent_before",
             "z_total",
             "z_n",
         )
@@ -175,7 +200,8 @@ def _grouped(report, search=None, zero=False):
     if search:
         rows = rows.filter(_line_search(search))
     rows = (
-        rows.values(
+        rows.annotate(sent_before=_sent_before(report, "loan_id"))
+        .values(
             "loan_id",
             "borrower_id",
             "loan__mis_loan_id",
@@ -183,6 +209,7 @@ def _grouped(report, search=None, zero=False):
             "loan__currency",
             "borrower__mis_client_id",
             "loan__kiva__status",
+            "sent_before",
         )
         .annotate(total=Sum("amount"), n=Count("id"))
         .order_by()
@@ -339,9 +366,26 @@ def report_lines(
                 transactions=r["n"],
                 principal_unknown=unknown,
                 kiva_status=r["loan__kiva__status"] or "",
+                sent_before=bool(r["sent_before"]),
             )
         )
     return lines
+
+
+def loans_by_sent_id(partner_id, ids) -> dict[str, int]:
+    """The partner's loans that a repayment line's `loan_id` names (the loan's MIS id, or a
+    group borrower's own), by that id. One query."""
+    ids = set(ids)
+    loans: dict[str, int] = {}
+    for loan_id, mis_loan_id, own in (
+        Loan.objects.filter(partner_id=partner_id)
+        .filter(Q(mis_loan_id__in=ids) | Q(loan_borrowers__mis_loan_id__in=ids))
+        .values_list("id", "mis_loan_id", "loan_borrowers__mis_loan_id")
+    ):
+        for key in (mis_loan_id, own):
+            if key in ids:
+                loans.setdefault(key, loan_id)
+    return loans
 
 
 def resend_lines(report: RepaymentReport):
@@ -399,6 +443,15 @@ def report_totals(report: RepaymentReport) -> ReportTotals:
         expected=expected_loans(report).count(),
         zero_lines=zero_lines,
         left_out=left_out_loans(report).count(),
+        unexpected=unexpected_loans(report).count(),
+    )
+
+
+def unexpected_loans(report: RepaymentReport):
+    """Loans with repayments in the month (not left out) that Kiva does not expect: never
+    sent, not published, or not paying back at Kiva and not reported before."""
+    return Loan.objects.filter(pk__in=in_month(report).values("loan_id")).exclude(
+        pk__in=expected_loans(report).values("pk")
     )
 
 

@@ -14,7 +14,7 @@ from integrations.kiva.sandbox.services import sandbox_loan_move
 from kivaportal.partners.roles import Role
 from kivaportal.pipeline.models import Submission, SubmissionKind
 from kivaportal.pipeline.resend import report_refused_lines, report_resend_refused
-from kivaportal.repayments.models import ResendLine
+from kivaportal.repayments.models import ResendLine, SentRepaymentLoan
 from kivaportal.review import services
 from kivaportal.workflow.audit import AuditAction
 from kivaportal.workflow.errors import FourEyesViolation, IllegalTransition, ReviewError
@@ -65,6 +65,11 @@ def test_only_the_refused_line_goes_again_once_corrected_and_approved_by_another
     assert [(item["loan_id"], p["code"]) for item, p in report_refused_lines(report)] == [
         (unknown.mis_loan_id, "loan.not_found")
     ]
+    # The portal's record of what Kiva took: the refused line's loan is not in it.
+    reported = SentRepaymentLoan.objects.filter(report=report).values_list("loan_id", flat=True)
+    assert set(reported) == {setup.first.pk} | {
+        loan.pk for loan in setup.partner.loan_set.exclude(pk__in=[setup.first.pk, unknown.pk])
+    }
     paying_back(setup, unknown)  # the partner sends and publishes the missing loan
     admin = member(setup.partner, Role.PARTNER_ADMIN, username="boss")
 
@@ -112,6 +117,7 @@ def test_only_the_refused_line_goes_again_once_corrected_and_approved_by_another
     assert (AuditAction.EDITED, 2, "boss") in actions
     assert (AuditAction.APPROVED, 2, "rev") in actions
     assert actions[-1][:2] == (AuditAction.SENT, 2)
+    assert unknown.pk in set(reported.all())
     # Nothing left to send again.
     assert report_refused_lines(report) == []
 
