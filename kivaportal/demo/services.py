@@ -23,7 +23,16 @@ from integrations.kiva.services import connection_configure, environment_default
 from kivaportal.common.money import quantize
 from kivaportal.common.photos import photo_copies_make
 from kivaportal.journals.models import Journal
-from kivaportal.lending.models import Borrower, Gender, Loan, LoanBorrower, LoanType, ScheduleLine
+from kivaportal.lending.models import (
+    Borrower,
+    Gender,
+    KivaStatus,
+    Loan,
+    LoanAtKiva,
+    LoanBorrower,
+    LoanType,
+    ScheduleLine,
+)
 from kivaportal.partners.models import (
     Membership,
     Partner,
@@ -301,7 +310,16 @@ def _partner(spec: PartnerSpec, users, rng, today):
         _schedule(loan, amount, disbursal, spec.currency, months=6 + n % 7)
         if state == RecordState.SENT:
             _repayments(loan, partner, today, spec.currency, preparer)
-        if n % 6 == 0:
+        if state == RecordState.SENT and n % 3 == 0:
+            # Journals are only for loans Kiva has published (a blocking check): the demo's
+            # are on sent loans that Kiva knows with an id.
+            LoanAtKiva.objects.get_or_create(
+                loan=loan,
+                defaults={
+                    "kiva_id": int(spec.kiva_partner_id) * 10_000 + n,
+                    "status": KivaStatus.PAYING_BACK,
+                },
+            )
             _upsert(
                 Journal,
                 partner=partner,
@@ -311,7 +329,7 @@ def _partner(spec: PartnerSpec, users, rng, today):
                     "borrower": members[0],
                     "body": f"{members[0].first_name} has expanded the business and thanks "
                     "the lenders.",
-                    "state": RecordState.SENT if state == RecordState.SENT else RecordState.DRAFT,
+                    "state": RecordState.SENT,
                     "created_by": preparer,
                     "updated_by": preparer,
                 },
