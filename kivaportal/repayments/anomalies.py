@@ -181,3 +181,13 @@ def report_anomalies(report) -> list[Finding]:
                 Finding(anomaly.severity, "lines", anomaly.code, anomaly.more, {"n": more})
             )
     return findings
+
+
+def report_named_loans(report) -> set[str]:
+    """The MIS loan ids every check of the report names (not capped at `LISTED`): the lines
+    its page shows under "lines with warnings". One query per kind of check."""
+    named: set[str] = set()
+    for anomaly in _anomalies(report):
+        for row in anomaly.rows.iterator(chunk_size=5000):
+            named.add(str(anomaly.params(row)["loan"]))
+    return named

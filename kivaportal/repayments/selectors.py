@@ -59,6 +59,7 @@ class ReportLine:
     principal_unknown: bool  # cumulative rule, but some repayment has no principal part
     kiva_status: str = ""  # the loan's status at Kiva, as reconciliation last read it
     sent_before: bool = False  # the portal reported the loan to Kiva in an earlier month
+    currency: str = ""  # the loan's
 
     @property
     def expected(self) -> bool:
@@ -94,7 +95,7 @@ def month_end(month: date) -> date:
     return month.replace(day=calendar.monthrange(month.year, month.month)[1])
 
 
-def _dated_in_month(report: RepaymentReport):
+def dated_in_month(report: RepaymentReport):
     return Repayment.objects.filter(
         partner_id=report.partner_id, date__gte=report.month, date__lte=month_end(report.month)
     )
@@ -103,13 +104,13 @@ def _dated_in_month(report: RepaymentReport):
 def in_month(report: RepaymentReport):
     """The partner's repayment transactions dated in the report's month, but for loans Kiva
     shows as ended or refunded."""
-    return _dated_in_month(report).exclude(loan__kiva__status__in=KIVA_LEFT_OUT)
+    return dated_in_month(report).exclude(loan__kiva__status__in=KIVA_LEFT_OUT)
 
 
 def left_out_loans(report: RepaymentReport):
     """Loans with repayments in the month that Kiva shows as ended or refunded."""
     return (
-        _dated_in_month(report)
+        dated_in_month(report)
         .filter(loan__kiva__status__in=KIVA_LEFT_OUT)
         .values("loan__mis_loan_id", "loan__kiva__status")
         .distinct()
@@ -137,7 +138,7 @@ def expected_loans(report: RepaymentReport):
 def zero_line_loans(report: RepaymentReport):
     """Loans Kiva expects a line for that repaid nothing in the month."""
     return expected_loans(report).exclude(
-        Exists(_dated_in_month(report).filter(loan_id=OuterRef("pk")))
+        Exists(dated_in_month(report).filter(loan_id=OuterRef("pk")))
     )
 
 
@@ -367,6 +368,7 @@ def report_lines(
                 principal_unknown=unknown,
                 kiva_status=r["loan__kiva__status"] or "",
                 sent_before=bool(r["sent_before"]),
+                currency=currency,
             )
         )
     return lines
@@ -479,57 +481,3 @@ def unknown_principal_lines(report: RepaymentReport):
         .filter(known__lt=F("n"))
         .order_by("loan__mis_loan_id")
     )
-
-
-REPORT_LINES_PER_PAGE = 100
-# The first page reads this many lines, enough for the payload preview's first call too (a
-# Kiva call takes at most 300: MAX_REPAYMENT_BATCH in integrations/kiva/connection_models.py;
-# the preview reads its own lines when these are too few).
-FIRST_LINES = 300
-
-
-def report_line_filters(params) -> dict:
-    """A report page's line search (`q`) and filter (`zero=1`: nothing repaid) from its query."""
-    return {
-        "search": (params.get("q") or "").strip()[:100] or None,
-        "zero": params.get("zero") == "1",
-    }
-
-
-def report_page(report: RepaymentReport, page_number=None, params=None) -> dict:
-    """What a report's review page shows: its totals, one page of its lines (searched and
-    filtered by `params`, each with what the loan's schedule says is due in the month), the
-    last 12 months' totals, and the findings of its last check (see `record_recheck`: a month
-    of 20,000 loans takes a quarter of a second to check, too slow for every view)."""
-    from urllib.parse import urlencode
-
-    from django.core.paginator import Paginator
-
-    from kivaportal.repayments.chart import month_chart
-
-    totals = report_totals(report)
-    filters = report_line_filters(params or {})
-    filtered = any(filters.values())
-    shown = report_line_count(report, **filters) if filtered else totals.lines
-    page = Paginator(range(shown), REPORT_LINES_PER_PAGE).get_page(page_number)
-    offset = page.start_index() - 1 if shown else 0
-    first_lines = None
-    if offset == 0 and not filtered:  # the page's lines and the preview's in one query
-        first_lines = report_lines(report, limit=max(FIRST_LINES, REPORT_LINES_PER_PAGE))
-        lines = first_lines[:REPORT_LINES_PER_PAGE]
-    else:
-        lines = report_lines(report, offset=offset, limit=REPORT_LINES_PER_PAGE, **filters)
-    expected = expected_in_month(report, {line.loan_pk for line in lines})
-    query = {k: v for k, v in (("q", filters["search"]), ("zero", "1" * filters["zero"])) if v}
-    return {
-        "lines_page": page,
-        "lines": [(line, expected.get(line.loan_pk)) for line in lines],
-        "first_lines": first_lines,
-        "lines_shown": shown,
-        "line_filters": filters,
-        "lines_query": urlencode(query),
-        "totals": totals,
-        "chart": month_chart(report_monthly_totals(report), report.partner.default_currency),
-        "findings": report.stored_findings if report.checked_at else report.findings(),
-        "checked_at": report.checked_at,
-    }

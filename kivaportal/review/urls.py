@@ -12,6 +12,11 @@ urlpatterns = [
     path(
         "p/<int:partner_id>/submissions/<int:pk>/act/", views.submission_act, name="submission_act"
     ),
+    path(
+        "p/<int:partner_id>/reports/<int:pk>/progress.json",
+        views.report_progress,
+        name="report_progress",
+    ),
     path("p/<int:partner_id>/reports/<int:pk>/lines.csv", views.report_csv, name="report_csv"),
     path(
         "p/<int:partner_id>/reports/<int:pk>/resend-lines/<int:line_pk>/",

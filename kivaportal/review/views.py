@@ -31,11 +31,17 @@ from kivaportal.partners.selectors import user_can
 from kivaportal.pipeline import services as outbox
 from kivaportal.pipeline.models import Submission
 from kivaportal.pipeline.resend import report_resend_refused
-from kivaportal.pipeline.selectors import partner_last_reconciliation, sent_with_problems_counts
+from kivaportal.pipeline.selectors import (
+    partner_last_reconciliation,
+    record_send_progress,
+    record_submissions,
+    sent_with_problems_counts,
+    version_problems,
+)
 from kivaportal.pipeline.tasks import kiva_reconcile_partner
 from kivaportal.reference.models import Activity, Location
 from kivaportal.repayments.models import RepaymentReport, ResendLine
-from kivaportal.repayments.selectors import report_line_filters, report_lines
+from kivaportal.repayments.pages import report_stored_lines
 from kivaportal.repayments.services import repayment_report_open
 from kivaportal.review import selectors, services
 from kivaportal.review.details import detail_context
@@ -237,6 +243,20 @@ def record_detail(request, partner_id, kind, pk):
 
 
 @login_required
+def report_progress(request, partner_id, pk):
+    """How far a report's sending is, as JSON for the page's progress bar (polled)."""
+    from django.http import JsonResponse
+
+    partner = _partner(request, partner_id)
+    report = get_object_or_404(
+        RepaymentReport.objects.for_user(request.user).filter(partner=partner), pk=pk
+    )
+    progress = record_send_progress(report)
+    progress["state_label"] = report.get_state_display()
+    return JsonResponse(progress, headers={"Cache-Control": "no-store"})
+
+
+@login_required
 def report_csv(request, partner_id, pk):
     """A report's lines as CSV (the page's search and filter apply), for a spreadsheet."""
     partner = _partner(request, partner_id)
@@ -248,7 +268,9 @@ def report_csv(request, partner_id, pk):
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
     writer.writerow(["loan_id", "client_id", "transactions", "repaid_in_month", "amount"])
-    for line in report_lines(report, **report_line_filters(request.GET)):
+    problems = version_problems(record_submissions(report), report.version)
+    problem_loans = {str(p.get("loan_id")) for _chunk, p in problems if p.get("loan_id")}
+    for line in report_stored_lines(report, request.GET, problem_loans):
         writer.writerow(
             [
                 line.mis_loan_id,

@@ -170,3 +170,42 @@ def test_another_partners_line_is_not_found(setup, refused, client):
     assert client.post(edit, {"mis_loan_id": "X", "amount": "1"}).status_code == 404
     edit = reverse("review:report_resend_line", args=[other.pk, report.pk, line.pk])
     assert client.post(edit, {"mis_loan_id": "X", "amount": "1"}).status_code == 404
+
+
+def test_the_page_filters_the_lines_kiva_reported_problems_on(setup, refused, client):
+    report, unknown = refused
+    client.force_login(setup.reviewer)
+    url = reverse("review:record", args=[setup.partner.pk, "reports", report.pk])
+
+    lines = client.get(url, {"problems": "1"}).context["lines"]
+    assert [line.mis_loan_id for line, _due in lines] == [unknown.mis_loan_id]
+    assert len(client.get(url).context["lines"]) == 3
+    csv = client.get(
+        reverse("review:report_csv", args=[setup.partner.pk, report.pk]), {"problems": "1"}
+    )
+    assert [row.split(",")[0] for row in csv.content.decode().splitlines()[1:]] == [
+        unknown.mis_loan_id
+    ]
+
+
+def test_sending_progress_is_shown_as_a_count_and_served_as_json_to_the_partner_only(
+    setup, refused, client
+):
+    report, _unknown = refused
+    client.force_login(setup.reviewer)
+    page = client.get(reverse("review:record", args=[setup.partner.pk, "reports", report.pk]))
+    text = " ".join(page.content.decode().split())
+    assert '<progress max="2" value="2"' in text
+    assert "<span data-sent>2</span> of <span data-chunks>2</span> chunks sent" in text
+
+    url = reverse("review:report_progress", args=[setup.partner.pk, report.pk])
+    data = client.get(url).json()
+    assert (data["chunks"], data["sent"], data["stopped"], data["done"]) == (2, 2, 0, True)
+    assert data["state"] == S.SENT
+
+    other = PartnerFactory(name="Other")
+    client.force_login(member(other, Role.PARTNER_ADMIN, username="stranger"))
+    assert client.get(url).status_code == 404
+    assert (
+        client.get(reverse("review:report_progress", args=[other.pk, report.pk])).status_code == 404
+    )
