@@ -307,17 +307,17 @@ def report_lines(
         return []
     # A page asks about its own loans; the whole report, about the month's loans (a semi-join)
     # and the zero lines' loans.
-    loans = (
-        {r["loan_id"] for r in rows}
-        if limit is not None
-        else list(in_month(report).values_list("loan_id", flat=True).distinct())
-        + list(zero_line_loans(report).values_list("id", flat=True))
-    )
+    if limit is not None:
+        loans = {r["loan_id"] for r in rows}
+        people = LoanBorrower.objects.filter(loan_id__in=loans)
+    else:  # semi-joins, not a list of 20,000 ids sent back
+        loans = Q(loan_id__in=in_month(report).values("loan_id")) | Q(
+            loan_id__in=zero_line_loans(report).values("pk")
+        )
+        people = LoanBorrower.objects.filter(loans)
     first_client, own_loan_id = {}, {}
-    for lb in (
-        LoanBorrower.objects.filter(loan_id__in=loans)
-        .order_by("loan_id", "position", "id")
-        .values_list("loan_id", "borrower_id", "mis_loan_id", "borrower__mis_client_id")
+    for lb in people.order_by("loan_id", "position", "id").values_list(
+        "loan_id", "borrower_id", "mis_loan_id", "borrower__mis_client_id"
     ):
         loan_id, borrower_id, mis_loan_id, client_id = lb
         first_client.setdefault(loan_id, client_id)
@@ -326,8 +326,11 @@ def report_lines(
     if report.partner.repayment_amount_rule == RepaymentAmountRule.CUMULATIVE_PRINCIPAL:
         cumulative = {
             (c["loan_id"], c["borrower_id"]): (c["paid"] or ZERO, c["n"] != c["known"])
-            for c in _cumulative(report)
-            .filter(loan_id__in=loans)
+            for c in (
+                _cumulative(report).filter(loan_id__in=loans)
+                if limit is not None
+                else _cumulative(report)
+            )
             .values("loan_id", "borrower_id")
             .annotate(paid=Sum("principal"), n=Count("id"), known=Count("principal"))
             .order_by()

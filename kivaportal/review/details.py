@@ -2,6 +2,8 @@
 kivaportal/kinds.py), its checks, its timeline, the JSON for Kiva, what was sent and, for a
 new version, what changed since Kiva last received it."""
 
+from django.urls import reverse
+
 from kivaportal.common.checks import errors, warnings
 from kivaportal.kinds import kind_of
 from kivaportal.pipeline.diff import changes_since_sent
@@ -40,6 +42,8 @@ def detail_context(record, page_number=None, params=None) -> dict:
     context["submissions"] = submissions
     context["problems_now"] = problems_now
     if isinstance(record, RepaymentReport):
+        # A loan's review page is its queue's URL and its id (one reverse, not one a line).
+        context["loans_url"] = reverse("review:queue", args=[record.partner_id, "loans"])
         context["progress"] = record_send_progress(record)
         context["resend_lines"] = list(resend_lines(record).select_related("loan"))
         if record.state == RecordState.SENT:
