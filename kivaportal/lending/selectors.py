@@ -6,8 +6,10 @@ from decimal import Decimal
 
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from kivaportal.common.money import money_text
 from kivaportal.lending.models import (
     KIVA_ISSUE,
     KivaStatus,
@@ -42,6 +44,7 @@ def loan_page(loan, page_number=None, params=None) -> dict:
 
     shares = list(loan.loan_borrowers.all())
     schedule = list(loan.schedule.all())
+    currency = loan.currency
     return {
         "shares": shares,
         "schedule": schedule,
@@ -53,12 +56,16 @@ def loan_page(loan, page_number=None, params=None) -> dict:
             (
                 LoanBorrower.history.filter(loan_id=loan.pk).select_related("borrower"),
                 lambda row: _("Borrower %(name)s, share %(amount)s")
-                % {"name": row.borrower.full_name, "amount": row.amount},
+                % {"name": row.borrower.full_name, "amount": money_text(row.amount, currency)},
             ),
             (
                 ScheduleLine.history.filter(loan_id=loan.pk),
                 lambda row: _("Instalment %(date)s: %(principal)s + %(interest)s")
-                % {"date": row.due_date, "principal": row.principal, "interest": row.interest},
+                % {
+                    "date": date_format(row.due_date, "SHORT_DATE_FORMAT"),
+                    "principal": money_text(row.principal, currency),
+                    "interest": money_text(row.interest, currency),
+                },
             ),
         ),
     }

@@ -1,6 +1,7 @@
 """The review pages: what they show, the four-eyes rule on every path, and query counts that
 do not grow with the number of records."""
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -253,3 +254,24 @@ def test_report_page_shows_stored_findings_until_checked_again(
     html = client.get(url).content.decode()
     assert "No repayments are dated in this month" not in html
     assert "Checked at" in html
+
+
+def test_the_timeline_writes_amounts_and_dates_in_the_readers_language(
+    client, make_loan, partner, reviewer
+):
+    # "Cuota 2027-01-20: 400.000 + 12.000" read as four hundred thousand in Spanish.
+    loan = make_loan(amount=Decimal("1600.00"), currency="PEN", instalments=4)
+    loan.schedule.update(principal=Decimal("400.00"), interest=Decimal("12000.00"))
+    line = loan.schedule.first()
+    line.save()  # a history row with the new amounts
+    client.force_login(reviewer)
+    url = reverse("review:record", args=[partner.pk, "loans", loan.pk])
+
+    spanish = client.get(url, headers={"accept-language": "es"}).content.decode()
+    english = client.get(url, headers={"accept-language": "en"}).content.decode()
+
+    day = line.due_date
+    spanish = re.sub(r"\s", " ", spanish)  # Spanish groups thousands with a (no-break) space
+    assert f"Cuota {day:%d/%m/%Y}: 400,00 + 12 000,00" in spanish
+    assert "400.000" not in spanish
+    assert f"Instalment {day:%m/%d/%Y}: 400.00 + 12,000.00" in english
