@@ -215,13 +215,13 @@ class JournalFactory(factory.django.DjangoModelFactory):
         the loan unknown to Kiva."""
         if create and extracted != "":
             status = extracted or KivaStatus.PAYING_BACK
-            LoanAtKiva.objects.get_or_create(
-                loan=journal.loan,
-                defaults={
-                    "status": status,
-                    "kiva_id": 3_000_000 + journal.loan.pk if status in KIVA_PUBLISHED else None,
-                },
+            kiva_id = 3_000_000 + journal.loan.pk if status in KIVA_PUBLISHED else None
+            row, created = LoanAtKiva.objects.get_or_create(
+                loan=journal.loan, defaults={"status": status, "kiva_id": kiva_id}
             )
+            if not created and not row.status:  # a sent draft Kiva has not listed yet
+                row.status, row.kiva_id = status, row.kiva_id or kiva_id
+                row.save(update_fields=["status", "kiva_id"])
 
 
 # Added for the foundation's test suite. The factories above keep their defaults.
