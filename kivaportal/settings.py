@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -53,6 +54,7 @@ INSTALLED_APPS = [
     "kivaportal.workflow",
     "kivaportal.pipeline",
     "kivaportal.review",
+    "kivaportal.notifications",
     "kivaportal.demo",
     "integrations.kiva",
     "integrations.mis",
@@ -202,6 +204,9 @@ KIVA_CONNECT_TIMEOUT = env.float("KIVA_CONNECT_TIMEOUT", default=5.0)
 KIVA_READ_TIMEOUT = env.float("KIVA_READ_TIMEOUT", default=30.0)
 KIVA_GET_ATTEMPTS = env.int("KIVA_GET_ATTEMPTS", default=4)
 KIVA_RETRY_AFTER_MAX = env.float("KIVA_RETRY_AFTER_MAX", default=60.0)
+# Tests only, never read from the environment: loopback hosts where a stage or production
+# connection may use plain http (the sandbox's test server playing both; docs/kiva.md).
+KIVA_TEST_PLAIN_HTTP_HOSTS: tuple[str, ...] = ()
 KIVA_TOKEN_RENEW_MARGIN = env.int("KIVA_TOKEN_RENEW_MARGIN", default=300)
 KIVA_PHOTO_MAX_SIDE = env.int("KIVA_PHOTO_MAX_SIDE", default=1200)
 KIVA_REFERENCE_SYNC_HOURS = env.float("KIVA_REFERENCE_SYNC_HOURS", default=24.0)
@@ -278,13 +283,46 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Notification emails (docs/architecture.md, "Notifications"); development prints them.
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Kiva partner portal <portal@localhost>")
+# The portal's address as people reach it: the links in the emails.
+PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000")
+NOTIFY_WAITING_HOURS = env.int("NOTIFY_WAITING_HOURS", default=24)
+NOTIFY_LOOKBACK_HOURS = env.int("NOTIFY_LOOKBACK_HOURS", default=72)
+NOTIFY_EVERY_MINUTES = env.int("NOTIFY_EVERY_MINUTES", default=5)
+NOTIFY_DIGEST_HOUR = env.int("NOTIFY_DIGEST_HOUR", default=6)
+CELERY_BEAT_SCHEDULE["review-notifications"] = {
+    "task": "review.notifications_send",
+    "schedule": timedelta(minutes=NOTIFY_EVERY_MINUTES),
+}
+CELERY_BEAT_SCHEDULE["review-notifications-digest"] = {
+    "task": "review.notifications_digest",
+    "schedule": crontab(hour=NOTIFY_DIGEST_HOUR, minute=0),
+}
+
+# Review (docs/architecture.md, "Review time"): PA2's time to enter one loan profile by hand,
+# in minutes (low, high), the baseline of the dashboard's time saved.
+REVIEW_PA2_MINUTES_PER_PROFILE = tuple(
+    env.list("REVIEW_PA2_MINUTES_PER_PROFILE", cast=int, default=[10, 12])
+)
+
 # MIS intake (docs/configuration.md, docs/intake.md).
 INTAKE_API_MAX_BODY_BYTES = env.int("INTAKE_API_MAX_BODY_BYTES", default=8 * 1024 * 1024)
 INTAKE_API_MAX_ITEMS = env.int("INTAKE_API_MAX_ITEMS", default=1000)
 INTAKE_MAX_FUTURE_DAYS = env.int("INTAKE_MAX_FUTURE_DAYS", default=31)
 INTAKE_TOKEN_LIFETIME = env.int("INTAKE_TOKEN_LIFETIME", default=43199)  # Kiva's: about 12 h
 INTAKE_UPLOAD_MAX_BYTES = env.int("INTAKE_UPLOAD_MAX_BYTES", default=200 * 1024 * 1024)
-INTAKE_ASYNC_ROWS = env.int("INTAKE_ASYNC_ROWS", default=3000)
 # Refused while the file streams, before any write: rows per file, and what an .xlsx unpacks to.
 INTAKE_MAX_ROWS = env.int("INTAKE_MAX_ROWS", default=200_000)
 INTAKE_XLSX_MAX_UNCOMPRESSED_BYTES = env.int(

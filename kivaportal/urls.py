@@ -7,6 +7,7 @@ from kivaportal.media import media_file
 urlpatterns = [
     path("", include("kivaportal.review.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("notifications/", include("kivaportal.notifications.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("intake/", include("integrations.mis.urls")),

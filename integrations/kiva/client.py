@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import requests
 from django.conf import settings
@@ -92,6 +92,9 @@ class KivaClient:
         self.session = session or requests.Session()
         self.tokens = TokenCache(connection, cache_alias)
         self.sleep = sleep
+        # Every retry of a GET made by this client: (path, status or error), for callers that
+        # keep the evidence of an exchange (the pipeline's look-up attempts).
+        self.retries: list[tuple[str, str]] = []
         self.timeout = (
             connection.connect_timeout or settings.KIVA_CONNECT_TIMEOUT,
             connection.read_timeout or settings.KIVA_READ_TIMEOUT,
@@ -164,6 +167,11 @@ class KivaClient:
 
     def post_journals(self, body: dict | list | str | bytes) -> KivaResponse:
         return self._request("POST", self.connection.resolved_journal_path(), body=body)
+
+    def loans_url(self, **params) -> str:
+        """The full URL of GET loans with `params` (for the record of a look-up)."""
+        url = self._url(self._partner_path("loans"))
+        return url + ("?" + urlencode(params) if params else "")
 
     def endpoint_url(self, endpoint: str) -> str:
         """The full URL a write to `endpoint` ("loan_draft", "repayments", "journals") goes
@@ -250,6 +258,7 @@ class KivaClient:
                 if delay > settings.KIVA_RETRY_AFTER_MAX:
                     raise
                 logger.info("kiva %s %s: retry %d in %.1fs", method, path, attempt, delay)
+                self.retries.append((path, str(exc.status or exc.message)))
                 self.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 

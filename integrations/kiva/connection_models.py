@@ -4,6 +4,8 @@ Kiva has moved its hosts several times and its docs disagree on some details, so
 partner might need to change is a field here rather than a constant in the client.
 """
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -32,6 +34,15 @@ class JournalBodyStyle(models.TextChoices):
 
     WRAPPED = "wrapped", _('{"journals": [...]} (docs)')
     BARE_LIST = "list", _("[...] (bare list, as in one sample)")
+
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _test_loopback(url: str) -> bool:
+    """A plain-http URL tests may use: a loopback host they named (never from the env)."""
+    host = urlsplit(url).hostname
+    return host in LOOPBACK and host in settings.KIVA_TEST_PLAIN_HTTP_HOSTS
 
 
 class KivaConnection(Tracked):
@@ -96,6 +107,20 @@ class KivaConnection(Tracked):
         _("read timeout (s)"), null=True, blank=True, help_text=_("Empty: the portal default.")
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # Kiva approves a partner's stage tests before it may send to production: recorded here
+    # (who, and the date Kiva approved them) by `kiva.services.connection_stage_approval_record`.
+    stage_approved_on = models.DateField(
+        _("Kiva approved the stage tests on"), null=True, blank=True, editable=False
+    )
+    stage_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("stage approval recorded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
     last_tested_at = models.DateTimeField(_("last tested"), null=True, blank=True)
     last_test_ok = models.BooleanField(_("last test passed"), null=True, blank=True)
     last_test_report = models.TextField(_("last test report"), blank=True)
@@ -122,12 +147,15 @@ class KivaConnection(Tracked):
             raise ValidationError(
                 {"environment": _("The local sandbox is not enabled on this portal.")}
             )
-        # Outside the local sandbox the secret and the tokens travel only over TLS.
+        # Outside the local sandbox the secret and the tokens travel only over TLS (tests may
+        # name loopback hosts that serve the sandbox as "stage" or "production": a setting
+        # read from code only, never from the environment).
         if self.environment != Environment.SANDBOX:
             errors = {
                 name: _("Use an https:// URL outside the local sandbox.")
                 for name in ("token_url", "api_base_url")
                 if not getattr(self, name, "").lower().startswith("https://")
+                and not _test_loopback(getattr(self, name, ""))
             }
             if errors:
                 raise ValidationError(errors)
@@ -145,6 +173,17 @@ class KivaConnection(Tracked):
     @property
     def scope_list(self) -> list[str]:
         return self.scopes.split()
+
+    def production_refusal(self) -> str:
+        """Why nothing may be sent through this connection now, or "": production sending
+        waits until Kiva's approval of the stage tests is recorded (docs/kiva.md)."""
+        if self.environment == Environment.PRODUCTION and self.stage_approved_on is None:
+            return _(
+                "Kiva has not approved %(partner)s's stage tests yet (none recorded): nothing is "
+                "sent to production until a partner admin records Kiva's approval on the "
+                "Stage and production page."
+            ) % {"partner": self.partner}
+        return ""
 
     def resolved_journal_path(self) -> str:
         return self.journal_path.replace("{partner_id}", self.kiva_partner_id)

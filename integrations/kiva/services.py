@@ -4,7 +4,7 @@ import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,6 +15,8 @@ from integrations.kiva.models import Environment, KivaConnection
 from integrations.kiva.reference import SyncCounts, upsert_list
 from kivaportal.common import crypto
 from kivaportal.partners.models import Partner
+from kivaportal.partners.roles import Action
+from kivaportal.partners.selectors import user_can
 from kivaportal.workflow.audit import AuditAction
 from kivaportal.workflow.transitions import audit_record
 
@@ -111,6 +113,35 @@ def connection_save(*, connection: KivaConnection, by, client_secret: str | None
                 "secret_replaced": bool(client_secret),
             },
         )
+    return connection
+
+
+@transaction.atomic
+def connection_stage_approval_record(*, connection: KivaConnection, by, approved_on):
+    """A partner admin records that Kiva approved the partner's stage tests (the date Kiva
+    did), audited; production sending waits for it (`KivaConnection.production_refusal`)."""
+    if not user_can(by, Action.MANAGE, connection.partner_id):
+        raise PermissionDenied(_("Only partner admins record Kiva's approval of stage tests."))
+    if approved_on is None:
+        raise ValidationError({"approved_on": _("Give the date Kiva approved the stage tests.")})
+    if approved_on > timezone.localdate():
+        raise ValidationError({"approved_on": _("The date of Kiva's approval is in the future.")})
+    connection = KivaConnection.objects.select_for_update().get(pk=connection.pk)
+    before = connection.stage_approved_on
+    connection.stage_approved_on = approved_on
+    connection.stage_approved_by = by
+    connection.updated_by = by
+    connection.save()
+    audit_record(
+        record=connection,
+        actor=by,
+        action=AuditAction.STAGE_APPROVED,
+        data={
+            "approved_on": approved_on.isoformat(),
+            "before": before.isoformat() if before else None,
+            "environment": connection.environment,
+        },
+    )
     return connection
 
 

@@ -20,7 +20,7 @@ from kivaportal.journals.models import Journal
 from kivaportal.lending.models import Loan, LoanBorrower
 from kivaportal.review.services import record_submit_from_intake
 from kivaportal.workflow.errors import BlockingErrors
-from kivaportal.workflow.states import RecordState
+from kivaportal.workflow.models import SUBMIT_STATES  # read from the transition table
 
 FLAT = {
     "repayments": (api_mapping.repayments, RepaymentImporter),
@@ -103,7 +103,7 @@ def intake_loan_draft(*, caller, body, submit=False, link=str) -> IntakeResult:
             people.write()
             loans.write()
             loan = Loan.objects.get(partner=caller.partner, mis_loan_id=mapped.key)
-            if submit and loan.state == RecordState.DRAFT:
+            if submit and loan.state in SUBMIT_STATES:
                 loan = _submit(loan, caller)
     except Refused as exc:
         return refusal(exc.problems)
@@ -248,6 +248,6 @@ def _submit_journals(rows, caller):
             partner=caller.partner,
             loan__mis_loan_id=str(row.raw["mis_loan_id"]).strip(),
             subject=str(row.raw["subject"]).strip(),
-            state=RecordState.DRAFT,
+            state__in=SUBMIT_STATES,
         ):
             _submit(journal, caller)

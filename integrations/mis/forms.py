@@ -23,6 +23,11 @@ class UploadForm(forms.Form):
         label=_("Loans only: borrowers in each loan (CSV)"), required=False
     )
     schedule_file = forms.FileField(label=_("Loans only: schedule lines (CSV)"), required=False)
+    photos_file = forms.FileField(
+        label=_("Loans only: photos (.zip)"),
+        required=False,
+        help_text=_("The JPEG or PNG files the loans' photo column names, in one .zip."),
+    )
     encoding = forms.ChoiceField(choices=ENCODING_CHOICES, initial="auto", label=_("Encoding"))
 
     def __init__(self, *args, partners, **kwargs):
@@ -34,14 +39,17 @@ class UploadForm(forms.Form):
     def clean(self):
         data = super().clean()
         limit = settings.INTAKE_UPLOAD_MAX_BYTES
-        for name in ("file", "members_file", "schedule_file"):
+        for name in ("file", "members_file", "schedule_file", "photos_file"):
             upload = data.get(name)
             if upload and upload.size > limit:
                 self.add_error(name, _("The file is larger than %(n)d bytes.") % {"n": limit})
             if upload and upload.name.lower().endswith(".xls"):
                 self.add_error(name, _("Old .xls files are not read: save as .xlsx or CSV."))
+        photos = data.get("photos_file")
+        if photos and not photos.name.lower().endswith(".zip"):
+            self.add_error("photos_file", _("The photos must come as one .zip file."))
         if data.get("kind") != ImportKind.LOANS:
-            for name in ("members_file", "schedule_file"):
+            for name in ("members_file", "schedule_file", "photos_file"):
                 if data.get(name):
                     self.add_error(name, _("Only for loans."))
         return data

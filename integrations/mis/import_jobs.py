@@ -1,24 +1,34 @@
 """File imports: an uploaded file becomes an ImportJob, is checked (the preview), then imported
-all or nothing. Files with more rows than INTAKE_ASYNC_ROWS run in a Celery task; the page
-polls the job's progress."""
+all or nothing. The request only stores the files: every check and import, whatever the file's
+size, runs in a Celery task (in-process right after the upload's transaction commits when
+there is no broker, CELERY_TASK_ALWAYS_EAGER); the page polls the job's progress."""
 
 import logging
 
-from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
 from integrations.mis.fields import NumberFormat
-from integrations.mis.formats import FileSource, count_rows, has_sheet, is_xlsx
+from integrations.mis.formats import FileSource, count_rows, has_sheet
+from integrations.mis.importers.base import intake_lock
 from integrations.mis.importers.borrowers import BorrowerImporter
 from integrations.mis.importers.journals import JournalImporter
+from integrations.mis.importers.loan_people import PeopleSource, has_person_columns
 from integrations.mis.importers.loans import LoanImporter
 from integrations.mis.importers.repayments import RepaymentImporter
 from integrations.mis.models import ImportJob, ImportKind, ImportStatus, IntakeFormat
+from integrations.mis.photo_archive import PhotoArchive
+from kivaportal.common.checks import Severity
+from kivaportal.journals.models import Journal
+from kivaportal.lending.models import Loan
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
+from kivaportal.review.services import records_bulk_submit
+from kivaportal.workflow.models import SUBMIT_STATES, AuditEntry
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +38,8 @@ IMPORTERS = {
     ImportKind.REPAYMENTS: RepaymentImporter,
     ImportKind.JOURNALS: JournalImporter,
 }
+# The kinds whose records are reviewed, each on its own page.
+REVIEWED = {ImportKind.LOANS: Loan, ImportKind.JOURNALS: Journal}
 # The sheets of a loans workbook, and the inputs they feed.
 LOAN_SHEETS = {"main": "loans", "members": "borrowers", "schedule": "schedule"}
 
@@ -67,7 +79,15 @@ def job_sources(job: ImportJob) -> dict:
 
 
 def import_job_create(
-    *, partner, kind, file, by, members_file=None, schedule_file=None, encoding="auto"
+    *,
+    partner,
+    kind,
+    file,
+    by,
+    members_file=None,
+    schedule_file=None,
+    photos_file=None,
+    encoding="auto",
 ):
     if not user_can(by, Action.EDIT, partner.pk):
         raise PermissionDenied(_("Your role in this partner does not allow importing."))
@@ -86,15 +106,14 @@ def import_job_create(
         job.members_file.save(members_file.name, members_file, save=False)
     if schedule_file:
         job.schedule_file.save(schedule_file.name, schedule_file, save=False)
-    job.rows_total = sum(
-        count_rows(_opener_for(f)) for f in (job.file, job.members_file, job.schedule_file) if f
-    )
-    job.save()
+    if photos_file:
+        job.photos_file.save(photos_file.name, photos_file, save=False)
+    job.save()  # rows_total is counted by the task: nothing is read in the request
     return job
 
 
 def import_job_start(*, job: ImportJob, commit: bool, by):
-    """Run the check (commit=False) or the import: here, or in a task for a big file."""
+    """Queue the check (commit=False) or the import in the import task, for any file."""
     if not user_can(by, Action.EDIT, job.partner_id):
         raise PermissionDenied(_("Your role in this partner does not allow importing."))
     if commit and job.status != ImportStatus.CHECKED:
@@ -102,14 +121,12 @@ def import_job_start(*, job: ImportJob, commit: bool, by):
     status = ImportStatus.IMPORTING if commit else ImportStatus.CHECKING
     job.updated_by = by
     job.mark(status, rows_done=0, updated_by=by)
-    # A workbook's row count is what its header claims, and parsing it is the heavy part:
-    # workbooks always run in the task (in-process in development, without a broker).
-    if job.rows_total > settings.INTAKE_ASYNC_ROWS or is_xlsx(_opener_for(job.file)):
-        from integrations.mis.tasks import run_import_job
+    # Never parsed in the request, whatever its size: the task reads it (in-process right after
+    # this transaction commits when there is no broker, CELERY_TASK_ALWAYS_EAGER).
+    from integrations.mis.tasks import run_import_job
 
-        transaction.on_commit(lambda: run_import_job.delay(job.pk, commit, by.pk))
-        return job
-    return import_job_run(job_id=job.pk, commit=commit, user_id=by.pk)
+    transaction.on_commit(lambda: run_import_job.delay(job.pk, commit, by.pk))
+    return job
 
 
 def progress_key(job_id) -> str:
@@ -120,16 +137,91 @@ def import_job_progress(job: ImportJob) -> dict:
     done = job.rows_done
     if job.is_running:
         done = cache.get(progress_key(job.pk), done)
-    total = job.rows_total * (2 if job.status == ImportStatus.IMPORTING else 1)
+    # Both the check (a rehearsal) and the import read the rows, then write them again.
+    total = job.rows_total * 2
     percent = 100 if not job.is_running else min(99, int(100 * done / total) if total else 0)
     return {"status": job.status, "status_label": job.get_status_display(), "percent": percent}
 
 
+def import_job_records(job: ImportJob):
+    """The reviewed records (loans, journals) the job created or changed, found by the audit
+    entries that name it; None for kinds without review pages (borrowers, repayments)."""
+    model = REVIEWED.get(job.kind)
+    if model is None:
+        return None
+    entries = AuditEntry.objects.filter(
+        partner_id=job.partner_id,
+        content_type=ContentType.objects.get_for_model(model),
+        data__import_job=job.pk,
+    ).values("object_id")
+    return model.objects.filter(partner_id=job.partner_id, pk__in=entries)
+
+
+def _record_key(record) -> str:
+    """The key the preview lists a record under (the importers' `note`)."""
+    if isinstance(record, Journal):
+        return f"{record.loan.mis_loan_id}: {record.subject}"
+    return record.mis_loan_id
+
+
+def _checks_of_written(job: ImportJob, outcome: dict):
+    """After a write, the stored checks of the records it wrote, as their pages run them: per
+    preview row its findings and whether it is ready, and the counts over the whole file (in
+    the database: a big file's findings are not all read into memory)."""
+    records = import_job_records(job)
+    if records is None:
+        return
+    outcome["checks"] = records.aggregate(
+        ready=Count("pk", filter=Q(check_errors=0)),
+        blocked=Count("pk", filter=Q(check_errors__gt=0)),
+        with_warnings=Count("pk", filter=Q(check_warnings__gt=0)),
+    )
+    keys = {row["key"] for row in outcome["preview"]}
+    if job.kind == ImportKind.JOURNALS:
+        shown = records.select_related("loan").filter(
+            loan__mis_loan_id__in={key.split(": ", 1)[0] for key in keys}
+        )
+    else:
+        shown = records.filter(mis_loan_id__in=keys)
+    findings = {_record_key(r): r.check_findings for r in shown}
+    for row in outcome["preview"]:
+        found = findings.get(row["key"])
+        if found is not None:
+            row["findings"] = found
+            row["ready"] = not any(f["severity"] == Severity.ERROR for f in found)
+
+
+def _remove_files(importer, storage):
+    for name in getattr(importer, "stored_files", ()):
+        if name:
+            storage.delete(name)
+
+
+def _results(outcome, people) -> dict:
+    """The job's results: the main importer's, with the borrowers a loans file named."""
+    results = outcome.as_dict()
+    if people is None:
+        return results
+    found = people.outcome.as_dict()
+    results["borrowers"] = {k: found[k] for k in ("created", "updated", "unchanged")}
+    results["errors"] = found["errors"] + results["errors"]  # the borrowers', then the loans'
+    results["error_count"] += found["error_count"]
+    return results
+
+
 def import_job_run(*, job_id: int, commit: bool, user_id: int | None):
+    """The check (commit=False) or the import of a job. The check is a rehearsal: when the
+    file has no errors, it is written inside a transaction that is then rolled back, so the
+    preview shows each record's checks exactly as its review page will (blocking errors and
+    warnings), before anything is imported."""
     from django.contrib.auth import get_user_model
 
     job = ImportJob.objects.select_related("partner").get(pk=job_id)
     actor = get_user_model().objects.filter(pk=user_id).first()
+    if not job.rows_total:  # counted here, not in the request: the progress bar's 100 %
+        files = (job.file, job.members_file, job.schedule_file)
+        job.rows_total = sum(count_rows(_opener_for(f)) for f in files if f)
+        job.save(update_fields=["rows_total"])
     done = [0]
 
     def progress(phase, n):
@@ -137,25 +229,69 @@ def import_job_run(*, job_id: int, commit: bool, user_id: int | None):
         done[0] += n
         cache.set(progress_key(job.pk), done[0], timeout=3600)
 
-    importer = IMPORTERS[job.kind](
-        partner=job.partner,
-        sources=job_sources(job),
-        fmt=number_format(job.partner),
-        actor=actor,
-        job_id=job.pk,
-        progress=progress,
-    )
+    kwargs = {
+        "partner": job.partner,
+        "fmt": number_format(job.partner),
+        "actor": actor,
+        "job_id": job.pk,
+        "progress": progress,
+    }
+    sources = job_sources(job)
+    if job.kind == ImportKind.LOANS:
+        archive = PhotoArchive(_opener_for(job.photos_file)) if job.photos_file else None
+        importer = LoanImporter(sources=sources, photo_archive=archive, **kwargs)
+    else:
+        importer = IMPORTERS[job.kind](sources=sources, **kwargs)
+    # A loans file whose borrowers sheet names the borrowers: they are created or updated
+    # first, by the borrower importer, in the same transaction (docs/intake.md).
+    people = named = None
     try:
-        outcome = importer.commit() if commit else importer.check()
+        members = sources.get("members") if job.kind == ImportKind.LOANS else None
+        if members is not None and has_person_columns(members):
+            named = PeopleSource(members)
+            people = BorrowerImporter(sources={"main": named}, **kwargs)
+        with transaction.atomic():
+            intake_lock(partner=job.partner)
+            if people is not None:
+                people.check()
+                importer.pending_clients |= named.clients
+            outcome = importer.check()
+            ok = outcome.ok and (people is None or people.outcome.ok)
+            if ok and people is not None and people.outcome.changes:
+                people.write()
+            if ok and outcome.changes:
+                importer.write()
+            results = _results(outcome, people)
+            if ok:
+                _checks_of_written(job, results)
+            if not commit:
+                transaction.set_rollback(True)  # the rehearsal: nothing stays
     except Exception:
         # Whatever went wrong, the transaction was rolled back; the page must say so.
         log.exception("Import job %s failed", job.pk)
+        _remove_files(importer, job.file.storage)
         job.mark(ImportStatus.FAILED, results={"failure": _("The import failed unexpectedly.")})
         return job
-    if not outcome.ok:
+    if not commit:
+        _remove_files(importer, job.file.storage)  # the rehearsal's photos: nothing stays
+    if results["error_count"]:
         status = ImportStatus.INVALID
     else:
         status = ImportStatus.IMPORTED if commit else ImportStatus.CHECKED
-    job.mark(status, results=outcome.as_dict(), rows_done=done[0])
+    job.mark(status, results=results, rows_done=done[0])
     cache.delete(progress_key(job.pk))
     return job
+
+
+def import_job_submit_all(*, job: ImportJob, by):
+    """Submit for review every record the job imported that may be submitted and has no
+    blocking error, each through the review service (role, checks run afresh, audit), as the
+    queue's bulk submit does."""
+    if job.status != ImportStatus.IMPORTED:
+        raise PermissionDenied(_("Only an imported file's records can be submitted."))
+    records = import_job_records(job)
+    if records is None:
+        raise PermissionDenied(_("These records are not reviewed: there is nothing to submit."))
+    # Drafts, and records whose changes were requested (the sources of `submit`).
+    ready = records.filter(state__in=SUBMIT_STATES, check_errors=0).order_by("pk")
+    return records_bulk_submit(records=ready, by=by)

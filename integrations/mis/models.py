@@ -205,6 +205,12 @@ class ImportJob(PartnerOwned):
         _("borrowers in loans file"), upload_to="intake/%Y/%m/", blank=True
     )
     schedule_file = models.FileField(_("schedule file"), upload_to="intake/%Y/%m/", blank=True)
+    photos_file = models.FileField(
+        _("photos (.zip)"),
+        upload_to="intake/%Y/%m/",
+        blank=True,
+        help_text=_("Loans only: the photos the loans file's photo column names."),
+    )
     original_name = models.CharField(_("file name"), max_length=255)
     encoding = models.CharField(_("encoding"), max_length=20, default="auto")
     rows_total = models.PositiveIntegerField(_("rows"), default=0)

@@ -77,7 +77,7 @@ def _schema_of(column) -> dict:
         }[parse]
     found = dict(found)  # never the shared constants themselves
     if column.help and "description" not in found:
-        found["description"] = column.help
+        found["description"] = str(column.help)
     return found
 
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from integrations.mis.models import ImportJob, ImportStatus
 
-FILE_FIELDS = ("file", "members_file", "schedule_file")
+FILE_FIELDS = ("file", "members_file", "schedule_file", "photos_file")
 # A preview nobody committed within the retention period cannot be committed afterwards.
 OVER = (ImportStatus.IMPORTED, ImportStatus.INVALID, ImportStatus.FAILED, ImportStatus.CHECKED)
 

@@ -5,13 +5,28 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from integrations.mis.forms import UploadForm
-from integrations.mis.import_jobs import import_job_create, import_job_progress, import_job_start
+from integrations.mis.import_jobs import (
+    import_job_create,
+    import_job_progress,
+    import_job_records,
+    import_job_start,
+    import_job_submit_all,
+)
 from integrations.mis.models import ImportJob, ImportStatus
-from integrations.mis.templates_csv import TEMPLATES, template_csv
+from integrations.mis.templates_csv import (
+    TEMPLATES,
+    WORKBOOK_SHEETS,
+    template_csv,
+    template_workbook,
+)
+from kivaportal.common.checks import Finding
+from kivaportal.common.paging import LargeTablePaginator
+from kivaportal.kinds import kind_of
 from kivaportal.partners.models import Partner
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import partner_ids_where, user_can
@@ -43,6 +58,7 @@ def upload(request):
                 file=data["file"],
                 members_file=data.get("members_file"),
                 schedule_file=data.get("schedule_file"),
+                photos_file=data.get("photos_file"),
                 encoding=data["encoding"],
                 by=request.user,
             )
@@ -54,7 +70,13 @@ def upload(request):
     return render(
         request,
         "mis/upload.html",
-        {"form": form, "jobs": jobs, "templates": list(TEMPLATES), "can_upload": partners.exists()},
+        {
+            "form": form,
+            "jobs": jobs,
+            "templates": list(TEMPLATES),
+            "template_partners": partners.order_by("name"),
+            "can_upload": partners.exists(),
+        },
     )
 
 
@@ -64,9 +86,41 @@ def _job(request, pk):
     )
 
 
+RECORDS_PAGE_SIZE = 100
+
+
+def _preview_rows(job):
+    rows = []
+    for p in job.results.get("preview", []):
+        findings = [Finding.from_dict(f) for f in p.get("findings", [])]
+        rows.append(
+            {
+                **p,
+                "label": ACTION_LABELS.get(p["action"], p["action"]),
+                "errors": [f for f in findings if f.severity == "error"],
+                "warnings": [f for f in findings if f.severity == "warning"],
+            }
+        )
+    return rows
+
+
+def _imported_records(request, job):
+    """After the import: a page of the records it wrote, each with its review page."""
+    records = import_job_records(job) if job.status == ImportStatus.IMPORTED else None
+    if records is None:
+        return None
+    kind = kind_of(records.model)
+    records = records.select_related(*kind.select_related).order_by("pk")
+    page = LargeTablePaginator(records, RECORDS_PAGE_SIZE).get_page(request.GET.get("page"))
+    for record in page:
+        record.review_url = reverse("review:record", args=[job.partner_id, kind.slug, record.pk])
+    return page
+
+
 @login_required
 def job_detail(request, pk):
     job = _job(request, pk)
+    records = _imported_records(request, job)
     return render(
         request,
         "mis/job.html",
@@ -74,12 +128,12 @@ def job_detail(request, pk):
             "job": job,
             "progress": import_job_progress(job),
             "results": job.results,
-            "preview": [
-                {**p, "label": ACTION_LABELS.get(p["action"], p["action"])}
-                for p in job.results.get("preview", [])
-            ],
+            "preview": _preview_rows(job),
+            "records": records,
             "can_commit": job.status == ImportStatus.CHECKED
             and user_can(request.user, Action.EDIT, job.partner_id),
+            "can_submit": records is not None
+            and user_can(request.user, Action.SUBMIT, job.partner_id),
         },
     )
 
@@ -101,9 +155,70 @@ def job_commit(request, pk):
 
 
 @login_required
+@require_POST
+def job_submit_all(request, pk):
+    job = _job(request, pk)
+    try:
+        result = import_job_submit_all(job=job, by=request.user)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+        return redirect("mis:job", pk=job.pk)
+    if result.submitted:
+        messages.success(request, _("%(n)d submitted for review.") % {"n": len(result.submitted)})
+    else:
+        messages.info(request, _("Nothing to submit: no draft without blocking errors."))
+    for record, reason in result.refused:
+        messages.warning(request, f"{record}: {reason}")
+    return redirect("mis:job", pk=job.pk)
+
+
+def _template_partner(request):
+    """The partner whose reference values fill the template: ?partner=, else the first of the
+    user's; only a partner of the user (404 otherwise)."""
+    partners = Partner.objects.for_user(request.user).order_by("name")
+    wanted = request.GET.get("partner", "")
+    if wanted:
+        if not (wanted.isascii() and wanted.isdigit() and len(wanted) <= 18):
+            raise Http404
+        return get_object_or_404(partners, pk=int(wanted))
+    found = partners.first()
+    if found is None:
+        raise Http404
+    return found
+
+
+@login_required
 def template(request, name):
     if name not in TEMPLATES:
         raise Http404
-    response = HttpResponse(template_csv(name), content_type="text/csv; charset=utf-8")
+    partner = _template_partner(request)
+    response = HttpResponse(template_csv(name, partner), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     return response
+
+
+@login_required
+def template_xlsx(request):
+    partner = _template_partner(request)
+    response = HttpResponse(
+        template_workbook(partner),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = 'attachment; filename="loans.xlsx"'
+    return response
+
+
+@login_required
+def columns(request):
+    """What each column of each file means, in the user's language: the importers' own
+    column definitions (the same the templates and the API's description are made of)."""
+    partners = _editable_partners(request.user).order_by("name")
+    return render(
+        request,
+        "mis/columns.html",
+        {
+            "files": [(name, cols) for name, cols in TEMPLATES.items()],
+            "partners": partners,
+            "sheets": WORKBOOK_SHEETS,
+        },
+    )

@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from kivaportal.common.models import PagePhoto, require_same_partner
-from kivaportal.workflow.models import CHECK_FIELDS, Reviewable
+from kivaportal.workflow.models import CHECK_FIELDS, REVIEW_TIME_FIELDS, Reviewable
 
 
 class Journal(Reviewable, PagePhoto):
@@ -24,7 +24,9 @@ class Journal(Reviewable, PagePhoto):
     body = models.TextField(_("body"))
     photo = models.ImageField(_("photo"), upload_to="journals/%Y/%m/", blank=True)
 
-    history = HistoricalRecords(excluded_fields=[*CHECK_FIELDS, *PagePhoto.COPY_FIELDS])
+    history = HistoricalRecords(
+        excluded_fields=[*CHECK_FIELDS, *REVIEW_TIME_FIELDS, *PagePhoto.COPY_FIELDS]
+    )
 
     class Meta:
         verbose_name = _("journal")

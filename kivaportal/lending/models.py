@@ -11,7 +11,7 @@ from kivaportal.common.models import PagePhoto, PartnerOwned
 from kivaportal.common.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from kivaportal.common.scoping import PartnerScopedQuerySet
 from kivaportal.partners.models import currency_code
-from kivaportal.workflow.models import CHECK_FIELDS, Reviewable
+from kivaportal.workflow.models import CHECK_FIELDS, REVIEW_TIME_FIELDS, Reviewable
 
 
 def money_field(verbose_name, **kwargs):
@@ -120,7 +120,7 @@ class Loan(Reviewable, PagePhoto):
     client_waiver_signed = models.BooleanField(_("client waiver signed"), default=False)
 
     COPY_FIELDS = [*PagePhoto.COPY_FIELDS, "photo_kiva"]
-    history = HistoricalRecords(excluded_fields=[*CHECK_FIELDS, *COPY_FIELDS])
+    history = HistoricalRecords(excluded_fields=[*CHECK_FIELDS, *REVIEW_TIME_FIELDS, *COPY_FIELDS])
 
     class Meta:
         verbose_name = _("loan")
@@ -308,6 +308,10 @@ class LoanAtKiva(models.Model):
     # Set when a reconciliation that read Kiva's whole list did not find a loan it had seen
     # (or a sent draft): flagged for a person, never guessed (deleted in PA2?).
     missing_since = models.DateTimeField(_("not listed by Kiva since"), null=True, blank=True)
+    # The Kiva environment all of this was read from or sent to (stage, production...): what
+    # stage knows of a loan is not production's; a row of another environment is replaced,
+    # not matched, when the partner's connection has moved (docs/kiva.md).
+    environment = models.CharField(_("Kiva environment"), max_length=12, blank=True)
 
     objects = PartnerScopedQuerySet.as_manager()
     partner_path = "loan__partner"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from kivaportal.lending.models import (
     KivaStatus,
@@ -35,6 +35,7 @@ UPDATED_FIELDS = (
     "seen_at",
     "status_changed_at",
     "missing_since",
+    "environment",
 )
 KNOWN_STATUSES = frozenset(KivaStatus.values)
 
@@ -57,11 +58,14 @@ def _uuid(text: str) -> UUID | None:
         return None
 
 
-def _loan_ids_by(field: str, values: set) -> dict:
-    """LoanAtKiva's `field` value -> loan id, for the rows whose `field` is in `values`."""
+def _loan_ids_by(field: str, values: set, environment: str = "") -> dict:
+    """LoanAtKiva's `field` value -> loan id, for the rows of `environment` (or of none
+    recorded) whose `field` is in `values`."""
     if not values:
         return {}
     rows = LoanAtKiva.objects.filter(**{f"{field}__in": values})
+    if environment:
+        rows = rows.filter(environment__in=[environment, ""])
     return dict(rows.values_list(field, "loan_id"))
 
 
@@ -90,16 +94,18 @@ def _loans_by_mis_id(partner, ids: set[str]) -> dict[str, int]:
 
 
 @transaction.atomic
-def loans_at_kiva_apply(*, partner, items, seen_at: datetime) -> PageOutcome:
-    """Record one page of GET loans (payloads.KivaLoan items) on the partner's loans."""
+def loans_at_kiva_apply(*, partner, items, seen_at: datetime, environment: str = "") -> PageOutcome:
+    """Record one page of GET loans (payloads.KivaLoan items), read from the connection's
+    `environment`, on the partner's loans. What another environment knew of a loan (stage,
+    before the move to production) is replaced, not matched."""
     outcome = PageOutcome()
     uuids = {u for u in (_uuid(i.uuid) for i in items) if u}
     kiva_ids = {i.kiva_id for i in items if i.kiva_id}
     # Draft uuids and Kiva ids are unique at Kiva: each is looked up on its own index, without
     # a join (which a planner misled by a fresh bulk load turned into a walk over every loan
     # of the partner), and what belongs to another partner is dropped after.
-    by_uuid = _loan_ids_by("draft_uuid", uuids)
-    by_kiva_id = _loan_ids_by("kiva_id", kiva_ids)
+    by_uuid = _loan_ids_by("draft_uuid", uuids, environment)
+    by_kiva_id = _loan_ids_by("kiva_id", kiva_ids, environment)
     found = set(by_uuid.values()) | set(by_kiva_id.values())
     ours = set(
         Loan.objects.filter(pk__in=found, partner=partner).values_list("pk", flat=True)
@@ -120,7 +126,13 @@ def loans_at_kiva_apply(*, partner, items, seen_at: datetime) -> PageOutcome:
             candidates.append((item, by_mis_id[item.internal_loan_id], True))
         else:
             outcome.unknown += 1
-    current = LoanAtKiva.objects.in_bulk([loan_id for _i, loan_id, _m in candidates])
+    current = {
+        loan_id: row
+        for loan_id, row in LoanAtKiva.objects.in_bulk(
+            [loan_id for _i, loan_id, _m in candidates]
+        ).items()
+        if _same_environment(row, environment)
+    }
 
     rows: dict[int, LoanAtKiva] = {}
     changes: list[KivaStatusChange] = []
@@ -134,6 +146,7 @@ def loans_at_kiva_apply(*, partner, items, seen_at: datetime) -> PageOutcome:
             outcome.other_drafts.append((item, loan_id))
             continue
         row = _updated(before, loan_id, item, uuid, seen_at)
+        row.environment = environment
         if row.status != (before.status if before else ""):
             row.status_changed_at = seen_at
             changes.append(
@@ -159,6 +172,10 @@ def loans_at_kiva_apply(*, partner, items, seen_at: datetime) -> PageOutcome:
     return outcome
 
 
+def _same_environment(row, environment) -> bool:
+    return not row.environment or not environment or row.environment == environment
+
+
 def _updated(before, loan_id, item, uuid, seen_at) -> LoanAtKiva:
     row = LoanAtKiva(loan_id=loan_id)
     if before is not None:
@@ -178,15 +195,20 @@ def _updated(before, loan_id, item, uuid, seen_at) -> LoanAtKiva:
 
 
 @transaction.atomic
-def loans_at_kiva_flag_missing(*, partner, seen_before: datetime, now: datetime) -> int:
-    """Flag the partner's loans Kiva listed before but not in a complete reading of its list
-    that started at `seen_before` (a draft deleted in PA2, say): `missing_since` is set and
-    the history says so; the status stays what Kiva last showed. Returns how many."""
-    missing = list(
-        LoanAtKiva.objects.select_for_update()
-        .filter(loan__partner=partner, seen_at__lt=seen_before, missing_since__isnull=True)
-        .values_list("loan_id", "status", "kiva_id")
+def loans_at_kiva_flag_missing(
+    *, partner, seen_before: datetime, now: datetime, environment: str = ""
+) -> int:
+    """Flag the partner's loans Kiva (`environment`) listed before but not in a complete
+    reading of its list that started at `seen_before` (a draft deleted in PA2, say):
+    `missing_since` is set and the history says so; the status stays what Kiva last showed.
+    Loans known from another environment are not flagged: that Kiva was not read. Returns
+    how many."""
+    rows = LoanAtKiva.objects.select_for_update().filter(
+        loan__partner=partner, seen_at__lt=seen_before, missing_since__isnull=True
     )
+    if environment:
+        rows = rows.filter(environment__in=[environment, ""])
+    missing = list(rows.values_list("loan_id", "status", "kiva_id"))
     if not missing:
         return 0
     LoanAtKiva.objects.filter(loan_id__in=[m[0] for m in missing]).update(missing_since=now)
@@ -203,18 +225,39 @@ def loans_at_kiva_flag_missing(*, partner, seen_before: datetime, now: datetime)
     return len(missing)
 
 
-def loan_at_kiva_draft_sent(*, loan_id: int, draft_uuid: str) -> None:
-    """Record the uuid Kiva gave a loan's new draft: reconciliation will match it first.
-    What Kiva knew of an earlier draft (status, id) stays until Kiva lists the new one."""
+def loan_at_kiva_draft_sent(*, loan_id: int, draft_uuid: str, environment: str = "") -> None:
+    """Record the uuid Kiva (`environment`) gave a loan's new draft: reconciliation will
+    match it first. What Kiva knew of an earlier draft (status, id) stays until Kiva lists the
+    new one, unless that was another environment's (stage): then it is cleared. One
+    statement (part of every send of a draft: docs/pipeline.md, section 9)."""
     uuid = _uuid(draft_uuid)
     if uuid is None:
         return
-    LoanAtKiva.objects.bulk_create(
-        [LoanAtKiva(loan_id=loan_id, draft_uuid=uuid)],
-        update_conflicts=True,
-        unique_fields=["loan"],
-        update_fields=["draft_uuid"],
+    table = connection.ops.quote_name(LoanAtKiva._meta.db_table)
+    same = (
+        f"({table}.environment = '' OR EXCLUDED.environment = '' "
+        f"OR {table}.environment = EXCLUDED.environment)"
     )
+    kept = ", ".join(
+        f"{name} = CASE WHEN {same} THEN {table}.{name} ELSE {empty} END"
+        for name, empty in (
+            ("kiva_id", "NULL"),
+            ("status", "''"),
+            ("funded_amount", "NULL"),
+            ("delinquent", "NULL"),
+            ("seen_at", "NULL"),
+            ("status_changed_at", "NULL"),
+            ("missing_since", "NULL"),
+        )
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (loan_id, draft_uuid, environment, status) "  # noqa: S608 - names are ours
+            "VALUES (%s, %s, %s, '') ON CONFLICT (loan_id) DO UPDATE SET "
+            f"{kept}, draft_uuid = EXCLUDED.draft_uuid, environment = CASE WHEN "
+            f"EXCLUDED.environment = '' THEN {table}.environment ELSE EXCLUDED.environment END",
+            [loan_id, uuid if connection.vendor == "postgresql" else uuid.hex, environment],
+        )
 
 
 def borrower_edited(*, borrower, by, changed_fields):

@@ -72,6 +72,9 @@ class Submission(models.Model):
     # (a switch from stage to production must not make stage sends look like production ones).
     environment = models.CharField(_("Kiva environment"), max_length=12, blank=True)
     api_base_url = models.CharField(_("Kiva API base URL"), max_length=300, blank=True)
+    # Sent to stage (or the sandbox) and, once the partner moved to production, left out of
+    # production by a person (audited): no longer listed as "sent to stage only".
+    left_out_at = models.DateTimeField(_("left out of production at"), null=True, blank=True)
     payload = models.TextField(_("payload (exact JSON sent)"))
     payload_sha256 = models.CharField(_("payload SHA-256"), max_length=64)
 

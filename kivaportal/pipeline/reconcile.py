@@ -27,7 +27,7 @@ from django.utils import timezone
 from integrations.kiva.client import MAX_PAGE_SIZE, KivaClient, KivaError
 from kivaportal.lending.models import Loan
 from kivaportal.lending.services import loans_at_kiva_apply, loans_at_kiva_flag_missing
-from kivaportal.pipeline.attempts import attempt_finish, attempt_start
+from kivaportal.pipeline.attempts import BODY_LIMIT, attempt_finish, attempt_start
 from kivaportal.pipeline.follow import record_follow_submissions
 from kivaportal.pipeline.models import (
     AttemptOutcome,
@@ -43,7 +43,11 @@ from kivaportal.workflow.transitions import audit_record
 
 def loan_draft_lookup(submission, client) -> str:
     """The uuid of the draft this submission created, if GET loans shows it; "" otherwise
-    (not listed, or the look-up itself failed: nothing is decided then)."""
+    (not listed, or the look-up itself failed: nothing is decided then).
+
+    GETs are safe to repeat: the client retries each page on connection errors, timeouts, 429
+    and any 5xx (KIVA_GET_ATTEMPTS) before the look-up counts as failed. The attempt row keeps
+    the evidence for staff: the full URL, the retries, and what Kiva listed (or the error)."""
     body = json.loads(submission.payload)
     ids = {e.get("loan_id") for e in body.get("entreps", [])} | {body.get("internal_loan_id")}
     ids.discard(None)
@@ -53,21 +57,65 @@ def loan_draft_lookup(submission, client) -> str:
             object_id=submission.object_id,
             kind=SubmissionKind.LOAN_DRAFT,
             state=SubmissionState.SENT,
+            environment__in=_same_environment(submission),
         ).values_list("kiva_reference", flat=True)
     )
     for mis_id in sorted(ids):
-        attempt = attempt_start(submission, method="GET", endpoint=f"loans?query={mis_id}")
+        attempt = attempt_start(
+            submission,
+            method="GET",
+            endpoint=f"loans?query={mis_id}",
+            url=client.loans_url(query=mis_id),
+        )
+        retried = len(client.retries)
         try:
             loans = client.all_loans(query=mis_id)
         except Exception as exc:  # noqa: BLE001 - the look-up failing decides nothing
             attempt_finish(attempt, outcome=AttemptOutcome.LOOKUP_FAILED, exc=exc)
+            _note_retries(attempt, client.retries[retried:])
             return ""
-        attempt_finish(attempt, outcome=AttemptOutcome.LOOKUP)
+        found = ""
         for item in loans:
             uuid = str(item.get("uuid") or item.get("loan_draft_uuid") or "")
             if item.get("internal_loan_id") in ids and uuid and uuid not in known:
-                return uuid
+                found = uuid
+                break
+        attempt_finish(attempt, outcome=AttemptOutcome.LOOKUP)
+        attempt.http_status = 200
+        attempt.response_body = json.dumps(
+            {
+                "listed": [
+                    {
+                        k: item.get(k)
+                        for k in ("uuid", "loan_draft_uuid", "id", "internal_loan_id", "status")
+                        if item.get(k) is not None
+                    }
+                    for item in loans[:50]
+                ],
+                "already_accounted_for": sorted(known & {str(i.get("uuid")) for i in loans}),
+                "found": found,
+            }
+        )[:BODY_LIMIT]
+        _note_retries(attempt, client.retries[retried:])
+        attempt.save(update_fields=["http_status", "response_body", "error_message"])
+        if found:
+            return found
     return ""
+
+
+def _note_retries(attempt, retries):
+    if retries:
+        attempt.error_message = (
+            f"GET retried {len(retries)} time(s) after: {', '.join(r for _p, r in retries)}. "
+            + attempt.error_message
+        ).strip()[:2000]
+        attempt.save(update_fields=["error_message"])
+
+
+def _same_environment(submission) -> list[str]:
+    """The environments whose sends count with `submission`'s: its own (and "", a send from
+    before environments were recorded). A draft that exists only on stage is not production's."""
+    return [submission.environment, ""] if submission.environment else [""]
 
 
 logger = logging.getLogger(__name__)
@@ -100,7 +148,9 @@ def reconcile_partner(
         run.refresh_from_db()
         return run
     now = timezone.now()
-    flagged = loans_at_kiva_flag_missing(partner=run.partner, seen_before=run.started_at, now=now)
+    flagged = loans_at_kiva_flag_missing(
+        partner=run.partner, seen_before=run.started_at, now=now, environment=run.environment
+    )
     Reconciliation.objects.filter(pk=run.pk).update(
         state=ReconciliationState.DONE, finished_at=now, flagged=flagged, error="", updated_at=now
     )
@@ -175,7 +225,9 @@ def _start_or_resume(connection, by) -> Reconciliation | None:
 @transaction.atomic
 def _record_page(run, offset, page):
     seen_at = timezone.now()
-    outcome = loans_at_kiva_apply(partner=run.partner, items=page.loans, seen_at=seen_at)
+    outcome = loans_at_kiva_apply(
+        partner=run.partner, items=page.loans, seen_at=seen_at, environment=run.environment
+    )
     settled = _settle_needs_attention(run, outcome)
     run.next_offset = offset + page.received
     run.total = page.total
@@ -207,6 +259,7 @@ def _settle_needs_attention(run, outcome) -> int:
             object_id__in=items,
             kind=SubmissionKind.LOAN_DRAFT,
             state=SubmissionState.NEEDS_ATTENTION,
+            environment__in=[run.environment, ""],
         )
         .order_by("id")
     )
@@ -218,6 +271,7 @@ def _settle_needs_attention(run, outcome) -> int:
             object_id__in=[s.object_id for s in waiting],
             kind=SubmissionKind.LOAN_DRAFT,
             state=SubmissionState.SENT,
+            environment__in=[run.environment, ""],
         ).values_list("kiva_reference", flat=True)
     )
     settled = 0

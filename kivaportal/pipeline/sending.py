@@ -48,7 +48,13 @@ def submission_send(*, submission_id, worker=None, client=None) -> str:
     submission = Submission.objects.select_related("partner__kiva_connection").get(pk=submission_id)
     # The record stays queued while this is in flight: it follows its submissions once, with
     # the outcome (docs/pipeline.md, section 5).
-    client = client or KivaClient(submission.partner.kiva_connection)
+    connection = submission.partner.kiva_connection
+    moved = _moved_elsewhere(submission, connection)
+    if moved:
+        # Approved for another environment (stage, before the switch to production): its
+        # body was built for that one. Nothing is sent; production gets it through review.
+        return _failed(submission, moved)
+    client = client or KivaClient(connection)
     adapter = ADAPTERS[submission.kind]
     # Written (and committed) before the request, under the submission's row lock and only
     # while the claim is still this worker's (docs/pipeline.md, section 2).
@@ -118,6 +124,16 @@ def submission_send(*, submission_id, worker=None, client=None) -> str:
     return _sent(submission, data, answer.reference, answer.confirm_url, problems)
 
 
+def _moved_elsewhere(submission, connection) -> str:
+    """Why `submission` may not go through `connection` as it is now, or ""."""
+    if submission.environment and submission.environment != connection.environment:
+        return _(
+            "Approved for Kiva %(then)s, but the connection is now %(now)s: nothing was sent. "
+            "Correct it as a new version to send it through review to %(now)s."
+        ) % {"then": submission.environment, "now": connection.environment}
+    return connection.production_refusal()
+
+
 # The code of the problem that stands for an answer the portal could not read.
 UNREADABLE_ANSWER = "portal.unreadable_answer"
 
@@ -136,7 +152,11 @@ def _sent(submission, data, reference, confirm_url, problems):
     )
     if state == SubmissionState.SENT and submission.kind == SubmissionKind.LOAN_DRAFT:
         # Reconciliation matches Kiva's list by this uuid first.
-        loan_at_kiva_draft_sent(loan_id=submission.object_id, draft_uuid=reference)
+        loan_at_kiva_draft_sent(
+            loan_id=submission.object_id,
+            draft_uuid=reference,
+            environment=submission.environment,
+        )
     return state
 
 
@@ -193,10 +213,20 @@ def _retry_or_fail(submission, exc):
 def submission_outcome_unknown(*, submission, reason, client=None):
     """The request may have reached Kiva. What can be looked up at Kiva (a loan draft, with
     GET loans) is; whatever cannot be decided that way waits for a person."""
-    if ADAPTERS[submission.kind].lookup and client is not None:
+    # Only the environment it was sent to can say whether it arrived (a stage send is never
+    # looked up in production after the connection moved).
+    same_place = client is not None and submission.environment in (
+        "",
+        client.connection.environment,
+    )
+    if ADAPTERS[submission.kind].lookup and same_place:
         found = loan_draft_lookup(submission, client)
         if found:
-            loan_at_kiva_draft_sent(loan_id=submission.object_id, draft_uuid=found)
+            loan_at_kiva_draft_sent(
+                loan_id=submission.object_id,
+                draft_uuid=found,
+                environment=submission.environment,
+            )
             return submission_outcome_write(
                 submission,
                 state=SubmissionState.SENT,

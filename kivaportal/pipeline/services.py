@@ -4,6 +4,7 @@ docs/pipeline.md.
 """
 
 import hashlib
+from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
@@ -13,19 +14,22 @@ from django.utils.translation import gettext as _
 from integrations.kiva import payloads
 from integrations.kiva.selectors import partner_connection
 from kivaportal.kinds import kind_of
+from kivaportal.lending.services import loan_at_kiva_draft_sent
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
 from kivaportal.pipeline.follow import record_follow_submissions
 from kivaportal.pipeline.models import Submission, SubmissionKind, SubmissionState
 from kivaportal.pipeline.queue import submissions_enqueue
 from kivaportal.pipeline.resend import report_chunk_taken
+from kivaportal.pipeline.selectors import needs_attention_cases
 from kivaportal.workflow.audit import AuditAction
 from kivaportal.workflow.errors import IllegalTransition, NotAllowed, ReviewError
 from kivaportal.workflow.transitions import audit_record
 
 
-def _earlier_draft(record, content_type):
-    """The uuid of a draft Kiva already holds for an earlier version of this loan, if any."""
+def _earlier_draft(record, content_type, environment):
+    """The uuid of a draft Kiva already holds, in `environment`, for an earlier version of
+    this loan, if any. A draft that exists only on stage never holds back production."""
     return (
         Submission.objects.filter(
             content_type=content_type,
@@ -33,6 +37,7 @@ def _earlier_draft(record, content_type):
             kind=SubmissionKind.LOAN_DRAFT,
             state=SubmissionState.SENT,
             record_version__lt=record.version,
+            environment__in=[environment, ""],
         )
         .order_by("-record_version")
         .values_list("kiva_reference", flat=True)
@@ -49,6 +54,9 @@ def submissions_create(*, record, by) -> list[Submission]:
             _("%(partner)s has no active Kiva connection: a partner admin sets it up first.")
             % {"partner": record.partner}
         )
+    refusal = connection.production_refusal()
+    if refusal:
+        raise ReviewError(refusal)
     adapter = kind_of(record).kiva
     kind, endpoint = adapter.kind, adapter.endpoint
     bodies = adapter.bodies(record, connection)
@@ -56,7 +64,11 @@ def submissions_create(*, record, by) -> list[Submission]:
         raise ReviewError(_("Nothing to send: the report has no lines."))
     content_type = ContentType.objects.get_for_model(record)
     now = timezone.now()
-    earlier = _earlier_draft(record, content_type) if kind == SubmissionKind.LOAN_DRAFT else None
+    earlier = (
+        _earlier_draft(record, content_type, connection.environment)
+        if kind == SubmissionKind.LOAN_DRAFT
+        else None
+    )
     submissions = []
     for chunk, body in enumerate(bodies, start=1):
         data = payloads.to_json(body)
@@ -185,13 +197,13 @@ def submission_resolve(*, submission, by, decision, kiva_reference="", comment="
     raise ReviewError(_("Choose “sent” or “send again”."))
 
 
-def _requeue(submission, by, action, comment=""):
+def _requeue(submission, by, action, comment="", **data):
     submission.state = SubmissionState.PENDING
     submission.attempts = 0
     submission.next_attempt_at = timezone.now()
     submission.error = ""
     submission.save(update_fields=["state", "attempts", "next_attempt_at", "error", "updated_at"])
-    _audit(submission, by, action, comment)
+    _audit(submission, by, action, comment, **data)
     record_follow_submissions(record=submission.record, by=by)
     transaction.on_commit(lambda: submissions_enqueue(submission_ids=[submission.pk]))
     return submission
@@ -207,4 +219,84 @@ def _audit(submission, by, action, comment="", **data):
         to_state=record.state,
         comment=comment,
         data={"submission": submission.pk, "chunk": submission.chunk, **data},
+    )
+
+
+@dataclass
+class BulkOutcome:
+    done: list = field(default_factory=list)  # submissions
+    refused: list = field(default_factory=list)  # (label, reason)
+
+
+def submissions_bulk_resolve(*, submissions, by, action, confirmed=False) -> BulkOutcome:
+    """Staff settle submissions that need attention in bulk, each in its own transaction
+    under its row lock, with the evidence read again under that lock:
+    - "mark_found": mark a loan draft sent with the draft uuid Kiva lists for it (found by the
+      look-up or by reconciliation); refused where none was found;
+    - "send_again": only where Kiva is known not to hold it (nothing found, an earlier
+      version's draft gone from Kiva, Kiva's list read since a lost answer) and the person
+      confirmed they checked PA2 (`confirmed`).
+    `submissions` is already scoped to the user and the partner: an id outside it is not
+    there to act on. Each is audited with the evidence it was decided on."""
+    if action not in ("mark_found", "send_again"):
+        raise ReviewError(_("Choose “mark as sent with the draft found” or “send again”."))
+    if action == "send_again" and not confirmed:
+        raise ReviewError(
+            _(
+                "Tick “I checked in PA2 that Kiva holds none of the selected” to send them "
+                "again: Kiva may not list drafts that are not published."
+            )
+        )
+    result = BulkOutcome()
+    for submission in submissions:
+        try:
+            result.done.append(_bulk_one(submission, by, action))
+        except ReviewError as refusal:
+            result.refused.append((str(submission), refusal.message))
+    return result
+
+
+@transaction.atomic
+def _bulk_one(submission, by, action):
+    submission = _locked(submission)
+    _require(by, submission)
+    if submission.state != SubmissionState.NEEDS_ATTENTION:
+        raise IllegalTransition(_("It no longer needs attention."))
+    [case] = needs_attention_cases(Submission.objects.filter(pk=submission.pk))
+    submission = case.submission
+    if action == "mark_found":
+        refusal = case.refusal_to_mark_found()
+        if refusal:
+            raise ReviewError(refusal)
+        submission.state = SubmissionState.SENT
+        submission.kiva_reference = case.found_uuid
+        submission.sent_at = timezone.now()
+        submission.save(update_fields=["state", "kiva_reference", "sent_at", "updated_at"])
+        loan_at_kiva_draft_sent(
+            loan_id=submission.object_id,
+            draft_uuid=case.found_uuid,
+            environment=submission.environment,
+        )
+        _audit(
+            submission,
+            by,
+            AuditAction.MARKED_SENT,
+            _("Marked as sent in bulk with the draft found at Kiva."),
+            reference=case.found_uuid,
+            found_by=case.found_by,
+            bulk=True,
+        )
+        record_follow_submissions(record=submission.record, by=by)
+        return submission
+    refusal = case.refusal_to_send_again()
+    if refusal:
+        raise ReviewError(refusal)
+    return _requeue(
+        submission,
+        by,
+        AuditAction.SEND_AGAIN,
+        _("Sent again in bulk: checked in PA2 that Kiva does not hold it."),
+        bulk=True,
+        checked_since=case.checked_since,
+        earlier_draft_gone=case.earlier_draft or None,
     )

@@ -7,7 +7,7 @@ from simple_history.models import HistoricalRecords
 
 from kivaportal.common.models import PartnerOwned, require_same_partner
 from kivaportal.lending.models import money_field
-from kivaportal.workflow.models import CHECK_FIELDS, Reviewable
+from kivaportal.workflow.models import CHECK_FIELDS, REVIEW_TIME_FIELDS, Reviewable
 
 
 class Repayment(PartnerOwned):
@@ -80,7 +80,7 @@ class RepaymentReport(Reviewable):
 
     month = models.DateField(_("month"), help_text=_("The first day of the reported month."))
 
-    history = HistoricalRecords(excluded_fields=CHECK_FIELDS)
+    history = HistoricalRecords(excluded_fields=[*CHECK_FIELDS, *REVIEW_TIME_FIELDS])
 
     class Meta:
         verbose_name = _("repayment report")

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from kivaportal.workflow.states import RecordState as S
 
 # States a record reaches only by being approved and handed to the pipeline, or never left.
-NEVER_SENT_STATES = frozenset({S.DRAFT, S.SUBMITTED, S.WITHDRAWN})
+NEVER_SENT_STATES = frozenset({S.DRAFT, S.CHANGES_REQUESTED, S.SUBMITTED, S.WITHDRAWN})
 
 
 def record_was_handed_to_kiva(record) -> bool:

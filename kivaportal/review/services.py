@@ -16,6 +16,7 @@ from kivaportal.kinds import kind_of
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
 from kivaportal.pipeline.services import submissions_create
+from kivaportal.review.review_time import review_round, review_time_store
 from kivaportal.workflow.audit import AuditAction
 from kivaportal.workflow.errors import (
     BlockingErrors,
@@ -30,6 +31,7 @@ from kivaportal.workflow.transitions import (
     record_lock,
     record_recheck,
     record_transition,
+    records_recheck_bulk,
 )
 
 
@@ -94,9 +96,11 @@ def record_approve(*, record, by, comment=""):
     if refusal:
         raise FourEyesViolation(refusal)
     _refuse_blocking_errors(record, _("approved"))
+    submitted_at = review_round(record)
     record = record_transition(
         record, "approve", by=by, action=AuditAction.APPROVED, comment=comment
     )
+    review_time_store(record=record, by=by, submitted_at=submitted_at)
     # The outbox row, in this same transaction: what is approved is what will be sent.
     submissions_create(record=record, by=by)
     record.refresh_from_db()
@@ -291,6 +295,17 @@ def records_recheck(*, model, partner=None) -> int:
     for record in records.iterator(chunk_size=500):
         record_recheck(record=record)
         count += 1
+    return count
+
+
+def records_recheck_by_pk(*, model, pks) -> int:
+    """Store the checks of these records (an import's new ones), as the record page runs
+    them, so queues count the same errors and warnings as the page."""
+    pks = list(pks)
+    count = 0
+    for start in range(0, len(pks), 500):
+        records = kind_of(model).load(model.objects.filter(pk__in=pks[start : start + 500]))
+        count += records_recheck_bulk(records=records)
     return count
 
 

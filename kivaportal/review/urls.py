@@ -9,6 +9,23 @@ urlpatterns = [
     path("p/<int:partner_id>/", views.dashboard, name="dashboard"),
     path("p/<int:partner_id>/reports/open/", views.report_open, name="report_open"),
     path("p/<int:partner_id>/kiva/reconcile/", views.kiva_reconcile, name="kiva_reconcile"),
+    path("p/<int:partner_id>/kiva/needs-attention/", views.needs_attention, name="needs_attention"),
+    path("p/<int:partner_id>/kiva/production/", views.kiva_production, name="kiva_production"),
+    path(
+        "p/<int:partner_id>/kiva/production/act/",
+        views.kiva_production_act,
+        name="kiva_production_act",
+    ),
+    path(
+        "p/<int:partner_id>/kiva/stage-approval/",
+        views.kiva_stage_approval,
+        name="kiva_stage_approval",
+    ),
+    path(
+        "p/<int:partner_id>/kiva/needs-attention/act/",
+        views.needs_attention_act,
+        name="needs_attention_act",
+    ),
     path(
         "p/<int:partner_id>/submissions/<int:pk>/act/", views.submission_act, name="submission_act"
     ),

@@ -11,7 +11,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,7 +22,8 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
-from integrations.kiva.models import KivaConnection
+from integrations.kiva.models import Environment, KivaConnection
+from integrations.kiva.services import connection_stage_approval_record
 from kivaportal.common.paging import LargeTablePaginator
 from kivaportal.kinds import KINDS, kind_of
 from kivaportal.lending.selectors import kiva_summary
@@ -29,12 +31,14 @@ from kivaportal.partners.models import Partner
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
 from kivaportal.pipeline import services as outbox
-from kivaportal.pipeline.models import Submission
+from kivaportal.pipeline.models import Submission, SubmissionState
 from kivaportal.pipeline.resend import report_resend_refused
 from kivaportal.pipeline.selectors import (
+    needs_attention_cases,
     partner_last_reconciliation,
     record_send_progress,
     record_submissions,
+    records_sent_elsewhere,
     sent_with_problems_counts,
     version_problems,
 )
@@ -43,9 +47,10 @@ from kivaportal.reference.models import Activity, Location
 from kivaportal.repayments.models import RepaymentReport, ResendLine
 from kivaportal.repayments.pages import report_stored_lines
 from kivaportal.repayments.services import repayment_report_open
-from kivaportal.review import selectors, services
+from kivaportal.review import production, selectors, services
 from kivaportal.review.details import detail_context
 from kivaportal.review.forms import QueueFilterForm
+from kivaportal.review.review_time import review_opened
 from kivaportal.workflow.errors import ReviewError
 from kivaportal.workflow.states import RecordState
 
@@ -90,9 +95,23 @@ def dashboard(request, partner_id):
             "kiva": kiva_summary(partner, waiting_days=settings.KIVA_PUBLISH_WAIT_DAYS),
             "last_reconciliation": partner_last_reconciliation(partner),
             "sent_with_problems": sent_with_problems_counts(partner),
+            "needs_attention": Submission.objects.filter(
+                partner=partner, state=SubmissionState.NEEDS_ATTENTION
+            ).count(),
+            "stage_only": _stage_only_count(partner),
             "can_manage": user_can(request.user, Action.MANAGE, partner.pk),
+            "returned": selectors.returned_to(partner, request.user),
+            "time_saved": selectors.time_saved(partner),
         },
     )
+
+
+def _stage_only_count(partner) -> int:
+    """How many records were sent to stage only, once the connection is production."""
+    connection = KivaConnection.objects.filter(partner=partner).first()
+    if connection is None or connection.environment != Environment.PRODUCTION:
+        return 0
+    return len(records_sent_elsewhere(partner, connection.environment))
 
 
 # The queue's columns: (sort key or None, label, numeric), per kind.
@@ -232,6 +251,8 @@ def record_detail(request, partner_id, kind, pk):
         "can_approve": user_can(request.user, Action.APPROVE, partner.pk),
         "can_edit": user_can(request.user, Action.EDIT, partner.pk),
         "four_eyes_refusal": services.four_eyes_refusal(record, request.user),
+        "submittable": can_proceed(record.submit),
+        "changes_request": selectors.record_changes_request(record),
         "can_withdraw": can_proceed(record.withdraw),
         "can_start_new_version": can_proceed(record.start_new_version),
         "admin_url": reverse(
@@ -239,6 +260,8 @@ def record_detail(request, partner_id, kind, pk):
         ),
     }
     context.update(detail_context(record, request.GET.get("page"), request.GET))
+    if context["can_approve"] and context["four_eyes_refusal"] is None:
+        review_opened(record=record, by=request.user)  # the review time starts (first time)
     return render(request, f"review/{kind.slug}_detail.html", context)
 
 
@@ -452,3 +475,160 @@ def submission_act(request, partner_id, pk):
     kind = kind_of(submission.record)
     url = reverse("review:record", args=[partner.pk, kind.slug, submission.object_id])
     return redirect(f"{url}#submission-{submission.pk}")
+
+
+# The needs-attention page shows this many submissions, the oldest first.
+ATTENTION_PAGE = 200
+
+
+@login_required
+def needs_attention(request, partner_id):
+    """Every submission of the partner that needs attention, with the evidence (attempts,
+    look-ups, the draft found at Kiva) and the bulk actions (docs/pipeline.md)."""
+    partner = _partner(request, partner_id)
+    waiting = Submission.objects.for_user(request.user).filter(
+        partner=partner, state=SubmissionState.NEEDS_ATTENTION
+    )
+    cases = needs_attention_cases(waiting, limit=ATTENTION_PAGE)
+    for case in cases:
+        case.kind_slug = kind_of(
+            ContentType.objects.get_for_id(case.submission.content_type_id).model_class()
+        ).slug
+    return render(
+        request,
+        "review/needs_attention.html",
+        {
+            "partner": partner,
+            "cases": cases,
+            "total": waiting.count(),
+            "limit": ATTENTION_PAGE,
+            "can_approve": user_can(request.user, Action.APPROVE, partner.pk),
+        },
+    )
+
+
+@login_required
+@require_POST
+def needs_attention_act(request, partner_id):
+    partner = _partner(request, partner_id)
+    ids = {int(i) for i in request.POST.getlist("ids") if i.isdigit()}
+    back = redirect("review:needs_attention", partner_id=partner.pk)
+    if not ids:
+        messages.error(request, _("Select at least one submission."))
+        return back
+    if not user_can(request.user, Action.APPROVE, partner.pk):
+        raise PermissionDenied
+    # Scoped to the user and this partner: a forged id of another partner's submission is
+    # simply not there, and is named as refused.
+    found = list(
+        Submission.objects.for_user(request.user).filter(partner=partner, pk__in=ids).order_by("id")
+    )
+    try:
+        result = outbox.submissions_bulk_resolve(
+            submissions=found,
+            by=request.user,
+            action=request.POST.get("action", ""),
+            confirmed=bool(request.POST.get("confirm_pa2")),
+        )
+    except ReviewError as refusal:
+        messages.error(request, refusal.message)
+        return back
+    for missing in sorted(ids - {s.pk for s in found}):
+        messages.warning(
+            request, _("Submission %(id)s: not found among this partner's.") % {"id": missing}
+        )
+    if result.done:
+        messages.success(request, _("%(n)d done.") % {"n": len(result.done)})
+    for label, reason in result.refused:
+        messages.warning(request, f"{label}: {reason}")
+    return back
+
+
+@login_required
+def kiva_production(request, partner_id):
+    """Stage and production: the connection's environment, Kiva's approval of the stage tests,
+    and, once the connection is production, what was only ever sent to stage (docs/kiva.md)."""
+    partner = _partner(request, partner_id)
+    connection = KivaConnection.objects.filter(partner=partner).first()
+    elsewhere = []
+    if connection is not None and connection.environment == Environment.PRODUCTION:
+        elsewhere = [
+            {"record": record, "environment": where, "slug": kind_of(record).slug}
+            for record, where in records_sent_elsewhere(partner, connection.environment)
+        ]
+    return render(
+        request,
+        "review/kiva_production.html",
+        {
+            "partner": partner,
+            "connection": connection,
+            "elsewhere": elsewhere,
+            "can_manage": user_can(request.user, Action.MANAGE, partner.pk),
+            "can_act": user_can(request.user, Action.APPROVE, partner.pk)
+            or user_can(request.user, Action.SUBMIT, partner.pk),
+        },
+    )
+
+
+@login_required
+@require_POST
+def kiva_stage_approval(request, partner_id):
+    partner = _partner(request, partner_id)
+    connection = get_object_or_404(KivaConnection, partner=partner)
+    back = redirect("review:kiva_production", partner_id=partner.pk)
+    try:
+        approved_on = date.fromisoformat(request.POST.get("approved_on", ""))
+    except ValueError:
+        messages.error(request, _("Approved on: give the date as YYYY-MM-DD."))
+        return back
+    try:
+        connection_stage_approval_record(
+            connection=connection, by=request.user, approved_on=approved_on
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return back
+    messages.success(request, _("Kiva's approval of the stage tests is recorded."))
+    return back
+
+
+@login_required
+@require_POST
+def kiva_production_act(request, partner_id):
+    """Send to production (a new version, through review) or leave out of production the
+    selected records sent only to stage; each refusal names the record and the reason."""
+    partner = _partner(request, partner_id)
+    back = redirect("review:kiva_production", partner_id=partner.pk)
+    action = request.POST.get("action", "")
+    if action not in ("send", "leave"):
+        messages.error(request, _("Unknown action."))
+        return back
+    records = []
+    for value in request.POST.getlist("ids"):
+        slug, _sep, pk = value.partition(":")
+        if slug not in KINDS or not pk.isdigit():
+            messages.warning(request, _("%(value)s: not a record.") % {"value": value[:40]})
+            continue
+        # Scoped to the user and this partner: another partner's record is not found.
+        record = KINDS[slug].model.objects.for_user(request.user).filter(partner=partner, pk=pk)
+        record = record.first()
+        if record is None:
+            messages.warning(
+                request, _("%(value)s: not found among this partner's records.") % {"value": value}
+            )
+            continue
+        records.append(record)
+    if not records:
+        messages.error(request, _("Select at least one record."))
+        return back
+    if action == "send":
+        result = production.records_send_to_production(records=records, by=request.user)
+        done = _("%(n)d submitted for review, to be sent to production once approved.")
+    else:
+        result = production.records_leave_out_of_production(records=records, by=request.user)
+        done = _("%(n)d left out of production.")
+    if result.done:
+        messages.success(request, done % {"n": len(result.done)})
+    for record, reason in result.refused:
+        messages.warning(request, f"{record}: {reason}")
+    return back

@@ -45,6 +45,10 @@ class AuditAction(models.TextChoices):
     SEND_AGAIN = "pipeline.send_again", _("Sent again")
     # Kiva: what Kiva did with a record after it was sent (reconciliation with GET loans).
     FOUND_AT_KIVA = "kiva.found", _("Found at Kiva: marked as sent")
+    # Stage and production (docs/kiva.md).
+    STAGE_APPROVED = "kiva.stage_approved", _("Kiva's approval of the stage tests recorded")
+    SENT_TO_PRODUCTION = "kiva.to_production", _("To be sent to production: new version")
+    LEFT_OUT_OF_PRODUCTION = "kiva.left_out", _("Sent to stage only: left out of production")
     # Partner settings.
     PARTNER_SETTINGS_CHANGED = "partner.settings_changed", _("Partner settings changed")
     FOUR_EYES_CHANGED = "partner.four_eyes_changed", _("Four-eyes approval turned on or off")

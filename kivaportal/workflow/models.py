@@ -10,10 +10,18 @@ from kivaportal.common.scoping import PartnerScopedQuerySet
 from kivaportal.workflow.audit import AuditAction
 from kivaportal.workflow.states import EDITABLE_STATES, RecordState
 
-UNSENT = [RecordState.DRAFT, RecordState.SUBMITTED, RecordState.APPROVED, RecordState.REJECTED]
+UNSENT = [
+    RecordState.DRAFT,
+    RecordState.CHANGES_REQUESTED,
+    RecordState.SUBMITTED,
+    RecordState.APPROVED,
+    RecordState.REJECTED,
+]
 PUSH = [RecordState.QUEUED, RecordState.SENDING, RecordState.NEEDS_ATTENTION, RecordState.FAILED]
 # Derived by the checks, not content: kept out of the change history.
 CHECK_FIELDS = ["check_errors", "check_warnings", "check_findings", "checked_at"]
+# Written by the approval (a workflow move, audited): kept out of the change history too.
+REVIEW_TIME_FIELDS = ["approved_at", "review_seconds"]
 
 
 class Reviewable(PartnerOwned):
@@ -47,6 +55,12 @@ class Reviewable(PartnerOwned):
     check_warnings = models.PositiveIntegerField(_("warnings"), default=0)
     check_findings = models.JSONField(_("findings"), default=list, blank=True, editable=False)
     checked_at = models.DateTimeField(_("checked at"), null=True, blank=True, editable=False)
+    # The last approval, and how long its reviewer took (docs/architecture.md, "Review time"):
+    # written by the approval, in its transaction; the dashboard's time saved reads them.
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True, editable=False)
+    review_seconds = models.PositiveIntegerField(
+        _("review time (seconds)"), null=True, blank=True, editable=False
+    )
 
     @property
     def stored_findings(self):
@@ -66,17 +80,21 @@ class Reviewable(PartnerOwned):
         return self.state in EDITABLE_STATES
 
     # Review.
-    @transition(field="state", source=RecordState.DRAFT, target=RecordState.SUBMITTED)
+    @transition(
+        field="state",
+        source=[RecordState.DRAFT, RecordState.CHANGES_REQUESTED],
+        target=RecordState.SUBMITTED,
+    )
     def submit(self):
-        pass
+        """A first submission, or a resubmission once the requested changes are made."""
 
     @transition(field="state", source=RecordState.SUBMITTED, target=RecordState.APPROVED)
     def approve(self):
         pass
 
-    @transition(field="state", source=RecordState.SUBMITTED, target=RecordState.DRAFT)
+    @transition(field="state", source=RecordState.SUBMITTED, target=RecordState.CHANGES_REQUESTED)
     def request_changes(self):
-        pass
+        """A reviewer sends it back to its preparer with a comment; edits keep it here."""
 
     @transition(
         field="state",
@@ -137,6 +155,8 @@ def transition_sources(method) -> frozenset:
 
 # A record in one of these is corrected as a new version (an MIS re-posting it, or staff).
 NEW_VERSION_STATES = transition_sources(Reviewable.start_new_version)
+# A record in one of these may be submitted for review (a draft, or one sent back to its preparer).
+SUBMIT_STATES = transition_sources(Reviewable.submit)
 
 
 class AuditEntry(models.Model):

@@ -1,7 +1,7 @@
 """The life of a reviewed record (loan, journal, repayment report), from MIS to Kiva.
 
 draft -> submitted -> approved -> queued -> sending -> sent
-submitted -> draft (changes requested, with a comment)
+submitted -> changes_requested (a reviewer's comment) -> submitted (the preparer resubmits)
 sending -> rejected (Kiva refused) | needs_attention (outcome unknown) | failed (gave up)
 any unsent state -> withdrawn
 
@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 class RecordState(models.TextChoices):
     DRAFT = "draft", _("Draft")
     SUBMITTED = "submitted", _("Submitted for review")
+    CHANGES_REQUESTED = "changes_requested", _("Changes requested")
     APPROVED = "approved", _("Approved")
     QUEUED = "queued", _("Queued for Kiva")
     SENDING = "sending", _("Sending to Kiva")
@@ -26,9 +27,17 @@ class RecordState(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
-# States in which the content of a record may still be edited. Editing an approved but unsent
-# record returns it to draft; sent records are read-only (a correction is a new version).
-EDITABLE_STATES = frozenset({RecordState.DRAFT, RecordState.SUBMITTED, RecordState.APPROVED})
+# States in which the content of a record may still be edited. Editing a submitted or approved
+# but unsent record returns it to draft; editing a record whose changes were requested keeps it
+# there until resubmitted; sent records are read-only (a correction is a new version).
+EDITABLE_STATES = frozenset(
+    {
+        RecordState.DRAFT,
+        RecordState.CHANGES_REQUESTED,
+        RecordState.SUBMITTED,
+        RecordState.APPROVED,
+    }
+)
 
 
 def state_label(value: str) -> str:

@@ -18,6 +18,7 @@ from tests.mis.helpers import csv_source
 # the code, so a change of the state machine shows up as a failing case to look at.
 EXPECTED = {
     RecordState.DRAFT: "update",
+    RecordState.CHANGES_REQUESTED: "update",
     RecordState.SUBMITTED: "update",
     RecordState.APPROVED: "update",
     RecordState.SENT: "new_version",
@@ -44,8 +45,11 @@ def _after(record, state):
 
 
 def _expected_after(state):
+    # An update sends a record under review back to draft; one whose changes were requested
+    # stays there (its preparer resubmits it), as a draft stays a draft.
+    updated = "changes_requested" if state == RecordState.CHANGES_REQUESTED else "draft"
     return {
-        "update": ("draft", 1),
+        "update": (updated, 1),
         "new_version": ("draft", 2),
         "conflict": (state, 1),
     }[EXPECTED[state]]
@@ -131,3 +135,13 @@ def test_reimporting_a_changed_journal_file_in_every_state(partner, preparer, st
         assert outcome.preview[0]["action"] == EXPECTED[state]
         assert journal.body == "Rosa bought two carts."
     assert _after(journal, state) == _expected_after(state)
+
+
+def test_the_submit_flag_resubmits_a_loan_whose_changes_were_requested(client, partner, key):
+    assert post(client, "loan_draft", LOAN_DRAFT, key=key).status_code == 200
+    Loan.objects.update(state=RecordState.CHANGES_REQUESTED)
+    changed = copy.deepcopy(LOAN_DRAFT) | {"description": "Corrected story."}
+    response = post(client, "loan_draft?submit=true", changed, key=key)
+    assert response.status_code == 200, response.json()
+    assert response.json()["loan"]["state"] == "submitted"
+    assert Loan.objects.get().description == "Corrected story."

@@ -34,7 +34,9 @@ def test_an_approved_loan_is_sent_once_and_shows_kivas_draft_uuid(setup):
     attempt = Attempt.objects.get(submission=submission)
     assert (attempt.http_status, attempt.outcome) == (200, "sent")
     actions = list(
-        AuditEntry.objects.filter(object_id=loan.pk).order_by("id").values_list("action", flat=True)
+        AuditEntry.objects.filter(object_id=loan.pk, content_type__model="loan")
+        .order_by("id")
+        .values_list("action", flat=True)
     )
     # The record follows its submission once per outcome: queued, then sent.
     assert actions == ["review.approved", "pipeline.queued", "pipeline.sent"]

@@ -110,14 +110,16 @@ def test_blocking_errors_stop_submission_and_name_the_field(make_loan, preparer)
     assert loan.state == S.DRAFT
 
 
-def test_request_changes_needs_a_comment_and_returns_to_draft(make_loan, reviewer):
+def test_request_changes_needs_a_comment_and_returns_it_to_its_preparer(make_loan, reviewer):
     loan = make_loan(state=S.SUBMITTED)
     with pytest.raises(ReviewError, match="comment is required"):
         services.record_request_changes(record=loan, by=reviewer, comment="  ")
     services.record_request_changes(record=loan, by=reviewer, comment="Photo is blurred")
     loan.refresh_from_db()
-    assert loan.state == S.DRAFT
-    assert actions_of(loan) == [("review.changes_requested", "submitted", "draft", "rev")]
+    assert loan.state == S.CHANGES_REQUESTED
+    assert actions_of(loan) == [
+        ("review.changes_requested", "submitted", "changes_requested", "rev")
+    ]
     assert AuditEntry.objects.get().comment == "Photo is blurred"
 
 

@@ -75,6 +75,9 @@ def _portal_urls(partner_id):
         "/audit/",
         "/audit/export.csv",
         "/intake/",
+        "/intake/columns/",
+        "/intake/templates/loans.xlsx",
+        "/intake/templates/loans.csv",
     ]
     queries = (
         "state=%00",
@@ -106,6 +109,7 @@ def _portal_urls(partner_id):
             f"/p/{partner_id}/submissions/{bad}/act/",
             f"/intake/jobs/{bad}/",
             f"/intake/jobs/{bad}/progress.json",
+            f"/intake/jobs/{bad}/submit/",
         ]
     urls += ["/intake/templates/nonsense.csv", "/media/../settings.py", "/media/%00"]
     return urls

@@ -1,5 +1,6 @@
 """Borrowers (the partner's clients), matched by MIS client id and updated with history."""
 
+from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from integrations.mis.fields import parse_bool, parse_choice, parse_date, parse_text
@@ -24,15 +25,17 @@ def gender(value, fmt):
 
 
 COLUMNS = (
-    Column("mis_client_id", text(64), True, "The client's id in the MIS.", "C-00017"),
+    Column("mis_client_id", text(64), True, gettext_lazy("The client's id in the MIS."), "C-00017"),
     Column("first_name", text(100), True, "", "Rosa"),
     Column("last_name", text(100), True, "", "Quispe Mamani"),
-    Column("gender", gender, True, "female or male (f, m).", "female"),
-    Column("birth_date", parse_date, False, "In the partner's date format.", "1984-05-02"),
+    Column("gender", gender, True, gettext_lazy("female or male (f, m)."), "female"),
+    Column(
+        "birth_date", parse_date, False, gettext_lazy("In the partner's date format."), "1984-05-02"
+    ),
     # Without "+": the CSV writer would quote it as a formula (kivaportal.common.csv_export).
     Column("phone", text(40), False, "", "984 000 111"),
-    Column("city", text(120), False, "Town or village.", "Pisac"),
-    Column("is_active", parse_bool, False, "yes or no; empty means yes.", "yes"),
+    Column("city", text(120), False, gettext_lazy("Town or village."), "Pisac"),
+    Column("is_active", parse_bool, False, gettext_lazy("yes or no; empty means yes."), "yes"),
 )
 FIELDS = {c.name: c.name for c in COLUMNS if c.name != "mis_client_id"}
 

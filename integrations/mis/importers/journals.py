@@ -3,6 +3,7 @@ its loan, its client (if any) and its subject: posting the same again changes th
 journal, never adds a second one."""
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history
 
 from integrations.mis.importers import reviewed
@@ -14,12 +15,12 @@ from kivaportal.lending.models import Borrower, Loan, LoanBorrower
 from kivaportal.workflow.transitions import audit_records_created
 
 COLUMNS = (
-    Column("mis_loan_id", text(64), True, "A loan the portal already has.", "L-1001"),
+    Column("mis_loan_id", text(64), True, gettext_lazy("A loan the portal already has."), "L-1001"),
     Column(
         "mis_client_id",
         text(64),
         False,
-        "One borrower of the loan, if the update is about them.",
+        gettext_lazy("One borrower of the loan, if the update is about them."),
         "",
     ),
     Column("subject", text(200), True, "", "Rosa's stall is growing"),
@@ -124,3 +125,4 @@ class JournalImporter(FlatImporter):
                 self._create, Journal, batch_size=BATCH_SIZE, default_user=self.actor
             )
             audit_records_created(records=created, actor=self.actor, data=self.audit_data)
+            reviewed.recheck_created(Journal, [j.pk for j in created])

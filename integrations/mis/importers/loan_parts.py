@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from integrations.mis.fields import Invalid, parse_bool, parse_choice, parse_date, parse_int
 from integrations.mis.importers.base import Column, Row
 from integrations.mis.importers.borrowers import text
+from integrations.mis.importers.loan_people import PERSON_COLUMNS
 from integrations.mis.importers.repayments import money, part
 from kivaportal.lending.models import LoanType
 from kivaportal.reference.models import Activity, Locale, Location, Theme
@@ -29,37 +31,108 @@ def loan_type(value, fmt):
 
 
 LOAN_COLUMNS = (
-    Column("mis_loan_id", text(64), True, "The loan's id in the MIS.", "L-1001"),
-    Column("loan_type", loan_type, False, "individual (default) or group.", "individual"),
-    Column("group_name", text(200), False, "Group loans only.", ""),
-    Column("group_client_id", text(64), False, "Group loans only: the group's client id.", ""),
-    Column("amount", money, True, "The loan amount, local currency.", "1200.00"),
-    Column("currency", currency, False, "ISO code; empty: the partner's currency.", "PEN"),
-    Column("disbursal_date", parse_date, False, "In the partner's date format.", "2026-01-10"),
-    Column("activity_id", parse_int, False, "Kiva's activity id (config/activities).", "120"),
-    Column("theme_type_id", parse_int, False, "Kiva's theme type id (config/themes).", ""),
+    Column("mis_loan_id", text(64), True, gettext_lazy("The loan's id in the MIS."), "L-1001"),
     Column(
-        "description_language_id", parse_int, False, "Kiva's language id (config/locales).", "2"
+        "loan_type", loan_type, False, gettext_lazy("individual (default) or group."), "individual"
     ),
-    Column("location", text(300), False, "A full_name from config/locations.", "Pisac: Peru"),
-    Column("description", text(10000), False, "The borrower's story.", "Rosa sells vegetables."),
-    Column("loan_use", text(10000), False, "What the loan is for.", "To buy a cart."),
-    Column("client_waiver_signed", parse_bool, False, "yes or no.", "yes"),
+    Column("group_name", text(200), False, gettext_lazy("Group loans only."), ""),
+    Column(
+        "group_client_id",
+        text(64),
+        False,
+        gettext_lazy("Group loans only: the group's client id."),
+        "",
+    ),
+    Column("amount", money, True, gettext_lazy("The loan amount, local currency."), "1200.00"),
+    Column(
+        "currency", currency, False, gettext_lazy("ISO code; empty: the partner's currency."), "PEN"
+    ),
+    Column(
+        "disbursal_date",
+        parse_date,
+        False,
+        gettext_lazy("In the partner's date format."),
+        "2026-01-10",
+    ),
+    Column(
+        "activity_id",
+        parse_int,
+        False,
+        gettext_lazy("Kiva's activity id (config/activities)."),
+        "120",
+    ),
+    Column(
+        "theme_type_id", parse_int, False, gettext_lazy("Kiva's theme type id (config/themes)."), ""
+    ),
+    Column(
+        "description_language_id",
+        parse_int,
+        False,
+        gettext_lazy("Kiva's language id (config/locales)."),
+        "2",
+    ),
+    Column(
+        "location",
+        text(300),
+        False,
+        gettext_lazy("A full_name from config/locations."),
+        "Pisac: Peru",
+    ),
+    Column(
+        "description",
+        text(10000),
+        False,
+        gettext_lazy("The borrower's story."),
+        "Rosa sells vegetables.",
+    ),
+    Column("loan_use", text(10000), False, gettext_lazy("What the loan is for."), "To buy a cart."),
+    Column("client_waiver_signed", parse_bool, False, gettext_lazy("yes or no."), "yes"),
+    Column(
+        "photo",
+        text(255),
+        False,
+        gettext_lazy(
+            "The photo's file name in the .zip uploaded with the file (JPEG or PNG); "
+            "empty: the photo stays as it is."
+        ),
+        "",
+    ),
 )
 MEMBER_COLUMNS = (
-    Column("mis_loan_id", text(64), True, "A loan in the loans file.", "L-1001"),
-    Column("mis_client_id", text(64), True, "A borrower the portal already has.", "C-00017"),
+    Column("mis_loan_id", text(64), True, gettext_lazy("A loan in the loans file."), "L-1001"),
     Column(
-        "amount", money, True, "This borrower's share; the shares add up to the loan.", "1200.00"
+        "mis_client_id",
+        text(64),
+        True,
+        gettext_lazy("The borrower's MIS client id: one the portal has, or one this row names."),
+        "C-00017",
     ),
-    Column("borrower_loan_id", text(64), False, "The MIS loan id for this borrower, if own.", ""),
-    Column("not_pictured", parse_bool, False, "Group loans only.", "no"),
+    Column(
+        "amount",
+        money,
+        True,
+        gettext_lazy("This borrower's share; the shares add up to the loan."),
+        "1200.00",
+    ),
+    Column(
+        "borrower_loan_id",
+        text(64),
+        False,
+        gettext_lazy("The MIS loan id for this borrower, if own."),
+        "",
+    ),
+    Column("not_pictured", parse_bool, False, gettext_lazy("Group loans only."), "no"),
+    *PERSON_COLUMNS,
 )
 SCHEDULE_COLUMNS = (
-    Column("mis_loan_id", text(64), True, "A loan in the loans file.", "L-1001"),
-    Column("due_date", parse_date, True, "Listed in date order per loan.", "2026-02-10"),
-    Column("principal", part, True, "Principals add up to the loan amount.", "100.00"),
-    Column("interest", part, False, "Empty means 0.", "12.00"),
+    Column("mis_loan_id", text(64), True, gettext_lazy("A loan in the loans file."), "L-1001"),
+    Column(
+        "due_date", parse_date, True, gettext_lazy("Listed in date order per loan."), "2026-02-10"
+    ),
+    Column(
+        "principal", part, True, gettext_lazy("Principals add up to the loan amount."), "100.00"
+    ),
+    Column("interest", part, False, gettext_lazy("Empty means 0."), "12.00"),
 )
 # Loan column -> Loan attribute, once references are resolved to primary keys.
 LOAN_FIELDS = {

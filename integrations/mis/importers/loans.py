@@ -12,6 +12,7 @@ import hashlib
 from django.core.files.base import ContentFile
 from django.utils.translation import gettext as _
 
+from integrations.mis.fields import Invalid
 from integrations.mis.formats import FileError
 from integrations.mis.importers import reviewed
 from integrations.mis.importers.base import Importer, batches
@@ -39,10 +40,12 @@ class LoanImporter(Importer):
     kind = "loans"
     columns = LOAN_COLUMNS
 
-    def __init__(self, *, pending_clients=(), photos=None, **kwargs):
+    def __init__(self, *, pending_clients=(), photos=None, photo_archive=None, **kwargs):
         super().__init__(**kwargs)
         self.pending_clients = set(pending_clients)  # borrowers the same API call creates
         self.photos = photos or {}
+        self.photo_archive = photo_archive  # files: the .zip the `photo` column names into
+        self.stored_files: list = []  # photos written to storage (a rehearsal removes them)
         self.plans: dict[str, LoanPlan] = {}
 
     # Reading one source, batch by batch, with its header checked once.
@@ -166,7 +169,7 @@ class LoanImporter(Importer):
                 == LoanType.GROUP,
             )
             self.plans[key] = plan
-            if fields is None:
+            if fields is None or not self._archived_photo(row, key, values):
                 plan.action = "error"
                 continue
             if loan is not None:
@@ -175,6 +178,21 @@ class LoanImporter(Importer):
                 if key in self.photos and self.photos[key][2] != photo_digest(loan):
                     plan.changed.append("photo")
                 plan.db_members, plan.db_schedule = db_lines.get(loan.pk, (None, None))
+
+    def _archived_photo(self, row, key, values) -> bool:
+        """The `photo` column of a file: a valid image in the uploaded .zip, or a problem."""
+        name = values.get("photo")
+        if not name:
+            return True
+        if self.photo_archive is None:
+            self.problem(row, "photo", _("Upload the .zip of the photos with the file."))
+            return False
+        try:
+            self.photos[key] = self.photo_archive.photo(name)
+        except Invalid as exc:
+            self.problem(row, "photo", exc.message)
+            return False
+        return True
 
     def _db_lines(self, pks):
         found: dict = {pk: (Lines(), Lines()) for pk in pks}
@@ -219,7 +237,14 @@ class LoanImporter(Importer):
         lines = plan.members = plan.members or Lines()
         client = values["mis_client_id"]
         if client not in clients:
-            self.problem(row, "mis_client_id", _("No borrower with this MIS client id."))
+            self.problem(
+                row,
+                "mis_client_id",
+                _(
+                    "No borrower with this MIS client id: import the borrower first, or give "
+                    "first_name, last_name and gender on this row to create them."
+                ),
+            )
         elif client in lines.clients:
             self.problem(row, "mis_client_id", _("This borrower is already in this loan."))
         if values.get("not_pictured") and not plan.is_group:
@@ -366,6 +391,7 @@ class LoanImporter(Importer):
             insert_with_history(ScheduleLine, lines, user=self.actor)
         for loan, changed in edited:
             reviewed.end_change(loan, self, changed)
+        reviewed.recheck_created(Loan, [pks[k] for k, p in plans.items() if p.action == "create"])
         if self.collect_records:
             self.outcome.records = [{"mis_loan_id": k, "id": pk} for k, pk in pks.items()]
         return self.outcome
@@ -412,8 +438,10 @@ class LoanImporter(Importer):
     def _set_photo(self, loan, key):
         if key in self.photos:
             data, extension, _digest = self.photos[key]
+            data = data() if callable(data) else data  # a file's photo is read from its .zip
             loan.photo.save(f"{key[:40]}.{extension}", ContentFile(data), save=False)
             photo_copies_make(record=loan, save=False)  # the caller's save stores them
+            self.stored_files += [loan.photo.name, loan.photo_page.name, loan.photo_kiva.name]
 
 
 def own_loan_id(values):

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_update_with_history
 
 from integrations.mis.fields import parse_date, parse_money
@@ -27,20 +28,32 @@ def part(value, fmt):
 
 
 COLUMNS = (
-    Column("mis_repayment_id", text(64), True, "The transaction's id in the MIS.", "T-2026-0001"),
-    Column("mis_loan_id", text(64), True, "A loan the portal already has.", "L-1001"),
+    Column(
+        "mis_repayment_id",
+        text(64),
+        True,
+        gettext_lazy("The transaction's id in the MIS."),
+        "T-2026-0001",
+    ),
+    Column("mis_loan_id", text(64), True, gettext_lazy("A loan the portal already has."), "L-1001"),
     Column(
         "mis_client_id",
         text(64),
         False,
-        "For a repayment by one borrower of a group loan (three-column partners).",
+        gettext_lazy("For a repayment by one borrower of a group loan (three-column partners)."),
         "",
     ),
-    Column("date", parse_date, True, "In the partner's date format.", "2026-03-10"),
+    Column("date", parse_date, True, gettext_lazy("In the partner's date format."), "2026-03-10"),
     # Zero is a line too: Kiva expects one for each loan that paid nothing this period.
-    Column("amount", part, True, "Zero or more, in the loan's currency.", "110.50"),
-    Column("principal", part, False, "The principal part, if the MIS splits it.", "100.00"),
-    Column("interest", part, False, "The interest part.", "10.50"),
+    Column("amount", part, True, gettext_lazy("Zero or more, in the loan's currency."), "110.50"),
+    Column(
+        "principal",
+        part,
+        False,
+        gettext_lazy("The principal part, if the MIS splits it."),
+        "100.00",
+    ),
+    Column("interest", part, False, gettext_lazy("The interest part."), "10.50"),
 )
 FIELDS = {
     "loan_id": "loan_id",

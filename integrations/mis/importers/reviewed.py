@@ -1,7 +1,8 @@
 """How intake changes a reviewed record (loan, journal) that already exists.
 
 One row per MIS id, never a duplicate. A record still in review (the editable states) is
-updated in place and goes back to draft; one in a state the state machine lets open a new
+updated in place and goes back to draft (one whose changes were requested stays so, as a
+draft stays a draft, until it is resubmitted); one in a state the state machine lets open a new
 version (sent, refused by Kiva) becomes a new version; in any other state (the pipeline holds
 it, or it was withdrawn) intake refuses the change as a conflict.
 """
@@ -41,3 +42,9 @@ def end_change(record, importer, changed_fields):
     return services.record_edited_from_intake(
         record=record, by=importer.actor, changed_fields=changed_fields, data=importer.audit_data
     )
+
+
+def recheck_created(model, pks):
+    """New records' checks stored as the record page runs them (an edited record's are
+    stored by `end_change`), so the queue's counts equal the page's from the start."""
+    return services.records_recheck_by_pk(model=model, pks=pks)

@@ -2,7 +2,7 @@ from django import template
 from django.utils.translation import gettext as _
 
 from kivaportal.common.money import money_text
-from kivaportal.workflow import states
+from kivaportal.workflow import audit, states
 
 register = template.Library()
 
@@ -33,6 +33,12 @@ def money_input(amount, currency):
 def state_label(value):
     """A record state's label in the reader's language."""
     return states.state_label(value)
+
+
+@register.filter
+def action_label(value):
+    """An audit action's label in the reader's language."""
+    return audit.action_label(value)
 
 
 @register.filter

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('lending', '0007_merge_photo_copies_and_loan_at_kiva'),
         ('partners', '0002_partner_isolation'),
-        ('repayments', '0005_resend_lines'),
+        ('repayments', '0006_resend_lines'),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('lending', '0007_merge_photo_copies_and_loan_at_kiva'),
-        ('repayments', '0006_sent_repayment_loans'),
+        ('repayments', '0007_sent_repayment_loans'),
     ]
 
     operations = [

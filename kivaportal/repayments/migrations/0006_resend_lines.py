@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('lending', '0007_merge_photo_copies_and_loan_at_kiva'),
-        ('repayments', '0004_list_indexes'),
+        ('repayments', '0005_changes_requested_state_and_review_time'),
     ]
 
     operations = [

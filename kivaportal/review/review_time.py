@@ -1,0 +1,61 @@
+"""Review time, per record: from the moment the approving reviewer first opened the record's
+review page in the round of review that ended in the approval (a round starts when the record
+is submitted) to the approval. Stored on the record (`approved_at`, `review_seconds`) by the
+approval; none when the approver never opened the page in that round (approved in bulk from
+a queue). The dashboard's median and time saved read it (docs/architecture.md, "Review time").
+"""
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from kivaportal.review.models import ReviewOpening
+from kivaportal.workflow.states import RecordState
+
+
+def review_round(record):
+    """When the record's current round of review began (its last submission)."""
+    return record.state_changed_at or record.created_at
+
+
+def review_opened(*, record, by):
+    """`by` opened the page of `record`, waiting for their review: note the first time only."""
+    if record.state != RecordState.SUBMITTED:
+        return
+    key = {
+        "content_type": ContentType.objects.get_for_model(record),
+        "object_id": record.pk,
+        "reviewer": by,
+        "submitted_at": review_round(record),
+    }
+    if ReviewOpening.objects.filter(**key).exists():
+        return
+    try:
+        with transaction.atomic():
+            ReviewOpening.objects.create(partner_id=record.partner_id, **key)
+    except IntegrityError:
+        pass  # opened in another tab at the same moment: the first one counts
+
+
+def review_time_store(*, record, by, submitted_at):
+    """Store the approval's review time on `record` (just approved by `by`, in this
+    transaction); `submitted_at` is `review_round(record)` read before the approval."""
+    approved_at = record.state_changed_at or timezone.now()
+    opened_at = (
+        ReviewOpening.objects.filter(
+            content_type=ContentType.objects.get_for_model(record),
+            object_id=record.pk,
+            reviewer=by,
+            submitted_at=submitted_at,
+        )
+        .values_list("opened_at", flat=True)
+        .first()
+    )
+    seconds = None
+    if opened_at is not None:
+        seconds = max(0, round((approved_at - opened_at).total_seconds()))
+    record.approved_at, record.review_seconds = approved_at, seconds
+    type(record).objects.filter(pk=record.pk).update(
+        approved_at=approved_at, review_seconds=seconds
+    )
+    return seconds
