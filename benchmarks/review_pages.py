@@ -93,6 +93,8 @@ def pages(partner, report):
     from kivaportal.workflow.states import RecordState
 
     loan = Loan.objects.filter(partner=partner, state=RecordState.SUBMITTED).order_by("id").first()
+    queue = reverse("review:queue", args=[partner.pk, "loans"])
+    name_n = Loan.objects.filter(partner=partner).count() * 2 // 3  # "Quispe <n>" (_seed.py)
     return {
         "dashboard": ("reviewer", reverse("review:dashboard", args=[partner.pk])),
         "queue: loans, all": ("reviewer", reverse("review:queue", args=[partner.pk, "loans"])),
@@ -100,6 +102,13 @@ def pages(partner, report):
             "reviewer",
             reverse("review:queue", args=[partner.pk, "loans"]) + "?state=submitted&page=2",
         ),
+        # Issue 13's queue search: a borrower's name (one loan), an MIS id, and a word many
+        # loans share; sorted by another column; filtered by state and Kiva's side.
+        "queue: search borrower name": ("reviewer", f"{queue}?q=quispe+{name_n}"),
+        "queue: search MIS loan id": ("reviewer", f"{queue}?q=L{name_n:07d}"),
+        "queue: search a common word": ("reviewer", f"{queue}?q=rosa"),
+        "queue: sorted by amount": ("reviewer", f"{queue}?sort=-amount"),
+        "queue: submitted, sorted by id": ("reviewer", f"{queue}?state=submitted&sort=record"),
         "loan review page": (
             "reviewer",
             reverse("review:record", args=[partner.pk, "loans", loan.pk]),
