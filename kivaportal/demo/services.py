@@ -59,7 +59,14 @@ from integrations.kiva.services import (
 from kivaportal.common.money import quantize
 from kivaportal.common.photos import photo_copies_make
 from kivaportal.journals.models import Journal
-from kivaportal.lending.models import Borrower, Gender, Loan, LoanBorrower, LoanType, ScheduleLine
+from kivaportal.lending.models import (
+    Borrower,
+    Gender,
+    Loan,
+    LoanBorrower,
+    LoanType,
+    ScheduleLine,
+)
 from kivaportal.partners.models import (
     Membership,
     Partner,

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from kivaportal.pipeline.follow import record_follow_submission
 from kivaportal.pipeline.models import DUE_STATES, ClaimResult, Submission, SubmissionState
+from kivaportal.pipeline.resend import report_chunk_taken
 
 
 def submission_claim(*, submission_id, worker) -> bool:
@@ -47,5 +48,7 @@ def submission_outcome_write(submission, **fields):
         if changed:
             for name, value in fields.items():
                 setattr(submission, name, value)
+            if submission.state == SubmissionState.SENT:
+                report_chunk_taken(submission)
             record_follow_submission(submission)
     return submission.state if changed else ClaimResult.LOST_CLAIM

@@ -37,7 +37,17 @@ urlpatterns = [
     path(
         "p/<int:partner_id>/submissions/<int:pk>/act/", views.submission_act, name="submission_act"
     ),
+    path(
+        "p/<int:partner_id>/reports/<int:pk>/progress.json",
+        views.report_progress,
+        name="report_progress",
+    ),
     path("p/<int:partner_id>/reports/<int:pk>/lines.csv", views.report_csv, name="report_csv"),
+    path(
+        "p/<int:partner_id>/reports/<int:pk>/resend-lines/<int:line_pk>/",
+        views.report_resend_line,
+        name="report_resend_line",
+    ),
     path("p/<int:partner_id>/<slug:kind>/", views.queue, name="queue"),
     path("p/<int:partner_id>/<slug:kind>/bulk-approve/", views.bulk_approve, name="bulk_approve"),
     path("p/<int:partner_id>/<slug:kind>/bulk-submit/", views.bulk_submit, name="bulk_submit"),

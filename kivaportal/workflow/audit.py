@@ -25,6 +25,10 @@ class AuditAction(models.TextChoices):
     DATA_CHANGED = "review.data_changed", _("Data behind it changed")
     WITHDRAWN = "review.withdrawn", _("Withdrawn")
     NEW_VERSION = "review.new_version", _("Reopened as a new version")
+    RESEND_REFUSED = (
+        "review.resend_refused",
+        _("Reopened as a new version to send again the lines Kiva refused"),
+    )
     # Intake.
     IMPORTED = "intake.imported", _("Imported from the MIS")
     # Pipeline: the record follows its submissions.

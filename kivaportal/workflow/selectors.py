@@ -13,6 +13,7 @@ CONTENT_ACTIONS = (
     AuditAction.EDITED,
     AuditAction.RETURNED_TO_DRAFT,
     AuditAction.DATA_CHANGED,
+    AuditAction.RESEND_REFUSED,
 )
 
 

@@ -25,6 +25,14 @@ def money(amount, currency):
 
 
 @register.filter
+def money_input(amount, currency):
+    """An amount for a form field: its currency's decimals, a dot, no grouping (12.50)."""
+    from kivaportal.common.money import quantize
+
+    return "" if amount is None else str(quantize(amount, currency))
+
+
+@register.filter
 def state_label(value):
     """A record state's label in the reader's language."""
     return states.state_label(value)
