@@ -23,6 +23,7 @@ from kivaportal.pipeline.models import (
     Submission,
     SubmissionState,
 )
+from kivaportal.pipeline.resend import report_chunk_taken
 from kivaportal.pipeline.rows import row_update
 
 DUE = [str(state) for state in DUE_STATES]
@@ -181,5 +182,7 @@ def submission_outcome_write(submission, **fields):
         return ClaimResult.LOST_CLAIM
     for name, value in fields.items():
         setattr(submission, name, value)
+    if submission.state == SubmissionState.SENT:
+        report_chunk_taken(submission)
     record_follow_submission(submission)
     return submission.state

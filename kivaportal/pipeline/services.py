@@ -21,6 +21,7 @@ from kivaportal.partners.selectors import user_can
 from kivaportal.pipeline.follow import record_follow_submissions
 from kivaportal.pipeline.models import Submission, SubmissionKind, SubmissionState
 from kivaportal.pipeline.queue import submissions_enqueue, submissions_enqueue_many
+from kivaportal.pipeline.resend import report_chunk_taken
 from kivaportal.pipeline.selectors import needs_attention_cases
 from kivaportal.workflow.audit import AuditAction
 from kivaportal.workflow.errors import IllegalTransition, NotAllowed, ReviewError
@@ -209,6 +210,7 @@ def submission_resolve(*, submission, by, decision, kiva_reference="", comment="
         submission.kiva_reference = kiva_reference.strip()
         submission.sent_at = timezone.now()
         submission.save(update_fields=["state", "kiva_reference", "sent_at", "updated_at"])
+        report_chunk_taken(submission)
         _audit(
             submission, by, AuditAction.MARKED_SENT, comment, reference=submission.kiva_reference
         )

@@ -193,6 +193,85 @@ def _note_edit(record, *, by, changed_fields, data=None):
     return record
 
 
+def _resend_line_locked(line, by):
+    report = record_lock(line.report)
+    _require(by, Action.EDIT, report)
+    if line.version != report.version:
+        raise IllegalTransition(_("This line belongs to an earlier version of the report."))
+    return report
+
+
+@transaction.atomic
+def report_resend_line_edit(*, line, by, mis_loan_id, client_id, amount):
+    """Correct a line a report's new version sends again (Kiva refused it): its loan id,
+    client id or amount. A content edit like any other (the editor cannot approve it)."""
+    from decimal import Decimal, InvalidOperation
+
+    from kivaportal.common.money import has_currency_precision
+
+    report = _resend_line_locked(line, by)
+    mis_loan_id, client_id = (mis_loan_id or "").strip(), (client_id or "").strip()
+    if not mis_loan_id or len(mis_loan_id) > 64:
+        raise ReviewError(
+            _("Line %(loan)s: the loan id is required (at most 64 characters).")
+            % {"loan": line.mis_loan_id}
+        )
+    if len(client_id) > 64:
+        raise ReviewError(
+            _("Line %(loan)s: the client id has more than 64 characters.")
+            % {"loan": line.mis_loan_id}
+        )
+    currency = line.loan.currency if line.loan_id else report.partner.default_currency
+    try:
+        value = Decimal(str(amount).strip().replace(",", "."))
+    except (InvalidOperation, ValueError):
+        value = None
+    if value is None or not value.is_finite() or value < 0 or value >= Decimal("1e13"):
+        raise ReviewError(
+            _("Line %(loan)s: the amount must be a number of 0 or more.")
+            % {"loan": line.mis_loan_id}
+        )
+    if not has_currency_precision(value, currency):
+        raise ReviewError(
+            _("Line %(loan)s: the amount has more decimals than %(currency)s allows.")
+            % {"loan": line.mis_loan_id, "currency": currency}
+        )
+    changed = [
+        name
+        for name, new in (("loan id", mis_loan_id), ("client id", client_id), ("amount", value))
+        if getattr(line, {"loan id": "mis_loan_id", "client id": "client_id"}.get(name, name))
+        != new
+    ]
+    if not changed:
+        return report
+    was = line.mis_loan_id
+    line.mis_loan_id, line.client_id, line.amount = mis_loan_id, client_id, value
+    line.save(update_fields=["mis_loan_id", "client_id", "amount"])
+    # A read-only report refuses the edit here, and the transaction undoes the save.
+    return _note_edit(
+        report, by=by, changed_fields=changed, data={"part": "resend_line", "line": was}
+    )
+
+
+@transaction.atomic
+def report_resend_line_remove(*, line, by):
+    """Leave a line out of the lines a report's new version sends again (never the last: a
+    version made to send refused lines never turns into the whole month's report)."""
+    report = _resend_line_locked(line, by)
+    if type(line).objects.filter(report=report, version=report.version).count() <= 1:
+        raise ReviewError(
+            _("Line %(loan)s is the last one to send again: it cannot be left out.")
+            % {"loan": line.mis_loan_id}
+        )
+    line.delete()
+    return _note_edit(
+        report,
+        by=by,
+        changed_fields=["removed"],
+        data={"part": "resend_line", "line": line.mis_loan_id},
+    )
+
+
 @dataclass
 class BulkResult:
     approved: list = field(default_factory=list)

@@ -14,6 +14,7 @@ CONTENT_ACTIONS = (
     AuditAction.EDITED,
     AuditAction.RETURNED_TO_DRAFT,
     AuditAction.DATA_CHANGED,
+    AuditAction.RESEND_REFUSED,
 )
 
 
