@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate demo lock clean bench bench-intake bench-push bench-reconcile messages graph
+.PHONY: run test lint format migrate demo lock clean bench bench-intake bench-push bench-reconcile messages graph screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,8 +50,10 @@ format: $(VENV)/.dev-installed
 migrate: $(VENV)/.base-installed
 	$(MANAGE) migrate --no-input
 
+# The demo serves the portal at --url while it loads (it sends to the sandbox there).
+demo: export KIVA_SANDBOX_URL ?= http://$(HOST):$(PORT)/kiva-sandbox/
 demo: migrate
-	$(MANAGE) load_demo
+	$(MANAGE) load_demo --url http://$(HOST):$(PORT)/
 
 ## lock: recompute the exact versions from pyproject.toml
 lock: $(VENV)/.dev-installed
@@ -73,9 +75,13 @@ bench: $(VENV)/.dev-installed
 bench-reconcile: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/bench_reconcile.py
 
-## bench-push: approved records to the sandbox (100 ms a call) with 1, 2 and 4 workers (PostgreSQL, own Redis)
+## bench-push: 1,000 loans approved in one bulk action, one send's statements and CPU, then approved records to the sandbox (100 ms a call) with 1, 2, 4 and 8 workers (PostgreSQL, own Redis)
 bench-push: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/bench_push.py $(BENCH_ARGS)
+
+## screenshots: the main pages as the demo roles, desktop and phone, en/es/fr, into docs/img/ (Playwright, /usr/bin/chromium; SHOTS_PORT=8877)
+screenshots: $(VENV)/.dev-installed
+	$(BIN)/python tools/screenshots.py
 
 ## messages: extract the texts to translate into locale/ (es, fr) and compile them
 messages: $(VENV)/.dev-installed

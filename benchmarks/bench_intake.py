@@ -40,6 +40,13 @@ def django_setup():
     django.setup()
 
 
+def cpu_s() -> float:
+    """CPU seconds of this process (user + system): on a shared machine, steadier than the
+    wall time. PostgreSQL's own work is not in it."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -126,7 +133,7 @@ def run(folder: Path, what: str, mode: str, partner_name: str):
 
     partner = Partner.objects.get(name=partner_name)
     baseline = rss_mb()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_s()
     if mode == "naive":
         import naive_import
 
@@ -136,7 +143,7 @@ def run(folder: Path, what: str, mode: str, partner_name: str):
             rows = naive_import.import_repayments(partner, folder / "repayments.csv", BASELINE_ROWS)
         seconds = time.perf_counter() - started
         print(json.dumps({"seconds": seconds, "baseline_mb": baseline, "peak_mb": rss_mb(),
-                          "rows": rows}))  # fmt: skip
+                          "rows": rows, "cpu": cpu_s() - cpu}))  # fmt: skip
         return
     if what == "borrowers":
         importer = BorrowerImporter(partner=partner, sources={"main": source("borrowers.csv")})
@@ -150,7 +157,7 @@ def run(folder: Path, what: str, mode: str, partner_name: str):
     seconds = time.perf_counter() - started
     assert outcome.ok, outcome.problems[:5]
     print(json.dumps({"seconds": seconds, "baseline_mb": baseline, "peak_mb": rss_mb(),
-                      "rows": None}))  # fmt: skip
+                      "rows": None, "cpu": cpu_s() - cpu}))  # fmt: skip
 
 
 def child(folder, *args):
@@ -207,7 +214,8 @@ def main():
              json.dumps([name for pair in partners.values() for name in pair])],
             check=True,
         )  # fmt: skip
-        head = f"{'step':34} {'rows':>8} {'seconds':>8} {'rows/s':>8} {'+MB':>6} {'B/row':>6}"
+        head = (f"{'step':34} {'rows':>8} {'seconds':>8} {'rows/s':>8} {'CPU s':>6} {'+MB':>6}"
+                f" {'B/row':>6}")  # fmt: skip
         for size in SIZES:
             folder = Path(tmp) / str(size)
             generate(folder, size)
@@ -233,9 +241,11 @@ def main():
                 rows = r["rows"] or rows
                 grown = max(r["peak_mb"] - r["baseline_mb"], 0)
                 print(f"{label:34} {rows:>8} {r['seconds']:>8.1f} {rows / r['seconds']:>8.0f} "
-                      f"{grown:>6.0f} {grown * 2**20 / rows:>6.0f}", flush=True)  # fmt: skip
+                      f"{r['cpu']:>6.1f} {grown:>6.0f} {grown * 2**20 / rows:>6.0f}",
+                      flush=True)  # fmt: skip
         print(
-            "\nrows: a loan counts its loan, borrower and 12 schedule lines (14 rows); +MB: peak"
+            "\nrows: a loan counts its loan, borrower and 12 schedule lines (14 rows); CPU s: the"
+            " importing process's CPU time (PostgreSQL's not included); +MB: peak"
             " memory above the process after Django's set-up; the baseline imports at most"
             f" {BASELINE_ROWS:,} rows of each file."
         )

@@ -1,11 +1,14 @@
-"""Benchmark of the push pipeline (issue 5): how fast approved records reach Kiva.
+"""Benchmark of the push pipeline (issues 5 and 14): how fast approved records reach Kiva.
 
-With the sandbox answering each API call after 100 ms (its `latency_ms`), approves 1,000 loan
-drafts, a report of 5,000 repayment lines (chunks of the connection's 200) and 500 journals
-in one transaction, and measures the wall time from that commit until the last submission is
-sent, with 1, 2 and 4 worker processes (`celery worker --concurrency 1` each, prefork). Beside
-it, the ideal: API calls × latency ÷ workers (what the sends would take if the portal's own
-work cost nothing), and the ratio.
+First, in this process: 1,000 loan drafts approved in one bulk action (wall time, SQL
+statements; beside 100 approved one at a time), then one send's SQL statements and CPU time
+(median of 200 sends). Then, with the sandbox answering each API call after 100 ms (its
+`latency_ms`), approves 1,000 loan drafts, a report of 5,000 repayment lines (chunks of the
+connection's 200) and 500 journals in one transaction (one bulk action), and measures the
+wall time from that commit until the last submission is sent, with 1, 2, 4 and 8 worker
+processes (`celery worker --concurrency 1` each, prefork). Beside it, the ideal: API calls ×
+latency ÷ workers (what the sends would take if the portal's own work cost nothing), and the
+ratio.
 
 Real parts, started and stopped here: a dedicated PostgreSQL database (BENCH_PUSH_DATABASE_URL,
 default kivaportal_bench_push, created if missing and emptied before each run), a Redis server
@@ -43,6 +46,7 @@ def run(parts, *, workers, loans, lines, journals, latency_ms, concurrency_mode,
     from django.db.models import Avg, Max
 
     from kivaportal.pipeline.models import Attempt, Submission
+    from kivaportal.review import services
     from tests.pipeline import workload
     from tests.pipeline.realparts import wait_until
 
@@ -66,7 +70,8 @@ def run(parts, *, workers, loans, lines, journals, latency_ms, concurrency_mode,
     with transaction.atomic():
         # The first callback after the commit: the clock starts as the outbox rows commit.
         transaction.on_commit(lambda: committed.setdefault("at", time.time()))
-        load.approve_all()
+        result = services.records_bulk_approve(records=load.records, by=load.reviewer)
+        assert not result.refused, result.refused[:3]
     print(f"  approvals: {time.monotonic() - started:.0f}s", flush=True)
     calls = Submission.objects.count()
     busy_before = cpu_busy()
@@ -96,10 +101,13 @@ def run(parts, *, workers, loans, lines, journals, latency_ms, concurrency_mode,
     }
 
 
-def cost_per_send(parts, *, loans, latency_ms):
-    """One send's own cost, in this process (no worker): SQL statements (BEGIN and COMMIT not
-    counted) and CPU time, each loan draft sent by `submission_send` in turn; the sandbox is
-    its own process, so its work and the 100 ms wait are not counted."""
+def cost_per_send(parts, *, loans, sends, latency_ms, one_by_one=100):
+    """First the approval: `loans` loan drafts approved in one bulk action (wall time and SQL
+    statements), beside `one_by_one` loans approved one at a time (`record_approve`, as the
+    review page does). Then one send's own cost, in this process (no worker): SQL statements
+    (BEGIN and COMMIT not counted) and CPU time, for `sends` of those loan drafts sent by
+    `submission_send` in turn; the sandbox is its own process, so its work and the 100 ms
+    wait are not counted."""
     import statistics
 
     from django.core.management import call_command
@@ -108,15 +116,31 @@ def cost_per_send(parts, *, loans, latency_ms):
 
     from kivaportal.pipeline.models import Submission
     from kivaportal.pipeline.sending import submission_send
+    from kivaportal.review import services
     from tests.pipeline import workload
 
     call_command("flush", interactive=False, verbosity=0)
     url = parts.start_sandbox()
-    load = workload.build(url, loans=loans, lines=0, journals=0)
+    load = workload.build(url, loans=loans + one_by_one, lines=0, journals=0)
     load.faults(latency_ms=latency_ms)
-    load.approve_all()  # put on a queue no worker reads
+    bulk, single = load.loans[:loans], load.loans[loans:]
+    started = time.monotonic()
+    with CaptureQueriesContext(connection) as captured:
+        result = services.records_bulk_approve(records=bulk, by=load.reviewer)
+    approval = {
+        "loans": len(result.approved),
+        "refused": len(result.refused),
+        "wall": time.monotonic() - started,
+        "queries": len(captured.captured_queries),
+    }
+    started = time.monotonic()
+    with CaptureQueriesContext(connection) as captured:
+        load.approve_all(single)
+    approval["single_ms"] = (time.monotonic() - started) * 1000 / max(1, len(single))
+    approval["single_queries"] = len(captured.captured_queries) / max(1, len(single))
     statements, cpu_ms = [], []
-    for pk in Submission.objects.order_by("id").values_list("id", flat=True):
+    # Put on a queue no worker reads; sent here, one by one.
+    for pk in Submission.objects.order_by("id").values_list("id", flat=True)[:sends]:
         started = time.process_time()
         with CaptureQueriesContext(connection) as captured:
             state = submission_send(submission_id=pk)
@@ -125,23 +149,30 @@ def cost_per_send(parts, *, loans, latency_ms):
         words = [q["sql"].split()[0] for q in captured.captured_queries]
         statements.append(sum(1 for w in words if w not in ("BEGIN", "COMMIT")))
     parts.close()
-    return statistics.median(statements), statistics.median(cpu_ms), len(statements)
+    return approval, statistics.median(statements), statistics.median(cpu_ms), len(statements)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workers", default="1,2,4", help="worker counts to run (default 1,2,4)")
+    parser.add_argument(
+        "--workers", default="1,2,4,8", help="worker counts to run (default 1,2,4,8)"
+    )
     parser.add_argument("--loans", type=int, default=1000)
     parser.add_argument("--lines", type=int, default=5000)
     parser.add_argument("--journals", type=int, default=500)
     parser.add_argument("--latency-ms", type=int, default=100)
+    parser.add_argument(
+        "--approve", type=int, default=1000, help="loans approved in one bulk action (1000)"
+    )
     parser.add_argument(
         "--concurrency",
         action="store_true",
         help="one worker process with --concurrency N instead of N processes",
     )
     parser.add_argument(
-        "--cost-only", action="store_true", help="only the statements and CPU of one send"
+        "--cost-only",
+        action="store_true",
+        help="only the bulk approval and the statements and CPU of one send",
     )
     args = parser.parse_args()
 
@@ -157,9 +188,19 @@ def main():
         try:
             parts.start_redis()
             parts.use_broker()
-            statements, cpu_ms, sends = cost_per_send(parts, loans=200, latency_ms=args.latency_ms)
+            approval, statements, cpu_ms, sends = cost_per_send(
+                parts, loans=args.approve, sends=200, latency_ms=args.latency_ms
+            )
         finally:
             parts.close()
+    print(
+        f"approving {approval['loans']:,} loans in one bulk action: {approval['wall']:.2f} s "
+        f"({approval['wall'] * 1000 / max(1, approval['loans']):.1f} ms a loan), "
+        f"{approval['queries']} SQL statements ({approval['refused']} refused); one at a time "
+        f"(record_approve): {approval['single_ms']:.1f} ms and "
+        f"{approval['single_queries']:.0f} statements a loan",
+        flush=True,
+    )
     print(
         f"one send (median of {sends} loan drafts, in process): {statements:g} SQL statements, "
         f"{cpu_ms:.1f} ms of CPU (HTTP client included; the sandbox is another process)",

@@ -24,6 +24,8 @@ from _db import DEFAULT_URL, setup_django  # noqa: E402
 
 SIZES = [int(n) for n in os.environ.get("BENCH_LOANS", "2000,20000,100000").split(",") if n]
 RUNS = int(os.environ.get("BENCH_RUNS", "9"))
+# Only the pages whose name contains one of these words (BENCH_PAGES=report): all by default.
+ONLY = [w for w in os.environ.get("BENCH_PAGES", "").split(",") if w]
 REPORT_MONTH = "2025-03-01"
 
 
@@ -91,6 +93,8 @@ def pages(partner, report):
     from kivaportal.workflow.states import RecordState
 
     loan = Loan.objects.filter(partner=partner, state=RecordState.SUBMITTED).order_by("id").first()
+    queue = reverse("review:queue", args=[partner.pk, "loans"])
+    name_n = Loan.objects.filter(partner=partner).count() * 2 // 3  # "Quispe <n>" (_seed.py)
     return {
         "dashboard": ("reviewer", reverse("review:dashboard", args=[partner.pk])),
         "queue: loans, all": ("reviewer", reverse("review:queue", args=[partner.pk, "loans"])),
@@ -98,6 +102,13 @@ def pages(partner, report):
             "reviewer",
             reverse("review:queue", args=[partner.pk, "loans"]) + "?state=submitted&page=2",
         ),
+        # Issue 13's queue search: a borrower's name (one loan), an MIS id, and a word many
+        # loans share; sorted by another column; filtered by state and Kiva's side.
+        "queue: search borrower name": ("reviewer", f"{queue}?q=quispe+{name_n}"),
+        "queue: search MIS loan id": ("reviewer", f"{queue}?q=L{name_n:07d}"),
+        "queue: search a common word": ("reviewer", f"{queue}?q=rosa"),
+        "queue: sorted by amount": ("reviewer", f"{queue}?sort=-amount"),
+        "queue: submitted, sorted by id": ("reviewer", f"{queue}?state=submitted&sort=record"),
         "loan review page": (
             "reviewer",
             reverse("review:record", args=[partner.pk, "loans", loan.pk]),
@@ -105,6 +116,26 @@ def pages(partner, report):
         "repayment report page": (
             "reviewer",
             reverse("review:record", args=[partner.pk, "reports", report.pk]),
+        ),
+        "report page, page 50": (
+            "reviewer",
+            reverse("review:record", args=[partner.pk, "reports", report.pk]) + "?page=50",
+        ),
+        "report page, search": (
+            "reviewer",
+            reverse("review:record", args=[partner.pk, "reports", report.pk]) + "?q=L0001",
+        ),
+        "report page, zero lines": (
+            "reviewer",
+            reverse("review:record", args=[partner.pk, "reports", report.pk]) + "?zero=1",
+        ),
+        "report page, warnings": (
+            "reviewer",
+            reverse("review:record", args=[partner.pk, "reports", report.pk]) + "?warnings=1",
+        ),
+        "report page, Kiva problems": (
+            "reviewer",
+            reverse("review:record", args=[partner.pk, "reports", report.pk]) + "?problems=1",
         ),
         "admin: loans": ("reviewer", reverse("admin:lending_loan_changelist")),
         "plain admin: loans": ("superuser", reverse("plain:lending_loan_changelist")),
@@ -132,6 +163,8 @@ def run_size(size):
         clients[name].force_login(user)
     results = {}
     for name, (who, url) in pages(partner, report).items():
+        if ONLY and not any(word in name for word in ONLY):
+            continue
         results[name] = measure(clients[who], url)
         print(f"  {name:34} {results[name][0]:8.1f} ms {results[name][1]:4d} queries", flush=True)
     return results
@@ -159,6 +192,8 @@ def main():
         print(f"{name:34}{cells}")
     print("\nportal admin list ÷ Django's plain admin of the same model")
     for model in ("loans", "repayments"):
+        if f"admin: {model}" not in results[SIZES[0]]:
+            continue
         ratios = "".join(
             f"{results[n][f'admin: {model}'][0] / results[n][f'plain admin: {model}'][0]:>20.2f}"
             for n in SIZES

@@ -16,7 +16,7 @@ from kivaportal.journals.models import Journal
 from kivaportal.lending.models import Loan
 from kivaportal.lending.selectors import loan_page, loans_with_details
 from kivaportal.repayments.models import RepaymentReport
-from kivaportal.repayments.selectors import report_page
+from kivaportal.repayments.pages import report_page
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,11 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No JIT compilation: the portal's queries read a page, and PostgreSQL's cost estimate
+    # of a capped count over 100,000 loans made it compile for 2 s to run 0.7 s
+    # (docs/performance.md).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
@@ -300,7 +305,8 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# Notification emails (docs/architecture.md, "Notifications"); development prints them.
+# Emails: notifications (docs/architecture.md, "Notifications"), a partner admin's invitations
+# and password reset links (docs/security.md); development prints them.
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
     default="django.core.mail.backends.smtp.EmailBackend"

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from integrations.kiva.models import KivaConnection
 from kivaportal.journals.models import Journal
 from kivaportal.lending.models import (
+    KIVA_PUBLISHED,
     Borrower,
     Gender,
     KivaStatus,
@@ -210,11 +211,17 @@ class JournalFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def kiva_status(journal, create, extracted, **kwargs):
         """The loan's status as Kiva lists it (journals are for published loans):
-        payingBack by default; `kiva_status=""` leaves the loan unknown to Kiva."""
+        payingBack by default, with a Kiva loan id once published; `kiva_status=""` leaves
+        the loan unknown to Kiva."""
         if create and extracted != "":
-            LoanAtKiva.objects.get_or_create(
-                loan=journal.loan, defaults={"status": extracted or KivaStatus.PAYING_BACK}
+            status = extracted or KivaStatus.PAYING_BACK
+            kiva_id = 3_000_000 + journal.loan.pk if status in KIVA_PUBLISHED else None
+            row, created = LoanAtKiva.objects.get_or_create(
+                loan=journal.loan, defaults={"status": status, "kiva_id": kiva_id}
             )
+            if not created and not row.status:  # a sent draft Kiva has not listed yet
+                row.status, row.kiva_id = status, row.kiva_id or kiva_id
+                row.save(update_fields=["status", "kiva_id"])
 
 
 # Added for the foundation's test suite. The factories above keep their defaults.

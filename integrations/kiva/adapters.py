@@ -10,7 +10,12 @@ from dataclasses import dataclass
 from integrations.kiva import payloads
 from integrations.kiva.models import KivaConnection
 from kivaportal.lending.selectors import loans_with_details
-from kivaportal.repayments.selectors import report_lines, report_totals
+from kivaportal.repayments.selectors import (
+    report_lines,
+    report_resend_count,
+    report_send_lines,
+    report_totals,
+)
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,9 @@ def _batch_size(connection) -> int:
 
 
 def _loan_bodies(loan, connection):
-    loan = loans_with_details(type(loan).objects.all()).get(pk=loan.pk)
+    if "schedule" not in getattr(loan, "_prefetched_objects_cache", {}):
+        # Read with its details, unless the caller did (bulk approval reads them for all).
+        loan = loans_with_details(type(loan).objects.all()).get(pk=loan.pk)
     return [payloads.loan_draft(loan, connection=connection)]
 
 
@@ -86,6 +93,11 @@ def _report_bodies(report, connection):
 def _report_preview(report, connection, line_count=None, first_lines=None):
     """`first_lines`: the report's first lines when the page already read them."""
     size = _batch_size(connection)
+    again = report_resend_count(report)
+    if again:  # a version that sends again the lines Kiva refused: those only
+        lines = report_send_lines(report)[:size]
+        batches = payloads.repayment_batches(lines, partner=report.partner, batch_size=size)
+        return Preview("POST repayments", batches[0], -(-again // size))
     total = report_totals(report).lines if line_count is None else line_count
     if first_lines is not None and len(first_lines) >= min(size, total):
         lines = first_lines[:size]

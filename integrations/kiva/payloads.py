@@ -20,7 +20,7 @@ from integrations.kiva.photos import photo_base64, scaled_photo_base64
 from kivaportal.common.money import quantize
 from kivaportal.lending.models import Loan
 from kivaportal.partners.models import Partner
-from kivaportal.repayments.selectors import ReportLine, report_lines
+from kivaportal.repayments.selectors import ReportLine, report_send_lines
 
 
 def to_json(value) -> bytes:
@@ -164,7 +164,7 @@ def report_batches(report, *, connection: KivaConnection | None = None) -> list[
         if connection
         else KivaConnection._meta.get_field("repayment_batch_size").default
     )
-    return repayment_batches(report_lines(report), partner=report.partner, batch_size=size)
+    return repayment_batches(report_send_lines(report), partner=report.partner, batch_size=size)
 
 
 def journal_item(journal, *, partner: Partner, image_url: str = "") -> dict:

@@ -267,6 +267,28 @@ def reference_sync(
     return counts
 
 
+def reference_sync_connection(*, connection_id: int) -> str:
+    """Sync one connection (a partner admin's "Sync reference data now", queued); a failure is
+    kept on the connection (last_sync_report) as the periodic sync keeps it. Returns "ok" or
+    what failed."""
+    connection = (
+        KivaConnection.objects.filter(pk=connection_id, is_active=True)
+        .select_related("partner")
+        .first()
+    )
+    if connection is None:
+        return "no active connection"
+    try:
+        reference_sync(connection=connection)
+    except KivaError as exc:
+        logger.warning("kiva reference sync failed for partner %s: %s", connection.partner_id, exc)
+        KivaConnection.objects.filter(pk=connection.pk).update(
+            last_sync_report=_("Failed: %(error)s") % {"error": exc}
+        )
+        return f"failed: {exc}"
+    return "ok"
+
+
 def reference_sync_all() -> dict[int, str]:
     """Sync every active connection; one partner's failure does not stop the others."""
     outcomes = {}

@@ -10,3 +10,11 @@ def kiva_reference_sync_all():
     from integrations.kiva.services import reference_sync_all
 
     reference_sync_all()
+
+
+@shared_task(name="kiva.reference_sync_connection", ignore_result=True)
+def kiva_reference_sync_connection(connection_id):
+    """A partner admin's "Sync reference data now" (kivaportal.review.team)."""
+    from integrations.kiva.services import reference_sync_connection
+
+    reference_sync_connection(connection_id=connection_id)

@@ -47,49 +47,57 @@ def journal_findings(journal: Journal) -> list[Finding]:
 
 
 def _kiva_findings(journal: Journal) -> list[Finding]:
-    """Journals are for loans Kiva has published (Kiva's docs). What reconciliation last read
-    decides: not published (a draft, sent back, deleted) or no longer listed is an error;
-    a loan Kiva has not listed yet (never reconciled) is a warning, as nothing is known."""
+    """A journal can only be posted for a loan Kiva knows (Kiva's docs: journals are for
+    published loans). Blocking, from what reconciliation last read: Kiva no longer lists the
+    loan (deleted in PA2), shows it unpublished, or has given it no Kiva loan id (never
+    published, or not read since)."""
     try:
         at_kiva = journal.loan.kiva
     except LoanAtKiva.DoesNotExist:
         at_kiva = None
     loan = journal.loan.mis_loan_id
-    if at_kiva is None or not at_kiva.status:
-        return [
-            warning(
-                "loan",
-                gettext_noop(
-                    "Kiva has not listed loan %(loan)s yet; journals are only for loans Kiva "
-                    "has published."
-                ),
-                "kiva_unknown",
-                loan=loan,
-            )
-        ]
-    if at_kiva.missing_since is not None:
+    if at_kiva is not None and at_kiva.missing_since is not None:
         return [
             error(
                 "loan",
                 gettext_noop(
-                    "Kiva no longer lists loan %(loan)s; journals are only for loans Kiva has "
-                    "published."
+                    "Kiva no longer lists loan %(loan)s (deleted in PA2?); journals are only "
+                    "for loans Kiva has published. Send the loan to Kiva again and publish it "
+                    "in PA2, then run the reconciliation with Kiva (the dashboard's “Reconcile "
+                    "with Kiva now”)."
                 ),
                 "kiva_missing",
                 loan=loan,
             )
         ]
-    if at_kiva.status not in KIVA_PUBLISHED:
+    if at_kiva is not None and at_kiva.status and at_kiva.status not in KIVA_PUBLISHED:
         return [
             error(
                 "loan",
                 gettext_noop(
                     "Kiva shows loan %(loan)s as %(status)s, not published; journals are only "
-                    "for loans Kiva has published."
+                    "for loans Kiva has published. Publish it "
+                    "in PA2, then run the reconciliation with Kiva (the dashboard's “Reconcile "
+                    "with Kiva now”)."
                 ),
                 "kiva_not_published",
                 loan=loan,
                 status=at_kiva.status,
+            )
+        ]
+    if at_kiva is None or not at_kiva.kiva_id:
+        return [
+            error(
+                "loan",
+                gettext_noop(
+                    "Loan %(loan)s has no Kiva loan id: Kiva has not published it, or the "
+                    "portal has not read Kiva's list since. Journals are only for loans Kiva "
+                    "has published. Publish it "
+                    "in PA2, then run the reconciliation with Kiva (the dashboard's “Reconcile "
+                    "with Kiva now”)."
+                ),
+                "kiva_unknown",
+                loan=loan,
             )
         ]
     return []

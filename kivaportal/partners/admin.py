@@ -10,6 +10,7 @@ from kivaportal.partners.lockouts import lockouts_for
 from kivaportal.partners.models import Membership, Partner
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
+from kivaportal.review import team
 from kivaportal.review.controls import (
     four_eyes_off_refusal,
     lockout_clear,
@@ -57,18 +58,43 @@ class PartnerAdmin(PartnerScopedAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(PartnerScopedAdmin):
+    """Members of the partners the user manages. Every change goes through the audited team
+    services (kivaportal/review/team.py): adding someone already in the user's partners, the
+    role, deleting; removing and password reset links as actions. People from elsewhere are
+    invited by email on the partner's team page (the portal's "Team")."""
+
     edit_action = Action.MANAGE
-    members_may_delete = True
     list_display = ("user", "partner", "role", "is_active", "created_at")
     list_filter = (PARTNER_FILTER, "role", "is_active")
     search_fields = ("user__username", "user__first_name", "user__last_name", "user__email")
     list_select_related = ("user", "partner")
     readonly_fields = TRACKING
+    members_may_delete = True
+    actions = ("remove_members", "send_password_reset")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            # Who and where are fixed; removing is an action (audited), re-adding an invitation.
+            fields += ["user", "partner", "is_active"]
+            if obj.user_id == request.user.pk and not request.user.is_superuser:
+                fields.append("role")  # another partner admin changes it
+        return fields
+
+    def get_actions(self, request):
+        # Django offers actions only to users with a model permission; these check roles.
+        if not user_can(request.user, Action.MANAGE):
+            return {}
+        actions = {}
+        for name in self.actions:
+            function = getattr(MembershipAdmin, name)
+            actions[name] = (function, name, function.short_description)
+        return actions
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "user" and not request.user.is_superuser:
-            # A partner admin picks among the people already in their organisations; creating
-            # user accounts is for the portal's operators.
+            # A partner admin picks among the people already in their organisations; others
+            # are invited by email on the team page.
             kwargs["queryset"] = (
                 get_user_model()
                 .objects.filter(
@@ -79,6 +105,51 @@ class MembershipAdmin(PartnerScopedAdmin):
                 .distinct()
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        # The form has checked the role and the one-membership rule; a refusal left (a role
+        # the user may not give) is the service's NotAllowed, a 403.
+        if not change:
+            obj.pk = team.member_add(
+                partner=obj.partner, user=obj.user, role=obj.role, by=request.user
+            ).pk
+        elif "role" in form.changed_data:
+            team.member_role_change(membership=obj, role=obj.role, by=request.user)
+
+    def delete_model(self, request, obj):
+        team.membership_delete(membership=obj, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset.select_related("user"):
+            team.membership_delete(membership=membership, by=request.user)
+
+    def _each(self, request, queryset, act, done):
+        for membership in queryset.select_related("user", "partner"):
+            try:
+                act(membership)
+            except team.ReviewError as refusal:  # the services' refusals, said plainly
+                self.message_user(request, refusal.message, messages.ERROR)
+            else:
+                self.message_user(request, done % {"user": membership.user})
+
+    @admin.action(description=_("Remove the selected people from the partner"))
+    def remove_members(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda m: team.member_remove(membership=m, by=request.user),
+            _("%(user)s is no longer a member."),
+        )
+
+    @admin.action(description=_("Send the selected people a password reset link"))
+    def send_password_reset(self, request, queryset):
+        base = f"{request.scheme}://{request.get_host()}"
+        self._each(
+            request,
+            queryset,
+            lambda m: team.member_password_reset(membership=m, by=request.user, base_url=base),
+            _("A link to set a new password was mailed to %(user)s."),
+        )
 
 
 class LockoutAdmin(AccessAttemptAdmin):

@@ -8,8 +8,19 @@ import time
 from django.utils import timezone
 
 from kivaportal.pipeline.models import Attempt
+from kivaportal.pipeline.rows import row_update
 
 BODY_LIMIT = 10_000
+# What finishing an attempt writes: the rest was written before the request.
+FINISH_FIELDS = (
+    "finished_at",
+    "duration_ms",
+    "outcome",
+    "http_status",
+    "response_body",
+    "error_class",
+    "error_message",
+)
 
 
 def worker_name() -> str:
@@ -43,4 +54,5 @@ def attempt_finish(attempt, *, outcome, exc=None, response=None):
         attempt.error_class = type(exc).__name__
         attempt.error_message = getattr(exc, "message", str(exc))[:2000]
         attempt.response_body = (getattr(exc, "body", "") or "")[:BODY_LIMIT]
-    attempt.save()
+    fields = {name: getattr(attempt, name) for name in FINISH_FIELDS}
+    row_update(Attempt, pk=attempt.pk, fields=fields)

@@ -56,17 +56,25 @@ def record_follow_submissions(*, record, by=None):
 
 @transaction.atomic(savepoint=False)
 def record_follow_submission(submission, by=None):
-    """`record_follow_submissions` for the record of `submission`, read once, under its lock.
-    A record sent in one call has no other submission of its version to read."""
+    """`record_follow_submissions` for the record of `submission`, read once, under its lock,
+    with only its workflow fields (the submission names it). A record sent in one call has no
+    other submission of its version to read."""
     model = ContentType.objects.get_for_id(submission.content_type_id).model_class()
-    only = submission if submission.chunks == 1 else None
-    return _follow(model, submission.object_id, by, only=only)
+    return _follow(model, submission.object_id, by, submission=submission)
 
 
-def _follow(model, pk, by, only=None):
-    record = model.objects.select_for_update().get(pk=pk)
-    if only is not None and only.record_version == record.version:
-        rows = [(only.state, only.kiva_reference)]
+# What following a submission reads of its record: the workflow's fields.
+FOLLOW_FIELDS = ("id", "partner_id", "state", "version")
+
+
+def _follow(model, pk, by, submission=None):
+    records = model.objects.select_for_update()
+    record = (records if submission is None else records.only(*FOLLOW_FIELDS)).get(pk=pk)
+    current = submission is not None and submission.record_version == record.version
+    # The record's name as approved; a newer version's is read from the record itself.
+    label = submission.record_label if current else None
+    if current and submission.chunks == 1:
+        rows = [(submission.state, submission.kiva_reference)]
     else:
         rows = list(
             Submission.objects.filter(
@@ -75,14 +83,25 @@ def _follow(model, pk, by, only=None):
                 record_version=record.version,
             ).values_list("state", "kiva_reference")
         )
+    move = follow_move(record.state, rows)
+    if move is None:
+        return record
+    method, action, data = move
+    return record_transition(record, method, by=by, action=action, data=data, label=label)
+
+
+def follow_move(record_state, rows):
+    """The move that brings a record in `record_state` up to date with its current version's
+    submissions, given as (state, kiva_reference) rows: (transition, audit action, audit
+    data), or None when it is up to date (or has none)."""
     if not rows:
-        return record
+        return None
     target = state_of([state for state, _reference in rows])
-    if record.state == target:
-        return record
+    if record_state == target:
+        return None
     sent = [reference for state, reference in rows if state == SubmissionState.SENT]
     data = {"chunks": len(rows), "sent": len(sent)}
     if len(rows) == 1 and sent:
         data["kiva_reference"] = sent[0]
     method, action = MOVES[target]
-    return record_transition(record, method, by=by, action=action, data=data)
+    return method, action, data

@@ -32,6 +32,39 @@ def record_submissions(record, limit=50):
     )
 
 
+def record_send_progress(record) -> dict:
+    """How far the sending of a record's current version is: chunks in all, sent, still on
+    their way, and stopped (failed, rejected, needs attention). One query."""
+    from django.db.models import Count, Q
+
+    on_the_way = (SubmissionState.PENDING, SubmissionState.SENDING, SubmissionState.RETRYING)
+    stopped = (
+        SubmissionState.FAILED,
+        SubmissionState.REJECTED,
+        SubmissionState.NEEDS_ATTENTION,
+    )
+    counts = (
+        Submission.objects.filter(
+            content_type=ContentType.objects.get_for_model(record),
+            object_id=record.pk,
+            record_version=record.version,
+        )
+        .exclude(state=SubmissionState.CANCELLED)
+        .aggregate(
+            chunks=Count("id"),
+            sent=Count("id", filter=Q(state=SubmissionState.SENT)),
+            waiting=Count("id", filter=Q(state__in=on_the_way)),
+            stopped=Count("id", filter=Q(state__in=stopped)),
+        )
+    )
+    return {
+        "state": record.state,
+        "version": record.version,
+        **counts,
+        "done": counts["chunks"] > 0 and counts["waiting"] == 0,
+    }
+
+
 def partner_last_reconciliation(partner):
     """The partner's latest reconciliation with Kiva (pipeline.reconcile), or None."""
     return Reconciliation.objects.filter(partner=partner).order_by("-started_at", "-id").first()

@@ -20,16 +20,15 @@ from integrations.kiva.client import (
     KivaRetryableError,
 )
 from kivaportal.lending.services import loan_at_kiva_draft_sent
-from kivaportal.pipeline.attempts import attempt_finish, attempt_start, worker_name
+from kivaportal.pipeline.attempts import attempt_finish, worker_name
 from kivaportal.pipeline.claims import (
+    submission_attempt_start,
     submission_claim,
-    submission_claim_held,
     submission_outcome_write,
 )
 from kivaportal.pipeline.models import (
     AttemptOutcome,
     ClaimResult,
-    Submission,
     SubmissionKind,
     SubmissionState,
 )
@@ -43,12 +42,13 @@ logger = logging.getLogger(__name__)
 def submission_send(*, submission_id, worker=None, client=None) -> str:
     """Claim and send one submission; returns its state afterwards, or a `ClaimResult`."""
     worker = worker or worker_name()
-    if not submission_claim(submission_id=submission_id, worker=worker):
+    # The claim reads the row and the partner's connection in the same statement.
+    submission = submission_claim(submission_id=submission_id, worker=worker)
+    if submission is None:
         return ClaimResult.NOT_CLAIMED
-    submission = Submission.objects.select_related("partner__kiva_connection").get(pk=submission_id)
     # The record stays queued while this is in flight: it follows its submissions once, with
     # the outcome (docs/pipeline.md, section 5).
-    connection = submission.partner.kiva_connection
+    connection = submission.kiva_connection  # read by the claim
     moved = _moved_elsewhere(submission, connection)
     if moved:
         # Approved for another environment (stage, before the switch to production): its
@@ -58,15 +58,14 @@ def submission_send(*, submission_id, worker=None, client=None) -> str:
     adapter = ADAPTERS[submission.kind]
     # Written (and committed) before the request, under the submission's row lock and only
     # while the claim is still this worker's (docs/pipeline.md, section 2).
-    with transaction.atomic():
-        if not submission_claim_held(submission):
-            return ClaimResult.LOST_CLAIM
-        attempt = attempt_start(
-            submission,
-            endpoint=submission.endpoint,
-            worker=worker,
-            url=client.endpoint_url(submission.endpoint),
-        )
+    attempt = submission_attempt_start(
+        submission,
+        endpoint=submission.endpoint,
+        worker=worker,
+        url=client.endpoint_url(submission.endpoint),
+    )
+    if attempt is None:
+        return ClaimResult.LOST_CLAIM
     try:
         response = adapter.post(client, submission.payload.encode("utf-8"))
     except KivaAuthError as exc:
@@ -120,12 +119,17 @@ def submission_send(*, submission_id, worker=None, client=None) -> str:
             }
         )
     outcome = AttemptOutcome.SENT_WITH_PROBLEMS if problems else AttemptOutcome.SENT
-    attempt_finish(attempt, outcome=outcome, response=response)
-    return _sent(submission, data, answer.reference, answer.confirm_url, problems)
+    # The attempt's end, the outcome, the record's move and the loan's Kiva side commit
+    # together, the outcome only while the claim holds.
+    with transaction.atomic():
+        attempt_finish(attempt, outcome=outcome, response=response)
+        return _sent(submission, data, answer.reference, answer.confirm_url, problems)
 
 
 def _moved_elsewhere(submission, connection) -> str:
     """Why `submission` may not go through `connection` as it is now, or ""."""
+    if connection is None:
+        return _("The partner has no Kiva connection any more: nothing was sent.")
     if submission.environment and submission.environment != connection.environment:
         return _(
             "Approved for Kiva %(then)s, but the connection is now %(now)s: nothing was sent. "
@@ -151,7 +155,8 @@ def _sent(submission, data, reference, confirm_url, problems):
         next_attempt_at=None,
     )
     if state == SubmissionState.SENT and submission.kind == SubmissionKind.LOAN_DRAFT:
-        # Reconciliation matches Kiva's list by this uuid first.
+        # Reconciliation matches Kiva's list by this uuid first (in the outcome's transaction
+        # when the caller has one).
         loan_at_kiva_draft_sent(
             loan_id=submission.object_id,
             draft_uuid=reference,

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from integrations.kiva import payloads
+from integrations.kiva.connection_models import KivaConnection
 from integrations.kiva.selectors import partner_connection
 from kivaportal.kinds import kind_of
 from kivaportal.lending.services import loan_at_kiva_draft_sent
@@ -19,35 +20,46 @@ from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
 from kivaportal.pipeline.follow import record_follow_submissions
 from kivaportal.pipeline.models import Submission, SubmissionKind, SubmissionState
-from kivaportal.pipeline.queue import submissions_enqueue
+from kivaportal.pipeline.queue import submissions_enqueue, submissions_enqueue_many
+from kivaportal.pipeline.resend import report_chunk_taken
 from kivaportal.pipeline.selectors import needs_attention_cases
 from kivaportal.workflow.audit import AuditAction
 from kivaportal.workflow.errors import IllegalTransition, NotAllowed, ReviewError
 from kivaportal.workflow.transitions import audit_record
 
 
-def _earlier_draft(record, content_type, environment):
-    """The uuid of a draft Kiva already holds, in `environment`, for an earlier version of
-    this loan, if any. A draft that exists only on stage never holds back production."""
-    return (
+def earlier_drafts(model, records, environment_of) -> dict:
+    """For each loan among `records`: the uuid of a draft Kiva already holds, in the
+    environment its partner's connection sends to (`environment_of`: pk -> environment), for
+    an earlier version of it, if any; one query for any number of loans. A draft that exists
+    only on stage never holds back production."""
+    content_type = ContentType.objects.get_for_model(model)
+    versions = {record.pk: record.version for record in records if record.version > 1}
+    if not versions:
+        return {}
+    found = {}
+    rows = (
         Submission.objects.filter(
             content_type=content_type,
-            object_id=record.pk,
+            object_id__in=list(versions),
             kind=SubmissionKind.LOAN_DRAFT,
             state=SubmissionState.SENT,
-            record_version__lt=record.version,
-            environment__in=[environment, ""],
         )
-        .order_by("-record_version")
-        .values_list("kiva_reference", flat=True)
-        .first()
+        .order_by("object_id", "-record_version")
+        .values_list("object_id", "record_version", "environment", "kiva_reference")
     )
+    for object_id, version, environment, reference in rows:
+        if object_id in found or version >= versions[object_id]:
+            continue
+        if environment in ("", environment_of.get(object_id, "")):
+            found[object_id] = reference
+    return found
 
 
-def submissions_create(*, record, by) -> list[Submission]:
-    """Freeze what will go to Kiva for an approved record; call inside the approval's
-    transaction. The record moves to queued; the workers are told after the commit."""
-    connection = partner_connection(record.partner_id, active_only=True)
+def submissions_build(*, record, by, connection, earlier=None, now=None) -> list[Submission]:
+    """What will go to Kiva for an approved record, frozen (not saved): one submission per
+    API call. ReviewError when nothing may be sent (no active connection, no lines).
+    `earlier`: the uuid of a draft Kiva holds of an earlier version (`earlier_drafts`)."""
     if connection is None:
         raise ReviewError(
             _("%(partner)s has no active Kiva connection: a partner admin sets it up first.")
@@ -62,12 +74,8 @@ def submissions_create(*, record, by) -> list[Submission]:
     if not bodies:
         raise ReviewError(_("Nothing to send: the report has no lines."))
     content_type = ContentType.objects.get_for_model(record)
-    now = timezone.now()
-    earlier = (
-        _earlier_draft(record, content_type, connection.environment)
-        if kind == SubmissionKind.LOAN_DRAFT
-        else None
-    )
+    now = now or timezone.now()
+    earlier = earlier if kind == SubmissionKind.LOAN_DRAFT else None
     submissions = []
     for chunk, body in enumerate(bodies, start=1):
         data = payloads.to_json(body)
@@ -99,19 +107,36 @@ def submissions_create(*, record, by) -> list[Submission]:
                 "or, if you corrected the draft in PA2 itself, Mark as sent."
             ) % {"uuid": earlier}
         submissions.append(submission)
-    Submission.objects.bulk_create(submissions)
-    record_follow_submissions(record=record, by=by)
-    due = [
-        s.pk
-        for s in Submission.objects.filter(
-            content_type=content_type,
-            object_id=record.pk,
-            record_version=record.version,
-            state=SubmissionState.PENDING,
-        )
-    ]
-    transaction.on_commit(lambda: submissions_enqueue(submission_ids=due))
     return submissions
+
+
+def submissions_save(submissions) -> None:
+    """Save frozen submissions (of any number of records) in one statement per 500; the
+    workers are told of the due ones after the commit."""
+    Submission.objects.bulk_create(submissions, batch_size=500)
+    due = [s.pk for s in submissions if s.state == SubmissionState.PENDING]
+    if None in due:  # a database that does not return the new ids
+        keys = [s.idempotency_key for s in submissions if s.state == SubmissionState.PENDING]
+        due = list(Submission.objects.filter(idempotency_key__in=keys).values_list("pk", flat=True))
+    transaction.on_commit(lambda: submissions_enqueue_many(submission_ids=due))
+
+
+def submissions_create(*, record, by) -> list[Submission]:
+    """Freeze what will go to Kiva for an approved record; call inside the approval's
+    transaction. The record moves to queued; the workers are told after the commit."""
+    connection = partner_connection(record.partner_id, active_only=True)
+    environment = {record.pk: connection.environment} if connection else {}
+    earlier = earlier_drafts(type(record), [record], environment).get(record.pk)
+    submissions = submissions_build(record=record, by=by, connection=connection, earlier=earlier)
+    submissions_save(submissions)
+    record_follow_submissions(record=record, by=by)
+    return submissions
+
+
+def active_connections(partner_ids) -> dict:
+    """Each partner's active Kiva connection (absent: none, or switched off)."""
+    connections = KivaConnection.objects.filter(partner_id__in=set(partner_ids), is_active=True)
+    return {connection.partner_id: connection for connection in connections}
 
 
 def _require(user, submission):
@@ -185,6 +210,7 @@ def submission_resolve(*, submission, by, decision, kiva_reference="", comment="
         submission.kiva_reference = kiva_reference.strip()
         submission.sent_at = timezone.now()
         submission.save(update_fields=["state", "kiva_reference", "sent_at", "updated_at"])
+        report_chunk_taken(submission)
         _audit(
             submission, by, AuditAction.MARKED_SENT, comment, reference=submission.kiva_reference
         )

@@ -3,7 +3,7 @@ Named `kiva.*`, so CELERY_TASK_ROUTES puts them on the KIVA_QUEUE."""
 
 from celery import shared_task
 
-from kivaportal.pipeline.queue import SEND_TASK
+from kivaportal.pipeline.queue import ENQUEUE_TASK, SEND_TASK, submissions_enqueue
 from kivaportal.pipeline.reconcile import reconcile_all, reconcile_partner_by_id
 from kivaportal.pipeline.sending import submission_send
 from kivaportal.pipeline.sweep import submissions_sweep
@@ -14,6 +14,12 @@ from kivaportal.pipeline.sweep import submissions_sweep
 @shared_task(name=SEND_TASK, ignore_result=True, acks_late=True)
 def kiva_submission_send(submission_id):
     submission_send(submission_id=submission_id)
+
+
+@shared_task(name=ENQUEUE_TASK, ignore_result=True)
+def kiva_submissions_enqueue(submission_ids):
+    """A bulk approval's submissions, put on the queue one by one here."""
+    submissions_enqueue(submission_ids=submission_ids)
 
 
 @shared_task(name="kiva.submissions_sweep", ignore_result=True)

@@ -16,13 +16,14 @@ from django.utils.translation import gettext_noop
 
 from kivaportal.common.checks import Finding, Severity, error, warning
 from kivaportal.common.money import quantize
-from kivaportal.lending.models import KIVA_REPAYING, Loan, ScheduleLine
+from kivaportal.lending.models import Loan, ScheduleLine
 from kivaportal.partners.models import RepaymentAmountRule
 from kivaportal.repayments.selectors import (
     in_month,
     left_out_loans,
     month_end,
     overpaid_loans,
+    unexpected_loans,
     unknown_principal_lines,
     zero_line_loans,
 )
@@ -99,8 +100,8 @@ def _anomalies(report) -> list[Anomaly]:
         Anomaly(
             "kiva_not_expected",
             Severity.WARNING,
-            Loan.objects.filter(id__in=month_loans, kiva__status__gt="")
-            .exclude(kiva__status__in=KIVA_REPAYING)
+            unexpected_loans(report)
+            .filter(kiva__status__gt="")
             .order_by("mis_loan_id")
             .values("mis_loan_id", "kiva__status"),
             gettext_noop(
@@ -180,3 +181,13 @@ def report_anomalies(report) -> list[Finding]:
                 Finding(anomaly.severity, "lines", anomaly.code, anomaly.more, {"n": more})
             )
     return findings
+
+
+def report_named_loans(report) -> set[str]:
+    """The MIS loan ids every check of the report names (not capped at `LISTED`): the lines
+    its page shows under "lines with warnings". One query per kind of check."""
+    named: set[str] = set()
+    for anomaly in _anomalies(report):
+        for row in anomaly.rows.iterator(chunk_size=5000):
+            named.add(str(anomaly.params(row)["loan"]))
+    return named

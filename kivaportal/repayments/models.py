@@ -100,3 +100,144 @@ class RepaymentReport(Reviewable):
         from kivaportal.repayments.checks import report_findings
 
         return report_findings(self)
+
+
+class ResendLine(models.Model):
+    """A line Kiva refused on a sent version of a report, held by the new version that sends
+    it again (`version`): that version sends these lines only, not the month's. Staff correct
+    them (the loan id, client id or amount Kiva could not take) before it is reviewed again;
+    the refused version keeps what was sent and Kiva's answer on its submissions.
+    """
+
+    report = models.ForeignKey(
+        RepaymentReport,
+        verbose_name=_("report"),
+        on_delete=models.CASCADE,
+        related_name="resend_lines",
+    )
+    version = models.PositiveIntegerField(_("sent again in version"))
+    from_version = models.PositiveIntegerField(_("refused in version"))
+    loan = models.ForeignKey(
+        "lending.Loan",
+        verbose_name=_("loan"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The portal's loan of the line as sent, when it can be told."),
+    )
+    mis_loan_id = models.CharField(_("loan id"), max_length=64)
+    client_id = models.CharField(_("client id"), max_length=64, blank=True)
+    amount = money_field(_("amount"), validators=[MinValueValidator(Decimal("0"))])
+    sent_amount = money_field(_("amount as sent"))
+    code = models.CharField(_("Kiva's code"), max_length=100, blank=True)
+    severity = models.CharField(_("severity"), max_length=20, blank=True)
+    details = models.TextField(_("Kiva's text"), blank=True)
+
+    class Meta:
+        verbose_name = _("line sent again")
+        verbose_name_plural = _("lines sent again")
+        ordering = ["report", "version", "id"]
+        indexes = [models.Index(fields=["report", "version"])]
+
+    def __str__(self):
+        return f"{self.report} v{self.version} {self.mis_loan_id}: {self.amount}"
+
+
+class SentRepaymentLoan(models.Model):
+    """The portal's own record of what it sent: a loan had a line in a chunk of a month's
+    report that Kiva took (written with the chunk's outcome; a line Kiva refused is not).
+    With what reconciliation reads, it makes the set of loans a later month's report is
+    expected to cover (docs/kiva.md, "The report Kiva expects")."""
+
+    partner = models.ForeignKey(
+        "partners.Partner", verbose_name=_("partner"), on_delete=models.CASCADE, related_name="+"
+    )
+    loan = models.ForeignKey(
+        "lending.Loan", verbose_name=_("loan"), on_delete=models.CASCADE, related_name="+"
+    )
+    report = models.ForeignKey(
+        RepaymentReport, verbose_name=_("report"), on_delete=models.CASCADE, related_name="+"
+    )
+    month = models.DateField(_("month"))
+    sent_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("loan reported to Kiva")
+        verbose_name_plural = _("loans reported to Kiva")
+        constraints = [
+            models.UniqueConstraint(fields=["report", "loan"], name="sent_repayment_loan_once")
+        ]
+        indexes = [models.Index(fields=["loan", "month"], name="sent_repayment_loan_month")]
+
+    def __str__(self):
+        return f"{self.loan_id} {self.month:%Y-%m}"
+
+
+class ReportLineStore(models.Model):
+    """A report's lines as its page reads them, computed once and kept (`StoredReportLine`),
+    with their totals and the 12 months' chart: the page of a 20,000-line report then reads
+    one indexed slice instead of aggregating the month on every view. `key` says what the
+    lines were computed from (docs/performance.md); a page that finds it changed computes
+    them again."""
+
+    report = models.OneToOneField(
+        RepaymentReport,
+        verbose_name=_("report"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="line_store",
+    )
+    key = models.CharField(_("computed from"), max_length=300)
+    totals = models.JSONField(_("totals"), default=dict)
+    built_at = models.DateTimeField(_("computed at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("report lines as computed")
+        verbose_name_plural = _("report lines as computed")
+
+    def __str__(self):
+        return f"{self.report_id} {self.key}"
+
+
+class StoredReportLine(models.Model):
+    """One line of a report as `ReportLineStore` computed it, with what its page filters on."""
+
+    report = models.ForeignKey(
+        RepaymentReport, verbose_name=_("report"), on_delete=models.CASCADE, related_name="+"
+    )
+    position = models.PositiveIntegerField(_("position"))
+    loan = models.ForeignKey(
+        "lending.Loan", verbose_name=_("loan"), on_delete=models.CASCADE, related_name="+"
+    )
+    borrower_id = models.PositiveBigIntegerField(_("borrower"), null=True, blank=True)
+    mis_loan_id = models.CharField(_("loan id"), max_length=64)
+    client_id = models.CharField(_("client id"), max_length=64, blank=True)
+    currency = models.CharField(_("currency"), max_length=3)
+    amount = money_field(_("amount"))
+    period_amount = money_field(_("repaid in the month"))
+    transactions = models.PositiveIntegerField(_("transactions"))
+    principal_unknown = models.BooleanField(default=False)
+    kiva_status = models.CharField(_("Kiva status"), max_length=20, blank=True)
+    sent_before = models.BooleanField(default=False)
+    nothing_repaid = models.BooleanField(_("nothing repaid"), default=False)
+    warned = models.BooleanField(_("named by a check"), default=False)
+    # Lower-cased loan, group, client ids and borrower names, for the page's search.
+    search = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("stored report line")
+        verbose_name_plural = _("stored report lines")
+        constraints = [
+            models.UniqueConstraint(fields=["report", "position"], name="stored_line_position")
+        ]
+        indexes = [
+            models.Index(
+                fields=["report", "nothing_repaid", "position"], name="stored_line_nothing_repaid"
+            ),
+            models.Index(fields=["report", "warned", "position"], name="stored_line_warned"),
+            models.Index(fields=["report", "mis_loan_id"], name="stored_line_loan_id"),
+        ]
+
+    def __str__(self):
+        return f"{self.report_id}#{self.position} {self.mis_loan_id}"

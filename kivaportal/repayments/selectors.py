@@ -34,11 +34,18 @@ from django.db.models.functions import Coalesce, TruncMonth
 from kivaportal.common.money import quantize
 from kivaportal.lending.models import KIVA_REPAYING, KivaStatus, Loan, LoanBorrower
 from kivaportal.partners.models import RepaymentAmountRule
-from kivaportal.repayments.models import Repayment, RepaymentReport
+from kivaportal.repayments.models import (
+    Repayment,
+    RepaymentReport,
+    ResendLine,
+    SentRepaymentLoan,
+)
 
 ZERO = Decimal("0")
 # Kiva does not take repayments for these loans: their lines are left out of the report.
 KIVA_LEFT_OUT = (KivaStatus.ENDED, KivaStatus.REFUNDED)
+# A loan the portal reported before stops being expected once Kiva shows it as one of these.
+KIVA_GONE = (KivaStatus.ENDED, KivaStatus.REFUNDED, KivaStatus.EXPIRED, KivaStatus.DELETED)
 
 
 @dataclass(frozen=True)
@@ -51,11 +58,15 @@ class ReportLine:
     transactions: int  # repayments dated in the month
     principal_unknown: bool  # cumulative rule, but some repayment has no principal part
     kiva_status: str = ""  # the loan's status at Kiva, as reconciliation last read it
+    sent_before: bool = False  # the portal reported the loan to Kiva in an earlier month
+    currency: str = ""  # the loan's
 
     @property
     def expected(self) -> bool:
-        """Kiva expects a line for this loan (it lists it as payingBack or defaulted)."""
-        return self.kiva_status in KIVA_REPAYING
+        """Kiva expects a line for this loan (see `expected_loans`)."""
+        return self.kiva_status in KIVA_REPAYING or (
+            self.sent_before and self.kiva_status not in KIVA_GONE
+        )
 
     @property
     def zero(self) -> bool:
@@ -69,9 +80,10 @@ class ReportTotals:
     transactions: int
     period_amount: Decimal
     amount: Decimal
-    expected: int = 0  # loans Kiva lists as payingBack or defaulted
+    expected: int = 0  # loans Kiva expects a line for (see `expected_loans`)
     zero_lines: int = 0  # of them, those that repaid nothing in the month
     left_out: int = 0  # loans with repayments that Kiva shows ended or refunded
+    unexpected: int = 0  # loans with repayments in the month that Kiva does not expect
 
     @property
     def reported(self) -> int:
@@ -83,7 +95,7 @@ def month_end(month: date) -> date:
     return month.replace(day=calendar.monthrange(month.year, month.month)[1])
 
 
-def _dated_in_month(report: RepaymentReport):
+def dated_in_month(report: RepaymentReport):
     return Repayment.objects.filter(
         partner_id=report.partner_id, date__gte=report.month, date__lte=month_end(report.month)
     )
@@ -92,13 +104,13 @@ def _dated_in_month(report: RepaymentReport):
 def in_month(report: RepaymentReport):
     """The partner's repayment transactions dated in the report's month, but for loans Kiva
     shows as ended or refunded."""
-    return _dated_in_month(report).exclude(loan__kiva__status__in=KIVA_LEFT_OUT)
+    return dated_in_month(report).exclude(loan__kiva__status__in=KIVA_LEFT_OUT)
 
 
 def left_out_loans(report: RepaymentReport):
     """Loans with repayments in the month that Kiva shows as ended or refunded."""
     return (
-        _dated_in_month(report)
+        dated_in_month(report)
         .filter(loan__kiva__status__in=KIVA_LEFT_OUT)
         .values("loan__mis_loan_id", "loan__kiva__status")
         .distinct()
@@ -106,15 +118,27 @@ def left_out_loans(report: RepaymentReport):
     )
 
 
+def _sent_before(report: RepaymentReport, loan_ref: str = "pk"):
+    """The loan (`loan_ref` of the outer query) was reported to Kiva in an earlier month."""
+    return Exists(
+        SentRepaymentLoan.objects.filter(loan_id=OuterRef(loan_ref), month__lt=report.month)
+    )
+
+
 def expected_loans(report: RepaymentReport):
-    """The partner's loans Kiva lists as payingBack or defaulted."""
-    return Loan.objects.filter(partner_id=report.partner_id, kiva__status__in=KIVA_REPAYING)
+    """The loans Kiva expects a line for in the report's month: those Kiva lists as
+    payingBack or defaulted (reconciliation), and those the portal reported in an earlier
+    month that Kiva has not shown as ended, refunded, expired or deleted since."""
+    return Loan.objects.filter(partner_id=report.partner_id).filter(
+        Q(kiva__status__in=KIVA_REPAYING)
+        | (Q(_sent_before(report)) & ~Q(kiva__status__in=KIVA_GONE))
+    )
 
 
 def zero_line_loans(report: RepaymentReport):
     """Loans Kiva expects a line for that repaid nothing in the month."""
     return expected_loans(report).exclude(
-        Exists(_dated_in_month(report).filter(loan_id=OuterRef("pk")))
+        Exists(dated_in_month(report).filter(loan_id=OuterRef("pk")))
     )
 
 
@@ -132,6 +156,7 @@ def _zero_rows(report, search=None):
             z_currency=F("currency"),
             z_client=Value("", output_field=CharField()),
             z_status=F("kiva__status"),
+            z_sent_before=_sent_before(report),
             z_total=Value(ZERO, output_field=DecimalField()),
             z_n=Value(0, output_field=IntegerField()),
         )
@@ -143,6 +168,7 @@ def _zero_rows(report, search=None):
             "z_currency",
             "z_client",
             "z_status",
+            "z_sent_before",
             "z_total",
             "z_n",
         )
@@ -175,7 +201,8 @@ def _grouped(report, search=None, zero=False):
     if search:
         rows = rows.filter(_line_search(search))
     rows = (
-        rows.values(
+        rows.annotate(sent_before=_sent_before(report, "loan_id"))
+        .values(
             "loan_id",
             "borrower_id",
             "loan__mis_loan_id",
@@ -183,6 +210,7 @@ def _grouped(report, search=None, zero=False):
             "loan__currency",
             "borrower__mis_client_id",
             "loan__kiva__status",
+            "sent_before",
         )
         .annotate(total=Sum("amount"), n=Count("id"))
         .order_by()
@@ -279,17 +307,17 @@ def report_lines(
         return []
     # A page asks about its own loans; the whole report, about the month's loans (a semi-join)
     # and the zero lines' loans.
-    loans = (
-        {r["loan_id"] for r in rows}
-        if limit is not None
-        else list(in_month(report).values_list("loan_id", flat=True).distinct())
-        + list(zero_line_loans(report).values_list("id", flat=True))
-    )
+    if limit is not None:
+        loans = {r["loan_id"] for r in rows}
+        people = LoanBorrower.objects.filter(loan_id__in=loans)
+    else:  # semi-joins, not a list of 20,000 ids sent back
+        loans = Q(loan_id__in=in_month(report).values("loan_id")) | Q(
+            loan_id__in=zero_line_loans(report).values("pk")
+        )
+        people = LoanBorrower.objects.filter(loans)
     first_client, own_loan_id = {}, {}
-    for lb in (
-        LoanBorrower.objects.filter(loan_id__in=loans)
-        .order_by("loan_id", "position", "id")
-        .values_list("loan_id", "borrower_id", "mis_loan_id", "borrower__mis_client_id")
+    for lb in people.order_by("loan_id", "position", "id").values_list(
+        "loan_id", "borrower_id", "mis_loan_id", "borrower__mis_client_id"
     ):
         loan_id, borrower_id, mis_loan_id, client_id = lb
         first_client.setdefault(loan_id, client_id)
@@ -298,8 +326,11 @@ def report_lines(
     if report.partner.repayment_amount_rule == RepaymentAmountRule.CUMULATIVE_PRINCIPAL:
         cumulative = {
             (c["loan_id"], c["borrower_id"]): (c["paid"] or ZERO, c["n"] != c["known"])
-            for c in _cumulative(report)
-            .filter(loan_id__in=loans)
+            for c in (
+                _cumulative(report).filter(loan_id__in=loans)
+                if limit is not None
+                else _cumulative(report)
+            )
             .values("loan_id", "borrower_id")
             .annotate(paid=Sum("principal"), n=Count("id"), known=Count("principal"))
             .order_by()
@@ -339,9 +370,59 @@ def report_lines(
                 transactions=r["n"],
                 principal_unknown=unknown,
                 kiva_status=r["loan__kiva__status"] or "",
+                sent_before=bool(r["sent_before"]),
+                currency=currency,
             )
         )
     return lines
+
+
+def loans_by_sent_id(partner_id, ids) -> dict[str, int]:
+    """The partner's loans that a repayment line's `loan_id` names (the loan's MIS id, or a
+    group borrower's own), by that id. One query."""
+    ids = set(ids)
+    loans: dict[str, int] = {}
+    for loan_id, mis_loan_id, own in (
+        Loan.objects.filter(partner_id=partner_id)
+        .filter(Q(mis_loan_id__in=ids) | Q(loan_borrowers__mis_loan_id__in=ids))
+        .values_list("id", "mis_loan_id", "loan_borrowers__mis_loan_id")
+    ):
+        for key in (mis_loan_id, own):
+            if key in ids:
+                loans.setdefault(key, loan_id)
+    return loans
+
+
+def resend_lines(report: RepaymentReport):
+    """The lines the report's current version sends again (Kiva refused them on an earlier
+    version), in order; empty for a version that sends the month's lines."""
+    return ResendLine.objects.filter(report=report, version=report.version).order_by("id")
+
+
+def report_resend_count(report: RepaymentReport) -> int:
+    return resend_lines(report).count()
+
+
+def report_send_lines(report: RepaymentReport) -> list[ReportLine]:
+    """What the report's current version sends to Kiva: the lines it sends again, if it is a
+    version made for that, otherwise the month's lines (`report_lines`)."""
+    again = list(resend_lines(report).select_related("loan"))
+    if not again:
+        return report_lines(report)
+    return [
+        ReportLine(
+            loan_pk=line.loan_id or 0,
+            mis_loan_id=line.mis_loan_id,
+            client_id=line.client_id,
+            amount=quantize(
+                line.amount, line.loan.currency if line.loan else report.partner.default_currency
+            ),
+            period_amount=line.amount,
+            transactions=0,
+            principal_unknown=False,
+        )
+        for line in again
+    ]
 
 
 def report_totals(report: RepaymentReport) -> ReportTotals:
@@ -367,6 +448,15 @@ def report_totals(report: RepaymentReport) -> ReportTotals:
         expected=expected_loans(report).count(),
         zero_lines=zero_lines,
         left_out=left_out_loans(report).count(),
+        unexpected=unexpected_loans(report).count(),
+    )
+
+
+def unexpected_loans(report: RepaymentReport):
+    """Loans with repayments in the month (not left out) that Kiva does not expect: never
+    sent, not published, or not paying back at Kiva and not reported before."""
+    return Loan.objects.filter(pk__in=in_month(report).values("loan_id")).exclude(
+        pk__in=expected_loans(report).values("pk")
     )
 
 
@@ -394,57 +484,3 @@ def unknown_principal_lines(report: RepaymentReport):
         .filter(known__lt=F("n"))
         .order_by("loan__mis_loan_id")
     )
-
-
-REPORT_LINES_PER_PAGE = 100
-# The first page reads this many lines, enough for the payload preview's first call too (a
-# Kiva call takes at most 300: MAX_REPAYMENT_BATCH in integrations/kiva/connection_models.py;
-# the preview reads its own lines when these are too few).
-FIRST_LINES = 300
-
-
-def report_line_filters(params) -> dict:
-    """A report page's line search (`q`) and filter (`zero=1`: nothing repaid) from its query."""
-    return {
-        "search": (params.get("q") or "").strip()[:100] or None,
-        "zero": params.get("zero") == "1",
-    }
-
-
-def report_page(report: RepaymentReport, page_number=None, params=None) -> dict:
-    """What a report's review page shows: its totals, one page of its lines (searched and
-    filtered by `params`, each with what the loan's schedule says is due in the month), the
-    last 12 months' totals, and the findings of its last check (see `record_recheck`: a month
-    of 20,000 loans takes a quarter of a second to check, too slow for every view)."""
-    from urllib.parse import urlencode
-
-    from django.core.paginator import Paginator
-
-    from kivaportal.repayments.chart import month_chart
-
-    totals = report_totals(report)
-    filters = report_line_filters(params or {})
-    filtered = any(filters.values())
-    shown = report_line_count(report, **filters) if filtered else totals.lines
-    page = Paginator(range(shown), REPORT_LINES_PER_PAGE).get_page(page_number)
-    offset = page.start_index() - 1 if shown else 0
-    first_lines = None
-    if offset == 0 and not filtered:  # the page's lines and the preview's in one query
-        first_lines = report_lines(report, limit=max(FIRST_LINES, REPORT_LINES_PER_PAGE))
-        lines = first_lines[:REPORT_LINES_PER_PAGE]
-    else:
-        lines = report_lines(report, offset=offset, limit=REPORT_LINES_PER_PAGE, **filters)
-    expected = expected_in_month(report, {line.loan_pk for line in lines})
-    query = {k: v for k, v in (("q", filters["search"]), ("zero", "1" * filters["zero"])) if v}
-    return {
-        "lines_page": page,
-        "lines": [(line, expected.get(line.loan_pk)) for line in lines],
-        "first_lines": first_lines,
-        "lines_shown": shown,
-        "line_filters": filters,
-        "lines_query": urlencode(query),
-        "totals": totals,
-        "chart": month_chart(report_monthly_totals(report), report.partner.default_currency),
-        "findings": report.stored_findings if report.checked_at else report.findings(),
-        "checked_at": report.checked_at,
-    }

@@ -6,7 +6,8 @@ from django.db import transaction
 
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
-from kivaportal.repayments.models import RepaymentReport
+from kivaportal.repayments.models import RepaymentReport, SentRepaymentLoan
+from kivaportal.repayments.selectors import loans_by_sent_id
 from kivaportal.workflow.audit import AuditAction
 from kivaportal.workflow.errors import NotAllowed
 from kivaportal.workflow.transitions import audit_record, record_data_changed, record_recheck
@@ -49,4 +50,22 @@ def repayment_edited(*, repayment, by, dates, changed_fields):
             "repayment": repayment.mis_repayment_id,
             "fields": sorted(changed_fields),
         },
+    )
+
+
+def report_loans_sent(*, report_id, loan_ids, refused=()):
+    """Kiva took a chunk of a report: record its loans (by the `loan_id`s the chunk sent,
+    less those Kiva `refused`) as reported for the report's month. Idempotent; one query to
+    match, one to insert. Call in the transaction that writes the chunk's outcome."""
+    report = RepaymentReport.objects.only("partner_id", "month").get(pk=report_id)
+    taken = {str(i) for i in loan_ids} - {str(i) for i in refused}
+    loans = set(loans_by_sent_id(report.partner_id, taken).values())
+    SentRepaymentLoan.objects.bulk_create(
+        [
+            SentRepaymentLoan(
+                partner_id=report.partner_id, loan_id=loan, report_id=report_id, month=report.month
+            )
+            for loan in sorted(loans)
+        ],
+        ignore_conflicts=True,
     )

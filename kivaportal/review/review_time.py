@@ -40,22 +40,31 @@ def review_opened(*, record, by):
 def review_time_store(*, record, by, submitted_at):
     """Store the approval's review time on `record` (just approved by `by`, in this
     transaction); `submitted_at` is `review_round(record)` read before the approval."""
-    approved_at = record.state_changed_at or timezone.now()
-    opened_at = (
-        ReviewOpening.objects.filter(
-            content_type=ContentType.objects.get_for_model(record),
-            object_id=record.pk,
-            reviewer=by,
-            submitted_at=submitted_at,
-        )
-        .values_list("opened_at", flat=True)
-        .first()
-    )
-    seconds = None
-    if opened_at is not None:
-        seconds = max(0, round((approved_at - opened_at).total_seconds()))
-    record.approved_at, record.review_seconds = approved_at, seconds
-    type(record).objects.filter(pk=record.pk).update(
-        approved_at=approved_at, review_seconds=seconds
-    )
-    return seconds
+    review_times_store(records=[record], by=by, submitted_at_of={record.pk: submitted_at})
+    return record.review_seconds
+
+
+def review_times_store(*, records, by, submitted_at_of):
+    """`review_time_store` for records of one model approved together (a bulk approval): the
+    openings read with one query, stored with one UPDATE per distinct review time (mostly
+    none: a bulk approval from a queue opens no page). `submitted_at_of`: pk -> round."""
+    if not records:
+        return
+    model = type(records[0])
+    openings = ReviewOpening.objects.filter(
+        content_type=ContentType.objects.get_for_model(model),
+        object_id__in=[record.pk for record in records],
+        reviewer=by,
+    ).values_list("object_id", "submitted_at", "opened_at")
+    opened = {(object_id, submitted_at): at for object_id, submitted_at, at in openings}
+    groups = {}
+    for record in records:
+        approved_at = record.state_changed_at or timezone.now()
+        opened_at = opened.get((record.pk, submitted_at_of[record.pk]))
+        seconds = None
+        if opened_at is not None:
+            seconds = max(0, round((approved_at - opened_at).total_seconds()))
+        record.approved_at, record.review_seconds = approved_at, seconds
+        groups.setdefault((approved_at, seconds), []).append(record.pk)
+    for (approved_at, seconds), ids in groups.items():
+        model.objects.filter(pk__in=ids).update(approved_at=approved_at, review_seconds=seconds)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kivaportal.review import audit_views, views
+from kivaportal.review import audit_views, team_views, views
 
 app_name = "review"
 
@@ -26,10 +26,28 @@ urlpatterns = [
         views.needs_attention_act,
         name="needs_attention_act",
     ),
+    path("p/<int:partner_id>/team/", team_views.team_page, name="team"),
+    path("p/<int:partner_id>/team/act/", team_views.team_act, name="team_act"),
+    path(
+        "p/<int:partner_id>/team/reference-sync/",
+        team_views.reference_sync,
+        name="reference_sync",
+    ),
+    path("welcome/<uidb64>/<token>/", team_views.WelcomeView.as_view(), name="welcome"),
     path(
         "p/<int:partner_id>/submissions/<int:pk>/act/", views.submission_act, name="submission_act"
     ),
+    path(
+        "p/<int:partner_id>/reports/<int:pk>/progress.json",
+        views.report_progress,
+        name="report_progress",
+    ),
     path("p/<int:partner_id>/reports/<int:pk>/lines.csv", views.report_csv, name="report_csv"),
+    path(
+        "p/<int:partner_id>/reports/<int:pk>/resend-lines/<int:line_pk>/",
+        views.report_resend_line,
+        name="report_resend_line",
+    ),
     path("p/<int:partner_id>/<slug:kind>/", views.queue, name="queue"),
     path("p/<int:partner_id>/<slug:kind>/bulk-approve/", views.bulk_approve, name="bulk_approve"),
     path("p/<int:partner_id>/<slug:kind>/bulk-submit/", views.bulk_submit, name="bulk_submit"),

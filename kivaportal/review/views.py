@@ -32,16 +32,20 @@ from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
 from kivaportal.pipeline import services as outbox
 from kivaportal.pipeline.models import Submission, SubmissionState
+from kivaportal.pipeline.resend import report_resend_refused
 from kivaportal.pipeline.selectors import (
     needs_attention_cases,
     partner_last_reconciliation,
+    record_send_progress,
+    record_submissions,
     records_sent_elsewhere,
     sent_with_problems_counts,
+    version_problems,
 )
 from kivaportal.pipeline.tasks import kiva_reconcile_partner
 from kivaportal.reference.models import Activity, Location
-from kivaportal.repayments.models import RepaymentReport
-from kivaportal.repayments.selectors import report_line_filters, report_lines
+from kivaportal.repayments.models import RepaymentReport, ResendLine
+from kivaportal.repayments.pages import report_stored_lines
 from kivaportal.repayments.services import repayment_report_open
 from kivaportal.review import production, selectors, services
 from kivaportal.review.details import detail_context
@@ -262,6 +266,20 @@ def record_detail(request, partner_id, kind, pk):
 
 
 @login_required
+def report_progress(request, partner_id, pk):
+    """How far a report's sending is, as JSON for the page's progress bar (polled)."""
+    from django.http import JsonResponse
+
+    partner = _partner(request, partner_id)
+    report = get_object_or_404(
+        RepaymentReport.objects.for_user(request.user).filter(partner=partner), pk=pk
+    )
+    progress = record_send_progress(report)
+    progress["state_label"] = report.get_state_display()
+    return JsonResponse(progress, headers={"Cache-Control": "no-store"})
+
+
+@login_required
 def report_csv(request, partner_id, pk):
     """A report's lines as CSV (the page's search and filter apply), for a spreadsheet."""
     partner = _partner(request, partner_id)
@@ -273,7 +291,9 @@ def report_csv(request, partner_id, pk):
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
     writer.writerow(["loan_id", "client_id", "transactions", "repaid_in_month", "amount"])
-    for line in report_lines(report, **report_line_filters(request.GET)):
+    problems = version_problems(record_submissions(report), report.version)
+    problem_loans = {str(p.get("loan_id")) for _chunk, p in problems if p.get("loan_id")}
+    for line in report_stored_lines(report, request.GET, problem_loans):
         writer.writerow(
             [
                 line.mis_loan_id,
@@ -284,6 +304,37 @@ def report_csv(request, partner_id, pk):
             ]
         )
     return response
+
+
+@login_required
+@require_POST
+def report_resend_line(request, partner_id, pk, line_pk):
+    """Correct (or leave out) one line a report's new version sends again."""
+    partner = _partner(request, partner_id)
+    line = get_object_or_404(
+        ResendLine.objects.select_related("report", "loan").filter(
+            report__in=RepaymentReport.objects.for_user(request.user).filter(partner=partner),
+            report_id=pk,
+        ),
+        pk=line_pk,
+    )
+    try:
+        if request.POST.get("action") == "remove":
+            services.report_resend_line_remove(line=line, by=request.user)
+        else:
+            services.report_resend_line_edit(
+                line=line,
+                by=request.user,
+                mis_loan_id=request.POST.get("mis_loan_id", ""),
+                client_id=request.POST.get("client_id", line.client_id),
+                amount=request.POST.get("amount", ""),
+            )
+    except ReviewError as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, _("Line saved."))
+    url = reverse("review:record", args=[partner.pk, "reports", pk])
+    return redirect(f"{url}#resend-lines")
 
 
 ACTIONS = {
@@ -301,6 +352,9 @@ ACTIONS = {
         record=record, by=by, comment=comment
     ),
     "recheck": lambda record, by, comment: services.record_recheck_by(record=record, by=by),
+    "resend_refused": lambda record, by, comment: report_resend_refused(
+        report=record, by=by, comment=comment
+    ),
 }
 DONE = {
     "submit": _("submitted for review"),
@@ -309,6 +363,7 @@ DONE = {
     "withdraw": _("withdrawn"),
     "new_version": _("reopened as a new version"),
     "recheck": _("checked again"),
+    "resend_refused": _("reopened as a new version holding the lines Kiva refused"),
 }
 
 

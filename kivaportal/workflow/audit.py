@@ -7,7 +7,8 @@ its CSV export and refusal messages show the label, never the code.
   keys, MIS clients and tokens it is done with;
 - `pipeline.*`: the outbox following a record's submissions, and staff acting on them;
 - `kiva.*`: what Kiva did with a record after it was sent;
-- `partner.*`: changes to a partner's settings that weaken or strengthen a control.
+- `partner.*`: changes to a partner's settings that weaken or strengthen a control, and a
+  partner admin running the team (members, their logins, reference data).
 """
 
 from django.db import models
@@ -25,6 +26,10 @@ class AuditAction(models.TextChoices):
     DATA_CHANGED = "review.data_changed", _("Data behind it changed")
     WITHDRAWN = "review.withdrawn", _("Withdrawn")
     NEW_VERSION = "review.new_version", _("Reopened as a new version")
+    RESEND_REFUSED = (
+        "review.resend_refused",
+        _("Reopened as a new version to send again the lines Kiva refused"),
+    )
     # Intake.
     IMPORTED = "intake.imported", _("Imported from the MIS")
     API_KEY_CREATED = "intake.api_key_created", _("Intake API key created")
@@ -58,6 +63,16 @@ class AuditAction(models.TextChoices):
     AMOUNT_RULE_CHANGED = "partner.amount_rule_changed", _("Repayment amount rule changed")
     CONNECTION_CHANGED = "partner.connection_changed", _("Kiva connection changed")
     MEMBER_UNLOCKED = "partner.member_unlocked", _("Member's login lockout cleared")
+    # Partner admins running their team (kivaportal/review/team.py).
+    MEMBER_INVITED = "partner.member_invited", _("Member invited")
+    MEMBER_JOINED = "partner.member_joined", _("Invitation accepted: password set")
+    MEMBER_ROLE_CHANGED = "partner.member_role_changed", _("Member's role changed")
+    MEMBER_REMOVED = "partner.member_removed", _("Member removed from the partner")
+    MEMBER_PASSWORD_RESET = "partner.member_password_reset", _("Password reset link sent")
+    REFERENCE_SYNC_REQUESTED = (
+        "partner.reference_sync_requested",
+        _("Reference data sync with Kiva requested"),
+    )
 
 
 def action_label(code: str) -> str:

@@ -19,15 +19,19 @@ from kivaportal.workflow.models import AuditEntry
 from kivaportal.workflow.states import RecordState
 
 
-def audit_record(*, record, actor, action, from_state="", to_state="", comment="", data=None):
-    """Append one audit entry for `record`. Call it inside the transaction of the change."""
+def audit_entry(
+    *, record, actor, action, from_state="", to_state="", comment="", data=None, label=None
+) -> AuditEntry:
+    """One audit entry for `record`, not saved yet (`audit_record` saves one; a bulk move
+    saves many in one statement). `label`: the record's name when the caller has it (else
+    `str(record)`)."""
     # A partner's own settings are audited under that partner (it has no `partner_id`).
     partner_id = record.pk if getattr(record, "partner_path", None) == "" else record.partner_id
-    return AuditEntry.objects.create(
+    return AuditEntry(
         partner_id=partner_id,
         content_type=ContentType.objects.get_for_model(record),
         object_id=record.pk,
-        record_label=str(record)[:200],
+        record_label=(str(record) if label is None else label)[:200],
         record_version=getattr(record, "version", 1),
         actor=actor,
         action=AuditAction(action),
@@ -36,6 +40,14 @@ def audit_record(*, record, actor, action, from_state="", to_state="", comment="
         comment=comment,
         data=data or {},
     )
+
+
+def audit_record(**kwargs) -> AuditEntry:
+    """Append one audit entry for `record` (the arguments of `audit_entry`). Call it inside
+    the transaction of the change."""
+    entry = audit_entry(**kwargs)
+    entry.save(force_insert=True)
+    return entry
 
 
 def audit_records_created(*, records, actor, action=AuditAction.IMPORTED, data=None):
@@ -63,18 +75,25 @@ def record_lock(record):
     return type(record).objects.select_for_update().get(pk=record.pk)
 
 
-def record_transition(record, method_name, *, by, action, comment="", data=None):
-    """Apply one transition of the table on `Reviewable` to a locked record, and audit it."""
+def illegal_transition(record, action) -> IllegalTransition:
+    return IllegalTransition(
+        _("%(record)s is %(state)s, so it cannot be “%(action)s” now.")
+        % {
+            "record": record,
+            "state": record.get_state_display().lower(),
+            "action": action_label(action),
+        }
+    )
+
+
+def record_transition(record, method_name, *, by, action, comment="", data=None, label=None):
+    """Apply one transition of the table on `Reviewable` to a locked record, and audit it.
+    Reads and writes only the workflow's fields (state, version) and `partner_id`, so a record
+    locked with just those (`.only()`, as the pipeline does) loads nothing more; `label`
+    names it in the audit entry then."""
     method = getattr(record, method_name)
     if not can_proceed(method):
-        raise IllegalTransition(
-            _("%(record)s is %(state)s, so it cannot be “%(action)s” now.")
-            % {
-                "record": record,
-                "state": record.get_state_display().lower(),
-                "action": action_label(action),
-            }
-        )
+        raise illegal_transition(record, action)
     before = record.state
     method()
     record.state_changed_at = record.updated_at = timezone.now()
@@ -94,8 +113,47 @@ def record_transition(record, method_name, *, by, action, comment="", data=None)
         to_state=record.state,
         comment=comment,
         data=data,
+        label=label,
     )
     return record
+
+
+def records_transition(moves, *, by, now=None):
+    """`record_transition` for many locked records at once: `moves` is a list of (record,
+    method name, action, comment, data). Each move is a transition of the table on `Reviewable`
+    (IllegalTransition if one is not allowed from the record's state: check `can_proceed`
+    first); the records are written with one UPDATE per resulting state, and the audit
+    entries with one INSERT. A record may move more than once (approved, then queued)."""
+    now = now or timezone.now()
+    entries, final = [], {}
+    for record, method_name, action, comment, data in moves:
+        method = getattr(record, method_name)
+        if not can_proceed(method):
+            raise illegal_transition(record, action)
+        before = record.state
+        method()
+        record.state_changed_at = record.updated_at = now
+        final[record.pk] = record
+        entries.append(
+            audit_entry(
+                record=record,
+                actor=by,
+                action=action,
+                from_state=before,
+                to_state=record.state,
+                comment=comment,
+                data=data,
+            )
+        )
+    by_state = {}
+    for record in final.values():
+        by_state.setdefault((type(record), record.state, record.version), []).append(record.pk)
+    for (model, state, version), ids in by_state.items():
+        model.objects.filter(pk__in=ids).update(
+            state=state, version=version, state_changed_at=now, updated_at=now
+        )
+    AuditEntry.objects.bulk_create(entries, batch_size=1000)
+    return list(final.values())
 
 
 def _set_checks(record, findings):
@@ -105,16 +163,18 @@ def _set_checks(record, findings):
     record.checked_at = timezone.now()
 
 
-def records_recheck_bulk(*, records) -> int:
-    """`record_recheck` for many records of one model (an import's new records): the same
-    checks, stored with one UPDATE per distinct result (records of one file mostly share
-    theirs; a CASE per row, as `bulk_update` writes, is several times slower). Load them with
-    their kind's details."""
+def records_recheck_bulk(*, records, findings_of=None) -> int:
+    """`record_recheck` for many records of one model (an import's new records, a bulk
+    approval's): the same checks, stored with one UPDATE per distinct result (records of one
+    file mostly share theirs; a CASE per row, as `bulk_update` writes, is several times
+    slower). Load them with their kind's details. `findings_of` (pk -> findings): checks the
+    caller already ran."""
     groups: dict[str, list] = {}
     model = None
     for record in records:
         model = type(record)
-        _set_checks(record, record.findings())
+        found = (findings_of or {}).get(record.pk)
+        _set_checks(record, record.findings() if found is None else found)
         groups.setdefault(json.dumps(record.check_findings, sort_keys=True), []).append(record)
     now = timezone.now()
     for found in groups.values():

@@ -88,3 +88,34 @@
     }
   });
 })();
+
+// A report's sending: the progress bar asks how far it is every 2 s until every chunk has an
+// outcome, then reloads the page once to show what Kiva answered. Without the script the
+// page shows the count as it was when loaded.
+(function () {
+  "use strict";
+  var box = document.querySelector("[data-progress]");
+  if (!box || box.hasAttribute("data-done") || !window.fetch) { return; }
+  var bar = box.querySelector("progress");
+  var hint = box.querySelector("[data-hint]");
+  if (hint) { hint.hidden = true; }
+  var set = function (name, value) {
+    var el = box.querySelector("[data-" + name + "]");
+    if (el) { el.textContent = value; }
+  };
+  var poll = function () {
+    fetch(box.getAttribute("data-progress"), { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) {
+        if (!data) { return; }
+        bar.max = data.chunks;
+        bar.value = data.sent;
+        set("sent", data.sent);
+        set("chunks", data.chunks);
+        set("stopped", data.stopped);
+        if (data.done) { window.location.reload(); } else { window.setTimeout(poll, 2000); }
+      })
+      .catch(function () { window.setTimeout(poll, 5000); });
+  };
+  window.setTimeout(poll, 2000);
+})();

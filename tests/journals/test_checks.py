@@ -115,7 +115,8 @@ def test_journal_for_a_loan_kiva_shows_unpublished_is_an_error(status):
             Severity.ERROR,
             "loan",
             f"Kiva shows loan L-7 as {status}, not published; journals are only for loans "
-            "Kiva has published.",
+            "Kiva has published. Publish it in PA2, then run the reconciliation with Kiva "
+            "(the dashboard's “Reconcile with Kiva now”).",
             "kiva_not_published",
         )
     ]
@@ -128,14 +129,33 @@ def test_journal_for_a_loan_kiva_no_longer_lists_is_an_error():
     assert [(f.code, f.is_error) for f in findings_of(journal)] == [("kiva_missing", True)]
 
 
-def test_journal_for_a_loan_kiva_has_not_listed_yet_is_a_warning():
+NO_ID = (
+    "Loan L-9 has no Kiva loan id: Kiva has not published it, or the portal has not read "
+    "Kiva's list since. Journals are only for loans Kiva has published. Publish it in PA2, "
+    "then run the reconciliation with Kiva (the dashboard's “Reconcile with Kiva now”)."
+)
+
+
+def test_journal_for_a_loan_kiva_has_not_listed_is_a_blocking_error():
     journal = JournalFactory(photo=PHOTO, kiva_status="", loan__mis_loan_id="L-9")
 
-    assert findings_of(journal) == [
-        Seen(
-            Severity.WARNING,
-            "loan",
-            "Kiva has not listed loan L-9 yet; journals are only for loans Kiva has published.",
-            "kiva_unknown",
-        )
-    ]
+    assert findings_of(journal) == [Seen(Severity.ERROR, "loan", NO_ID, "kiva_unknown")]
+
+
+def test_journal_for_a_loan_with_a_status_but_no_kiva_loan_id_is_a_blocking_error():
+    """Whatever the status says, no Kiva loan id means Kiva cannot take the journal."""
+    journal = JournalFactory(photo=PHOTO, kiva_status="payingBack", loan__mis_loan_id="L-9")
+    LoanAtKiva.objects.filter(loan=journal.loan).update(kiva_id=None)
+
+    assert findings_of(journal) == [Seen(Severity.ERROR, "loan", NO_ID, "kiva_unknown")]
+
+
+def test_a_journal_on_a_loan_without_a_kiva_id_cannot_be_submitted():
+    from kivaportal.partners.roles import Role
+    from kivaportal.review.services import record_submit
+    from kivaportal.workflow.errors import BlockingErrors
+    from tests.factories import member
+
+    journal = JournalFactory(photo=PHOTO, kiva_status="", loan__mis_loan_id="L-9")
+    with pytest.raises(BlockingErrors, match="has no Kiva loan id"):
+        record_submit(record=journal, by=member(journal.partner, Role.PREPARER))

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from kivaportal.journals.models import Journal
-from kivaportal.lending.models import Borrower, Loan, LoanType
+from kivaportal.lending.models import Borrower, Loan, LoanAtKiva, LoanType
 from kivaportal.partners.roles import Role
 from kivaportal.repayments.models import Repayment
 from kivaportal.review.services import record_approve
@@ -283,7 +283,9 @@ def test_a_bad_repayment_refuses_the_whole_call(client, partner, key):
 
 
 def test_journals_in_both_of_kivas_shapes_and_the_submit_flag(client, partner, key):
-    LoanFactory(partner=partner, mis_loan_id="L1")
+    loan = LoanFactory(partner=partner, mis_loan_id="L1")
+    # Journals are only for loans Kiva has published (a blocking check on submit).
+    LoanAtKiva.objects.create(loan=loan, kiva_id=2_000_001, status="payingBack")
     item = {"internal_loan_id": "L1", "subject": "Growing", "body": "Rosa sells more."}
     assert post(client, "journals", {"journals": [item]}, key=key).status_code == 200
     again = post(client, "journals?submit=true", [item], key=key)

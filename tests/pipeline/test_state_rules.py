@@ -88,16 +88,16 @@ def test_a_worker_whose_claim_was_settled_as_stale_sends_nothing(setup, settings
     submission = Submission.objects.get(object_id=loan.pk)
     Submission.objects.filter(pk=submission.pk).update(next_attempt_at=timezone.now())
     settings.KIVA_PIPELINE_TIMING = {"stale_sending_after": 0}
-    held = sending.submission_claim_held
+    start = sending.submission_attempt_start
     stalled = []
 
-    def stall_then_check(claimed):
+    def stall_then_start(claimed, **kwargs):
         if not stalled:  # the worker stalls before its attempt: the sweeper runs now
             stalled.append(claimed.pk)
             sweep.submission_settle_stale(submission=Submission.objects.get(pk=claimed.pk))
-        return held(claimed)
+        return start(claimed, **kwargs)
 
-    monkeypatch.setattr(sending, "submission_claim_held", stall_then_check)
+    monkeypatch.setattr(sending, "submission_attempt_start", stall_then_start)
     assert sending.submission_send(submission_id=submission.pk) == "lost_claim"
     submission.refresh_from_db()
     assert submission.state == St.RETRYING

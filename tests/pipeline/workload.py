@@ -17,7 +17,7 @@ from django.db import transaction
 from integrations.kiva.models import KivaConnection
 from integrations.kiva.sandbox.models import SandboxLoan, SandboxPartner
 from kivaportal.journals.models import Journal
-from kivaportal.lending.models import Borrower, Loan, LoanBorrower, ScheduleLine
+from kivaportal.lending.models import Borrower, Loan, LoanAtKiva, LoanBorrower, ScheduleLine
 from kivaportal.partners.models import Membership, Partner
 from kivaportal.partners.roles import Role
 from kivaportal.reference.models import Activity, Locale, Location
@@ -125,6 +125,15 @@ def build(
                     amount=loan.amount,
                     payload={},
                 )
+                for i, loan in enumerate(at_kiva)
+            ),
+            batch_size=BATCH,
+        )
+        # What reconciliation reads of them: published, with their Kiva ids (journals are only
+        # for loans Kiva knows).
+        LoanAtKiva.objects.bulk_create(
+            (
+                LoanAtKiva(loan=loan, kiva_id=3_000_000 + i, status="payingBack")
                 for i, loan in enumerate(at_kiva)
             ),
             batch_size=BATCH,

@@ -63,7 +63,7 @@ def test_totals_give_expected_against_reported(month):
     totals = report_totals(month)
 
     assert (totals.lines, totals.expected, totals.zero_lines, totals.reported) == (4, 3, 2, 2)
-    assert (totals.left_out, totals.transactions) == (1, 2)
+    assert (totals.left_out, totals.transactions, totals.unexpected) == (1, 2, 1)
 
 
 def test_zero_lines_under_the_cumulative_rule_report_the_principal_repaid_so_far(month):
@@ -121,3 +121,38 @@ def test_the_line_search_and_zero_filter_apply_to_zero_lines_too(month):
     assert ids(search="L-5", zero=True) == []
     assert report_line_count(month, zero=True) == 2
     assert report_line_count(month, search="L") == 4
+
+
+def test_loans_reported_in_an_earlier_month_stay_expected_until_kiva_shows_them_gone():
+    """The expected set also comes from the portal's own record of what it sent: a loan Kiva
+    took a January line for is expected in February (a zero line if it repaid nothing), even
+    before reconciliation lists it, until Kiva shows it ended, refunded, expired or deleted."""
+    from kivaportal.repayments.services import report_loans_sent
+
+    partner = PartnerFactory()
+    reported, refused, never = (
+        LoanFactory(partner=partner, mis_loan_id=f"S-{n}") for n in (1, 2, 3)
+    )
+    january = RepaymentReportFactory(partner=partner, month=date(2026, 1, 1))
+    report_loans_sent(report_id=january.pk, loan_ids=["S-1", "S-2", "unknown"], refused=["S-2"])
+    pay(never, date(2026, 2, 3), "10.00", "9.00")
+    february = RepaymentReportFactory(partner=partner, month=FEBRUARY)
+
+    lines = {x.mis_loan_id: x for x in report_lines(february)}
+    assert {k: (x.zero, x.expected, x.sent_before) for k, x in lines.items()} == {
+        "S-1": (True, True, True),
+        "S-3": (False, False, False),
+    }
+    totals = report_totals(february)
+    assert (totals.expected, totals.zero_lines, totals.unexpected) == (1, 1, 1)
+    assert [f.params["loan"] for f in report_anomalies(february) if f.code == "loan_not_sent"] == [
+        "S-3"
+    ]
+    # The January report itself does not expect what it sent.
+    assert report_totals(january).expected == 0
+
+    for status in ("payingBack", "expired"):
+        LoanAtKiva.objects.update_or_create(loan=reported, defaults={"status": status})
+        assert [x.mis_loan_id for x in report_lines(february)] == (
+            ["S-1", "S-3"] if status == "payingBack" else ["S-3"]
+        )

@@ -62,7 +62,7 @@ def test_report_page_shows_expected_against_reported_with_zero_lines(
     text = client.get(reverse("review:record", args=[partner.pk, "reports", report.pk]))
     text = " ".join(text.content.decode().split())
 
-    assert 'Loans Kiva expects (paying back or defaulted at Kiva)</th><td class="num">2' in text
+    assert 'or reported before and not ended)</th><td class="num">2' in text
     assert 'Zero lines (Kiva expects them, nothing repaid)</th><td class="num">1' in text
     assert "L-SILENT" in text and "zero line" in text
 

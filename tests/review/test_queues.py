@@ -6,9 +6,10 @@ from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
-from kivaportal.review import services
+from kivaportal.review import selectors, services
 from kivaportal.workflow.states import RecordState as S
 from tests.factories import BorrowerFactory, LocationFactory
 from tests.review.test_pages import count_queries
@@ -51,6 +52,36 @@ def test_search_finds_loans_by_borrower_name_and_ids(client, partner, reviewer, 
     assert listed(client, partner, q="C-8") == ["WK-2"]
     assert listed(client, partner, q="wk-3") == ["WK-3"]
     assert listed(client, partner, q="nadie") == []
+
+
+def test_a_word_in_more_loans_than_the_cap_finds_the_same_loans(
+    client, partner, reviewer, three, monkeypatch
+):
+    """Above SEARCH_IDS_CAP a word is tested per loan (EXISTS) instead of by its loans' ids:
+    the same loans either way, alone or beside a rarer word."""
+    client.force_login(reviewer)
+    searches = ["quispe", "rosa quispe", "rosa c-8", "wk", "rosa wk-2", "juan", "nadie"]
+    by_ids = {q: sorted(listed(client, partner, q=q)) for q in searches}
+    monkeypatch.setattr(selectors, "SEARCH_IDS_CAP", 1)
+    assert {q: sorted(listed(client, partner, q=q)) for q in searches} == by_ids
+    assert by_ids["wk"] == ["WK-1", "WK-2", "WK-3"]
+    assert by_ids["rosa c-8"] == ["WK-2"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm: PostgreSQL only")
+def test_the_search_columns_have_trigram_indexes():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE indexdef LIKE '%gin_trgm_ops%'")
+        names = {row[0] for row in cursor.fetchall()}
+    assert {
+        "borrower_first_name_trgm",
+        "borrower_last_name_trgm",
+        "borrower_client_id_trgm",
+        "loan_mis_loan_id_trgm",
+        "loan_group_name_trgm",
+        "loan_group_client_id_trgm",
+        "loanborrower_mis_id_trgm",
+    } <= names
 
 
 def test_any_column_sorts_both_ways(client, partner, reviewer, three):

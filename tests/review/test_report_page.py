@@ -112,4 +112,22 @@ def test_searching_report_lines_takes_the_same_queries_whatever_the_month_holds(
     for i in range(20):
         loan = make_loan(mis_loan_id=f"WK-9{i:02d}", state=S.SENT)
         RepaymentFactory(loan=loan, date=date(2026, 2, 11), amount=Decimal("10"))
+    # The first view after the month changed computes its stored lines again, once.
+    assert client.get(url).context["lines_shown"] == 23
     assert count_queries(client, url) == few
+
+
+def test_lines_with_warnings_are_those_a_check_names(client, partner, reviewer, report):
+    loan = Loan.objects.get(mis_loan_id="WK-203")
+    RepaymentFactory(loan=loan, date=date(2026, 2, 10), amount=Decimal("125.5"))  # a duplicate?
+    client.force_login(reviewer)
+
+    response = page(client, partner, report, warnings="1")
+
+    assert [line.mis_loan_id for line, _due in response.context["lines"]] == ["WK-203"]
+    assert "warnings=1" in response.context["lines_query"]
+    assert [line.mis_loan_id for line, _d in page(client, partner, report).context["lines"]] == [
+        "WK-101",
+        "WK-102",
+        "WK-203",
+    ]

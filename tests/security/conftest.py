@@ -10,16 +10,16 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.test import Client, override_settings
 
-from kivaportal.demo.services import demo_load
 from kivaportal.partners.models import Partner
 from tests.admin.admin_forms import form_data
+from tests.demo.loading import demo_load_served
 
 
 @pytest.fixture(scope="module")
 def _demo_data(django_db_setup, django_db_blocker, tmp_path_factory):
     """The demo data, loaded once per module inside a transaction rolled back at its end; each
     test runs in a savepoint inside it (pytest-django's `db`), so tests cannot see each
-    other's changes. Loading it per test would cost ~8 s each."""
+    other's changes. Loading it per test would cost seconds each (it sends to the sandbox)."""
     media = tmp_path_factory.mktemp("media")
     with (
         django_db_blocker.unblock(),
@@ -28,7 +28,7 @@ def _demo_data(django_db_setup, django_db_blocker, tmp_path_factory):
         ),
         transaction.atomic(),
     ):
-        demo_load()
+        demo_load_served()  # sent to the sandbox, served for the load
         yield media
         transaction.set_rollback(True)
 

@@ -1,16 +1,21 @@
 """Importers whose file has one record per row, matched by one MIS id (borrowers, repayments,
-journals): a batch loop shared by the check pass and the write pass, and the step that creates,
-updates or leaves alone one plain (unreviewed) record."""
+journals): a batch loop shared by the check pass and the write pass (one pass for a file
+import), and the step that creates, updates or leaves alone one plain (unreviewed) record."""
 
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from integrations.mis.formats import FileError
-from integrations.mis.importers.base import Importer, batches
+from integrations.mis.importers.base import Importer, batches, intake_lock
 
 
 class FlatImporter(Importer):
     key_column = ""
+    # A file import (`commit`) checks and writes in one pass: each row is read and parsed
+    # once, each batch written as soon as it is checked, and the whole import rolled back if
+    # any row had a problem. `check()` then `write()` (the API) still read the rows twice.
+    one_pass = True
 
     def key(self, values: dict):
         return values[self.key_column]
@@ -23,13 +28,30 @@ class FlatImporter(Importer):
 
     def write(self):
         self._run(self.sources["main"], write=True, seen=None)
+        self.written()
+        return self.outcome
+
+    def commit(self):
+        if not self.one_pass:
+            return super().commit()
+        with transaction.atomic():
+            intake_lock(partner=self.partner)
+            self._run(self.sources["main"], write=True, seen={})
+            if self.outcome.ok:
+                self.written()
+            else:
+                transaction.set_rollback(True)  # nothing half-written
         return self.outcome
 
     def _run(self, source, *, write, seen):
+        """The batch loop. `seen` (duplicate detection) is given when the rows are checked:
+        alone (write False) or in the one pass that also writes them."""
         done = 0
+        checking = seen is not None
+        self._noting = checking
         try:
             for batch in batches(source):
-                if done == 0 and not write and not self.check_header(source, self.columns):
+                if done == 0 and checking and not self.check_header(source, self.columns):
                     return
                 cleaned = []
                 for row in batch:
@@ -44,11 +66,14 @@ class FlatImporter(Importer):
                 context = self.prepare(cleaned)
                 for row, values in cleaned:
                     self.process(row, values, context, write=write)
-                if write:
+                if write and self.outcome.ok:  # after a problem only check: it rolls back
                     self.flush()
                 done += len(batch)
-                self.progress("write" if write else "check", len(batch))
-            if done == 0 and not write:
+                if checking:
+                    self.progress("check", len(batch))
+                if write:
+                    self.progress("write", len(batch))
+            if done == 0 and checking:
                 self.check_header(source, self.columns)
         except FileError as exc:
             self.outcome.add(exc.problem)
@@ -74,15 +99,15 @@ class FlatImporter(Importer):
         """Borrowers and repayments: a new record (`build()` makes it), a changed one updated in
         place, an unchanged one left alone. The check pass only notes the action."""
         if record is None:
+            if self._noting:
+                self.note(row, key, "create")
             if write:
                 self._create.append(build())
-            else:
-                self.note(row, key, "create")
             return
         changed = changed_fields(record, values, fields)
-        if not write:
+        if self._noting:
             self.note(row, key, "update" if changed else "unchanged", changed)
-        elif changed:
+        if write and changed:
             for column, attname in fields.items():
                 if attname in changed:
                     setattr(record, attname, values[column])
@@ -101,6 +126,9 @@ class FlatImporter(Importer):
 
     def flush(self):
         """Write what `process` collected for the batch."""
+
+    def written(self):
+        """After the last batch was written (and only if nothing was wrong)."""
 
 
 def changed_fields(obj, values: dict, mapping: dict) -> list[str]:

@@ -32,6 +32,7 @@ class JournalImporter(FlatImporter):
     kind = "journals"
     columns = COLUMNS
     key_column = "subject"
+    one_pass = False  # `process` notes only when checking: a check pass, then a write pass
 
     def key(self, values):
         return (values["mis_loan_id"], values.get("mis_client_id", ""), values["subject"])

@@ -3,20 +3,23 @@
 
 The check pass reads the loans first, then the borrowers and the schedule, keeping per loan only
 a count, a total and a fingerprint (`loan_parts.Lines`); then it decides per loan: create,
-update, new version or unchanged. The write pass reads the sources again and writes in bulk. A
-loan without rows in the borrowers (or schedule) input keeps the borrowers (or schedule) it has.
+update, new version or unchanged. The write pass reads the loans again and writes in bulk; the
+new loans' borrowers and schedule lines come from where the check staged them (a file import on
+PostgreSQL), other lines are read again. A loan without rows in the borrowers (or schedule)
+input keeps the borrowers (or schedule) it has.
 """
 
 import hashlib
 
 from django.core.files.base import ContentFile
+from django.db import connection
 from django.utils.translation import gettext as _
 
 from integrations.mis.fields import Invalid
 from integrations.mis.formats import FileError
 from integrations.mis.importers import reviewed
 from integrations.mis.importers.base import Importer, batches
-from integrations.mis.importers.bulk import insert_with_history, key_in
+from integrations.mis.importers.bulk import Staging, insert_with_history, key_in
 from integrations.mis.importers.loan_parts import (
     LOAN_COLUMNS,
     LOAN_FIELDS,
@@ -34,6 +37,35 @@ from kivaportal.lending.models import Borrower, Loan, LoanBorrower, LoanType, Sc
 from kivaportal.workflow.transitions import audit_records_created
 
 WRITING = ("create", "update", "new_version")
+# The staged lines (bulk.Staging): their columns, and how the write selects them into the
+# table ("s" the staged line, "k" its loan's key and id).
+MEMBER_STAGING = (
+    ("mis_loan_id", "text"),
+    ("mis_client_id", "text"),
+    ("amount", "numeric"),
+    ("own_loan_id", "text"),
+    ("not_pictured", "boolean"),
+    ("position", "integer"),
+)
+MEMBER_SELECT = {
+    "loan_id": "k.loan_id",
+    "borrower_id": "b.id",
+    "amount": "s.amount",
+    "mis_loan_id": "s.own_loan_id",
+    "not_pictured": "s.not_pictured",
+    "position": "s.position",
+}
+MEMBER_JOIN = (
+    "JOIN lending_borrower b ON b.partner_id = %(partner)s AND b.mis_client_id = s.mis_client_id"
+)
+SCHEDULE_STAGING = (("mis_loan_id", "text"), ("due_date", "date"), ("principal", "numeric"),
+                    ("interest", "numeric"))  # fmt: skip
+SCHEDULE_SELECT = {
+    "loan_id": "k.loan_id",
+    "due_date": "s.due_date",
+    "principal": "s.principal",
+    "interest": "s.interest",
+}
 
 
 class LoanImporter(Importer):
@@ -47,6 +79,18 @@ class LoanImporter(Importer):
         self.photo_archive = photo_archive  # files: the .zip the `photo` column names into
         self.stored_files: list = []  # photos written to storage (a rehearsal removes them)
         self.plans: dict[str, LoanPlan] = {}
+        # A file import on PostgreSQL (`commit`) keeps the new loans' borrowers' and schedule
+        # lines' parsed values in temporary tables as it checks them (bulk.Staging), and
+        # writes them from there: each line is read and parsed once.
+        self.staged: dict[str, Staging] = {}
+
+    def commit(self):
+        if connection.vendor == "postgresql" and not self.pending_clients:
+            self.staged = {
+                "members": Staging("intake_members", MEMBER_STAGING),
+                "schedule": Staging("intake_schedule", SCHEDULE_STAGING),
+            }
+        return super().commit()
 
     # Reading one source, batch by batch, with its header checked once.
     def _rows(self, name, columns, *, check):
@@ -221,6 +265,8 @@ class LoanImporter(Importer):
                     partner=self.partner, mis_client_id__in=key_in(wanted)
                 ).values_list("mis_client_id", flat=True)
             ) | (self.pending_clients & wanted)
+        staging = self.staged.get(kind)
+        staged = []
         for row, values in cleaned:
             plan = self.plans.get(values["mis_loan_id"])
             if plan is None:
@@ -228,10 +274,23 @@ class LoanImporter(Importer):
                 continue
             if plan.action == "error":
                 continue
+            # Staged: the lines of new loans. An existing loan's lines are often unchanged
+            # (nothing to write); when they changed they are read again at the write.
+            stage = staging is not None and plan.pk is None
             if kind == "members":
+                position = plan.members.count if plan.members else 0
                 self._check_member(row, values, plan, clients)
+                if stage:
+                    staged.append((values["mis_loan_id"], values["mis_client_id"],
+                                   values["amount"], own_loan_id(values),
+                                   bool(values.get("not_pictured")), position))  # fmt: skip
             else:
                 self._check_instalment(row, values, plan)
+                if stage:
+                    staged.append((values["mis_loan_id"], values["due_date"],
+                                   values["principal"], values.get("interest") or 0))  # fmt: skip
+        if staging and self.outcome.ok:  # after a problem nothing is written: stop copying
+            staging.add(staged)
 
     def _check_member(self, row, values, plan, clients):
         lines = plan.members = plan.members or Lines()
@@ -252,10 +311,11 @@ class LoanImporter(Importer):
         self._precision(row, "amount", values["amount"], plan.currency)
         lines.clients.add(client)
         own = own_loan_id(values)
-        lines.add(
-            values["amount"],
-            member_fp(lines.count, client, values["amount"], own, values.get("not_pictured")),
+        # The fingerprint compares with the loan's lines in the portal: none for a new loan.
+        fp = plan.pk and member_fp(
+            lines.count, client, values["amount"], own, values.get("not_pictured")
         )
+        lines.add(values["amount"], fp or 0)
 
     def _check_instalment(self, row, values, plan):
         lines = plan.schedule = plan.schedule or Lines()
@@ -272,7 +332,7 @@ class LoanImporter(Importer):
                 % {"date": lines.last_date.isoformat()},
             )
         lines.last_date = values["due_date"]
-        lines.add(principal, schedule_fp(values["due_date"], principal, interest))
+        lines.add(principal, plan.pk and schedule_fp(values["due_date"], principal, interest) or 0)
 
     def _check_totals(self, plan):
         """The loan-level checks on a loan's summaries: shares and principal add up."""
@@ -352,6 +412,48 @@ class LoanImporter(Importer):
         old = {name: [pks[k] for k in keys if plans[k].pk] for name, keys in rewrite.items()}
         LoanBorrower.objects.filter(loan_id__in=old["members"]).delete()
         ScheduleLine.objects.filter(loan_id__in=old["schedule"]).delete()
+        if self.staged:
+            # New loans' lines were staged; an existing loan's changed lines are read again.
+            new = {name: {k for k in keys if not plans[k].pk} for name, keys in rewrite.items()}
+            self._write_staged(new, pks)
+            rest = {name: keys - new[name] for name, keys in rewrite.items()}
+            if any(rest.values()):
+                self._write_lines(rest, pks)
+        else:
+            self._write_lines(rewrite, pks)
+        for loan, changed in edited:
+            reviewed.end_change(loan, self, changed)
+        reviewed.recheck_created(Loan, [pks[k] for k, p in plans.items() if p.action == "create"])
+        if self.collect_records:
+            self.outcome.records = [{"mis_loan_id": k, "id": pk} for k, pk in pks.items()]
+        return self.outcome
+
+    def _write_staged(self, rewrite, pks):
+        """The lines kept by the check (PostgreSQL), written by PostgreSQL with their history
+        rows: those of the loans created or whose borrowers (schedule) changed."""
+        for name, model, select, joins in (
+            ("members", LoanBorrower, MEMBER_SELECT, MEMBER_JOIN),
+            ("schedule", ScheduleLine, SCHEDULE_SELECT, ""),
+        ):
+            keys = sorted(rewrite[name])
+            if not keys:
+                continue
+            expected = self.staged[name].write(
+                model,
+                select=select,
+                joins=joins,
+                params={"partner": self.partner.pk},
+                keys=keys,
+                loan_ids=[pks[k] for k in keys],
+                user=self.actor,
+            )
+            if expected is not None:
+                # Every line was checked; one not written (a borrower gone meanwhile) must
+                # not pass silently.
+                raise RuntimeError(f"{name}: {expected} lines staged but not written")
+
+    def _write_lines(self, rewrite, pks):
+        """The lines read and parsed again from their sources (SQLite, the API)."""
         positions: dict[str, int] = {}
         for cleaned in self._rows("members", MEMBER_COLUMNS, check=False):
             wanted = {v["mis_client_id"] for _r, v in cleaned}
@@ -389,12 +491,6 @@ class LoanImporter(Importer):
                 if values["mis_loan_id"] in rewrite["schedule"]
             ]
             insert_with_history(ScheduleLine, lines, user=self.actor)
-        for loan, changed in edited:
-            reviewed.end_change(loan, self, changed)
-        reviewed.recheck_created(Loan, [pks[k] for k, p in plans.items() if p.action == "create"])
-        if self.collect_records:
-            self.outcome.records = [{"mis_loan_id": k, "id": pk} for k, pk in pks.items()]
-        return self.outcome
 
     def _write_loans(self, cleaned, pks, edited):
         plans = self.plans

@@ -2,6 +2,9 @@ from django import template
 from django.utils.translation import gettext as _
 
 from kivaportal.common.money import money_text
+from kivaportal.partners.models import Partner
+from kivaportal.partners.roles import Action
+from kivaportal.partners.selectors import user_can
 from kivaportal.workflow import audit, states
 
 register = template.Library()
@@ -19,6 +22,14 @@ def person(user, nobody=None):
 def money(amount, currency):
     """An amount shown with its currency's decimals (PEN 1,200.50; XOF 400,000)."""
     return money_text(amount, currency)
+
+
+@register.filter
+def money_input(amount, currency):
+    """An amount for a form field: its currency's decimals, a dot, no grouping (12.50)."""
+    from kivaportal.common.money import quantize
+
+    return "" if amount is None else str(quantize(amount, currency))
 
 
 @register.filter
@@ -55,3 +66,9 @@ def kiva_loan_url(at_kiva, partner):
     if connection.environment != Environment.PRODUCTION:
         return ""
     return settings.KIVA_LOAN_URL.format(kiva_id=at_kiva.kiva_id)
+
+
+@register.filter
+def manages(user, partner):
+    """Whether `user` is a partner admin of `partner` (or a superuser): the team page's link."""
+    return isinstance(partner, Partner) and user_can(user, Action.MANAGE, partner.pk)

@@ -1,0 +1,79 @@
+"""A partner admin's "Sync reference data now" (the team page) against the real sandbox over a
+socket: the sync is queued (in-process without a broker), the partner's lists arrive, "last
+synced" shows on the page, and a failure is kept on the connection."""
+
+from django.test import Client
+from django.urls import reverse
+
+from integrations.kiva.models import KivaConnection
+from kivaportal.partners.roles import Role
+from kivaportal.reference.models import Activity, Location
+from kivaportal.workflow.models import AuditEntry
+from tests.factories import PartnerFactory, member
+from tests.kiva.fixtures import sandbox_partner
+
+LISTS = {
+    "activities": [{"activity_id": 61, "activity": "Agriculture"}],
+    "themes": [{"theme_type_id": 1, "theme_type": "Underserved"}],
+    "locales": [
+        {"currency": "PEN", "language_code": "es", "language_name": "Español", "language_id": 2}
+    ],
+    "locations": [{"country": "Peru", "location": "Cusco", "full_name": "Cusco: Peru"}],
+}
+
+
+def test_sync_now_fetches_the_lists_and_shows_when(kiva_sandbox):
+    partner = PartnerFactory()
+    admin = member(partner, Role.PARTNER_ADMIN)
+    _registered, connection = sandbox_partner(partner, kiva_sandbox.url, config=LISTS)
+    client = Client()
+    client.force_login(admin)
+    before = client.get(reverse("review:team", args=[partner.pk])).content.decode()
+
+    response = client.post(reverse("review:reference_sync", args=[partner.pk]), follow=True)
+
+    connection.refresh_from_db()
+    assert "Last synced: —" in before
+    assert connection.last_synced_at is not None
+    assert list(Activity.objects.filter(partner=partner).values_list("kiva_id", "name")) == [
+        (61, "Agriculture")
+    ]
+    assert Location.objects.get(partner=partner).full_name == "Cusco: Peru"
+    assert "Last synced: —" not in response.content.decode()
+    assert "activities:" in response.content.decode()  # the sync's report, under the date
+    entry = AuditEntry.objects.get(action="partner.reference_sync_requested")
+    assert (entry.partner, entry.actor) == (partner, admin)
+
+
+def test_a_failed_sync_is_said_on_the_page_and_changes_nothing(kiva_sandbox):
+    partner = PartnerFactory()
+    admin = member(partner, Role.PARTNER_ADMIN)
+    sandbox_partner(partner, kiva_sandbox.url, config=LISTS)
+    # The connection now points where nothing answers (the secret goes with the move).
+    connection = KivaConnection.objects.get(partner=partner)
+    connection.token_url = "http://127.0.0.1:9/oauth/token"
+    connection.save()
+    client = Client()
+    client.force_login(admin)
+
+    response = client.post(reverse("review:reference_sync", args=[partner.pk]), follow=True)
+
+    connection.refresh_from_db()
+    assert connection.last_synced_at is None
+    assert connection.last_sync_report.startswith("Failed:")
+    assert "Failed:" in response.content.decode()
+    assert not Activity.objects.filter(partner=partner).exists()
+
+
+def test_without_a_connection_the_page_says_so(db):
+    partner = PartnerFactory()
+    admin = member(partner, Role.PARTNER_ADMIN)
+    client = Client()
+    client.force_login(admin)
+
+    page = client.get(reverse("review:team", args=[partner.pk]))
+    response = client.post(reverse("review:reference_sync", args=[partner.pk]), follow=True)
+
+    assert "no Kiva connection yet" in page.content.decode()
+    assert "has no active Kiva connection" in response.content.decode()
+    assert not AuditEntry.objects.filter(action="partner.reference_sync_requested").exists()
