@@ -44,8 +44,6 @@ from kivaportal.repayments.models import (
 ZERO = Decimal("0")
 # Kiva does not take repayments for these loans: their lines are left out of the report.
 KIVA_LEFT_OUT = (KivaStatus.ENDED, KivaStatus.REFUNDED)
-# A loan the portal reported before stops being expected once Kiva shows it as one of these.
-KIVA_GONE = (KivaStatus.ENDED, KivaStatus.REFUNDED, KivaStatus.EXPIRED, KivaStatus.DELETED)
 
 
 @dataclass(frozen=True)
@@ -64,9 +62,7 @@ class ReportLine:
     @property
     def expected(self) -> bool:
         """Kiva expects a line for this loan (see `expected_loans`)."""
-        return self.kiva_status in KIVA_REPAYING or (
-            self.sent_before and self.kiva_status not in KIVA_GONE
-        )
+        return self.kiva_status in KIVA_REPAYING or (self.sent_before and not self.kiva_status)
 
     @property
     def zero(self) -> bool:
@@ -128,10 +124,12 @@ def _sent_before(report: RepaymentReport, loan_ref: str = "pk"):
 def expected_loans(report: RepaymentReport):
     """The loans Kiva expects a line for in the report's month: those Kiva lists as
     payingBack or defaulted (reconciliation), and those the portal reported in an earlier
-    month that Kiva has not shown as ended, refunded, expired or deleted since."""
+    month whose status Kiva has not told (not reconciled yet). Kiva's status, once known,
+    decides: a loan it shows in any other status (ended, refunded, inactive...) is not
+    expected. docs/kiva.md says the rule."""
     return Loan.objects.filter(partner_id=report.partner_id).filter(
         Q(kiva__status__in=KIVA_REPAYING)
-        | (Q(_sent_before(report)) & ~Q(kiva__status__in=KIVA_GONE))
+        | (Q(_sent_before(report)) & (Q(kiva__isnull=True) | Q(kiva__status="")))
     )
 
 
