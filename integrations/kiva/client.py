@@ -318,10 +318,17 @@ class KivaClient:
         )
 
     def _send(self, method, url, path, *, idempotent, headers=None, **kwargs):
+        if not host_of(url):
+            # No scheme or no host: nothing can be sent (checked before the allow-list, whose
+            # message would name the whole text as a host).
+            raise KivaNotSentError(
+                f"The URL {url!r} is not usable: it names no host (it must start with https://).",
+                path=path,
+            )
         if not host_allowed(url):
             # Checked before the request is made, so no byte (no secret, no token) leaves.
             raise KivaNotSentError(
-                f"The host {host_of(url) or url!r} is not one of Kiva's (KIVA_ALLOWED_HOSTS): "
+                f"The host {host_of(url)!r} is not one of Kiva's (KIVA_ALLOWED_HOSTS): "
                 "nothing was sent. A partner admin corrects the connection's URL, or the "
                 "operator adds Kiva's new host.",
                 path=path,
