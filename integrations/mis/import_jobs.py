@@ -252,25 +252,20 @@ def import_job_run(*, job_id: int, commit: bool, user_id: int | None):
             people = BorrowerImporter(sources={"main": named}, **kwargs)
         with transaction.atomic():
             intake_lock(partner=job.partner)
-            if people is not None:
-                people.check()
+            # Check and write with each row parsed once (docs/performance.md, "Intake"): the
+            # borrowers first, so that the loans find them; if they have a problem, the loans
+            # are only checked, taking the borrowers the sheet describes as existing.
+            if people is not None and not people.commit().ok:
                 importer.pending_clients |= named.clients
-            if people is None:
-                # Check and write with each row parsed once (docs/performance.md, "Intake").
-                outcome = importer.commit()
-                ok = outcome.ok
-            else:
                 outcome = importer.check()
-                ok = outcome.ok and people.outcome.ok
-                if ok and people.outcome.changes:
-                    people.write()
-                if ok and outcome.changes:
-                    importer.write()
+            else:
+                outcome = importer.commit()
+            ok = outcome.ok and (people is None or people.outcome.ok)
             results = _results(outcome, people)
             if ok:
                 _checks_of_written(job, results)
-            if not commit:
-                transaction.set_rollback(True)  # the rehearsal: nothing stays
+            if not commit or not ok:
+                transaction.set_rollback(True)  # the rehearsal, or a problem: nothing stays
     except Exception:
         # Whatever went wrong, the transaction was rolled back; the page must say so.
         log.exception("Import job %s failed", job.pk)
