@@ -357,13 +357,13 @@ ACTIONS = {
     ),
 }
 DONE = {
-    "submit": _("submitted for review"),
-    "approve": _("approved"),
-    "request_changes": _("sent back with your comment"),
-    "withdraw": _("withdrawn"),
-    "new_version": _("reopened as a new version"),
-    "recheck": _("checked again"),
-    "resend_refused": _("reopened as a new version holding the lines Kiva refused"),
+    "submit": _lazy("submitted for review"),
+    "approve": _lazy("approved"),
+    "request_changes": _lazy("sent back with your comment"),
+    "withdraw": _lazy("withdrawn"),
+    "new_version": _lazy("reopened as a new version"),
+    "recheck": _lazy("checked again"),
+    "resend_refused": _lazy("reopened as a new version holding the lines Kiva refused"),
 }
 
 
