@@ -11,7 +11,7 @@ from kivaportal.partners.models import Membership
 from kivaportal.partners.roles import Role
 from kivaportal.repayments.models import Repayment
 from kivaportal.workflow.states import RecordState
-from tests.admin.admin_forms import admin_url, form_data, form_errors
+from tests.admin.admin_forms import _add_form, admin_url, form_data, form_errors
 from tests.factories import (
     BorrowerFactory,
     LoanFactory,
@@ -173,3 +173,52 @@ def test_a_loan_cannot_take_the_other_partners_borrower_as_a_new_row(two_partner
     response = client.post(url, data)
     assert response.status_code == 200
     assert not loan.loan_borrowers.filter(borrower=other).exists()
+
+
+def version_form_data(page):
+    """What an old version's page would post back (it has no inlines)."""
+    data = {"csrfmiddlewaretoken": page.context["csrf_token"]}
+    _add_form(data, page.context["adminform"].form)
+    return data
+
+
+def history_url(record, model):
+    version = record.history.order_by("history_id").first().history_id
+    return admin_url("lending", model, "change", record.pk).replace(
+        "/change/", f"/history/{version}/"
+    )
+
+
+def test_a_history_version_page_cannot_be_posted_back_as_an_edit(team):
+    """Reverting is off (SIMPLE_HISTORY_REVERT_DISABLED), on every path: a forged POST to an
+    old version's page, by a reviewer (who may only view), changes nothing."""
+    loan = approved_loan(team)
+    client = browser(team["reviewer"])
+    url = history_url(loan, "loan")
+    page = client.get(url)
+    assert page.status_code == 200
+    data = {**version_form_data(page), "description": "Forged"}
+
+    response = client.post(url, data)
+
+    assert response.status_code == 405
+    assert Loan.objects.get(pk=loan.pk).description != "Forged"
+
+
+def test_an_old_approved_version_cannot_be_restored_after_an_edit(team):
+    loan = approved_loan(team)
+    client = browser(team["preparer"])
+    assert (
+        post_form(
+            client, admin_url("lending", "loan", "change", loan.pk), {"schedule-0-principal": "1"}
+        ).status_code
+        == 302
+    )
+    assert Loan.objects.get(pk=loan.pk).state == RecordState.DRAFT
+    approved = loan.history.filter(state=RecordState.APPROVED).order_by("history_id").last()
+    url = admin_url("lending", "loan", "change", loan.pk).replace(
+        "/change/", f"/history/{approved.history_id}/"
+    )
+    client.post(url, version_form_data(client.get(url)))
+
+    assert Loan.objects.get(pk=loan.pk).state == RecordState.DRAFT
