@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, Q
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from integrations.mis.fields import NumberFormat
@@ -125,7 +126,9 @@ def import_job_start(*, job: ImportJob, commit: bool, by):
     # this transaction commits when there is no broker, CELERY_TASK_ALWAYS_EAGER).
     from integrations.mis.tasks import run_import_job
 
-    transaction.on_commit(lambda: run_import_job.delay(job.pk, commit, by.pk))
+    # The results keep the problems as text: in the language of the person who asked.
+    language = translation.get_language()
+    transaction.on_commit(lambda: run_import_job.delay(job.pk, commit, by.pk, language))
     return job
 
 

@@ -204,3 +204,24 @@ def test_the_upload_page_offers_only_partners_where_the_user_may_edit(client, pa
     page = client.get("/intake/").content.decode()
     assert partner.name in page and "Other MFI" not in page
     assert "loan_borrowers.csv" in page
+
+
+def test_the_problems_are_in_the_language_of_who_uploaded_whatever_the_workers(
+    client, partner, preparer, django_capture_on_commit_callbacks
+):
+    from django.utils import translation
+
+    client.force_login(preparer)
+    data = {
+        "partner": partner.pk,
+        "kind": "repayments",
+        "encoding": "auto",
+        "file": SimpleUploadedFile("r.csv", b"mis_repayment_id,date\nT1,2026-02-10\n", "text/csv"),
+    }
+    with django_capture_on_commit_callbacks() as queued:
+        client.post("/intake/", data, headers={"accept-language": "es"})
+    with translation.override("en"):  # a worker's own language
+        queued[0]()
+
+    messages = [e["message"] for e in ImportJob.objects.get().results["errors"]]
+    assert "Falta una columna obligatoria." in messages, messages
