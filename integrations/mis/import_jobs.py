@@ -261,8 +261,12 @@ def import_job_run(*, job_id: int, commit: bool, user_id: int | None):
             if people is not None and not people.commit().ok:
                 importer.pending_clients |= named.clients
                 outcome = importer.check()
-            else:
+            elif commit or job.kind in REVIEWED:
                 outcome = importer.commit()
+            else:
+                # Borrowers and repayments have no checks of their own to show: their preview
+                # is the check alone, without the rehearsal's writes.
+                outcome = importer.check()
             ok = outcome.ok and (people is None or people.outcome.ok)
             results = _results(outcome, people)
             if ok:

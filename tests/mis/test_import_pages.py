@@ -225,3 +225,32 @@ def test_the_problems_are_in_the_language_of_who_uploaded_whatever_the_workers(
 
     messages = [e["message"] for e in ImportJob.objects.get().results["errors"]]
     assert "Falta una columna obligatoria." in messages, messages
+
+
+def test_a_repayments_preview_checks_without_writing_a_row(
+    client, partner, preparer, django_capture_on_commit_callbacks
+):
+    """Only loans and journals have checks of their own to show: the other kinds' preview is
+    the check alone, not a rehearsal written and rolled back (docs/performance.md)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(preparer)
+    upload(client, partner, "loans", LOANS, members_file=MEMBERS, schedule_file=SCHEDULE)
+    commit(client, ImportJob.objects.get())
+    with django_capture_on_commit_callbacks() as queued:
+        upload_file = SimpleUploadedFile(
+            "r.csv",
+            b"mis_repayment_id,mis_loan_id,date,amount,principal,interest\n"
+            b"T1,L1,2026-02-10,10.00,10,0\n",
+            "text/csv",
+        )
+        client.post("/intake/", {"partner": partner.pk, "kind": "repayments", "file": upload_file,
+                                 "encoding": "auto"})  # fmt: skip
+    with CaptureQueriesContext(connection) as queries:
+        queued[0]()
+
+    job = ImportJob.objects.get(kind="repayments")
+    assert (job.status, job.results["created"]) == (ImportStatus.CHECKED, 1)
+    written = [q["sql"] for q in queries if "repayments_" in q["sql"] and "INSERT" in q["sql"]]
+    assert written == []
