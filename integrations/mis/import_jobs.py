@@ -219,8 +219,10 @@ def import_job_run(*, job_id: int, commit: bool, user_id: int | None):
     warnings), before anything is imported."""
     from django.contrib.auth import get_user_model
 
-    job = ImportJob.objects.select_related("partner").get(pk=job_id)
-    actor = get_user_model().objects.filter(pk=user_id).first()
+    job = ImportJob.objects.select_related("partner", "created_by").get(pk=job_id)
+    # The records are by who uploaded the file (its content), whoever pressed "Import now":
+    # under four eyes the uploader never approves them.
+    actor = job.created_by or get_user_model().objects.filter(pk=user_id).first()
     if not job.rows_total:  # counted here, not in the request: the progress bar's 100 %
         files = (job.file, job.members_file, job.schedule_file)
         job.rows_total = sum(count_rows(_opener_for(f)) for f in files if f)

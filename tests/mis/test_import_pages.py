@@ -254,3 +254,22 @@ def test_a_repayments_preview_checks_without_writing_a_row(
     assert (job.status, job.results["created"]) == (ImportStatus.CHECKED, 1)
     written = [q["sql"] for q in queries if "repayments_" in q["sql"] and "INSERT" in q["sql"]]
     assert written == []
+
+
+def test_the_uploader_may_not_approve_what_someone_else_imported(client, partner):
+    """The records are by who put their content in: the file's uploader, not whoever pressed
+    "Import now" (four eyes, docs/security.md)."""
+    from kivaportal.review import services
+
+    uploader = member(partner, Role.PARTNER_ADMIN, username="x")
+    client.force_login(uploader)
+    upload(client, partner, "loans", LOANS, members_file=MEMBERS, schedule_file=SCHEDULE)
+    job = ImportJob.objects.get()
+    importer = member(partner, Role.PREPARER, username="y")
+    client.force_login(importer)
+    commit(client, job)
+    loan = Loan.objects.get()
+    services.record_submit(record=loan, by=importer)
+
+    assert loan.created_by == uploader
+    assert services.four_eyes_refusal(Loan.objects.get(), uploader) is not None
