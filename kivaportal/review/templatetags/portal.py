@@ -103,14 +103,20 @@ def _path_label(model, path):
 @register.filter
 def finding_text(finding, record):
     """A check's finding as staff read it: the field it is about by its label, then the
-    message; a message that names its field (`%(field)s`) names it by its label."""
+    message; a message that names its field (`%(field)s`) names it by its label, and a Kiva
+    status (`%(status)s`, "inactive") by its label."""
+    values, model = {}, type(record)
+    if "status" in finding.params:
+        values["status"] = kiva_status(finding.params["status"])
     if "field" in finding.params:
-        label = _path_label(type(record), finding.params["field"])
-        return finding.message_with(field=label) if label else finding.message
-    label = _path_label(type(record), finding.field)
+        label = _path_label(model, finding.params["field"])
+        if label:
+            values["field"] = label
+        return finding.message_with(**values)
+    label = _path_label(model, finding.field)
     if not label:
-        return finding.message
-    return format_html("<strong>{}</strong>: {}", label, finding.message)
+        return finding.message_with(**values)
+    return format_html("<strong>{}</strong>: {}", label, finding.message_with(**values))
 
 
 @register.filter
