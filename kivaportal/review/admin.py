@@ -11,7 +11,7 @@ from kivaportal.kinds import kind_of
 from kivaportal.review import services
 from kivaportal.review.deletion import delete_refusal
 from kivaportal.workflow.audit import AuditAction
-from kivaportal.workflow.errors import ReviewError
+from kivaportal.workflow.errors import IllegalTransition, ReviewError
 from kivaportal.workflow.models import AuditEntry
 from kivaportal.workflow.transitions import audit_record, record_recheck
 
@@ -66,6 +66,20 @@ class ReviewableAdmin(SentRecordsKeptMixin, PartnerScopedAdmin):
         obj = self.get_object(request, object_id) if object_id else None
         extra_context = {**(extra_context or {}), "review_url": obj and self.review_url(obj)}
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.record_lock_for_edit(obj)
+        super().save_model(request, obj, form, change)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except IllegalTransition as refusal:
+            # The record moved on while the form was open (a worker took it for Kiva): nothing
+            # was saved (`record_lock_for_edit`); the form opens again as it now is.
+            self.message_user(request, refusal.message, messages.ERROR)
+            return redirect(request.get_full_path())
 
     def response_change(self, request, obj):
         if "_review" in request.POST:
