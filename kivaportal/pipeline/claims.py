@@ -15,6 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from integrations.kiva.connection_models import KivaConnection
+from kivaportal.common.rows import row_update
 from kivaportal.pipeline.follow import record_follow_submission
 from kivaportal.pipeline.models import (
     DUE_STATES,
@@ -24,7 +25,6 @@ from kivaportal.pipeline.models import (
     SubmissionState,
 )
 from kivaportal.pipeline.resend import report_chunk_taken
-from kivaportal.pipeline.rows import row_update
 
 DUE = [str(state) for state in DUE_STATES]
 

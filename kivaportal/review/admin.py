@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from kivaportal.common.admin import PARTNER_FILTER, PartnerScopedAdmin, ReadOnlyAdminMixin
 from kivaportal.kinds import kind_of
 from kivaportal.review import services
+from kivaportal.review.bulk_jobs import bulk_approval_inline, bulk_approval_start
 from kivaportal.review.deletion import delete_refusal
 from kivaportal.workflow.audit import AuditAction
 from kivaportal.workflow.errors import IllegalTransition, ReviewError
@@ -35,7 +36,16 @@ def submit_selected(modeladmin, request, queryset):
 
 @admin.action(description=_("Approve selected"))
 def approve_selected(modeladmin, request, queryset):
-    """At batch speed (`records_bulk_approve`), each record under the single approval's rules."""
+    """At batch speed (`records_bulk_approve`), each record under the single approval's rules;
+    a big selection as a job whose page shows its progress (`review.bulk_jobs`)."""
+    ids = list(queryset.values_list("pk", flat=True))
+    if not bulk_approval_inline(len(ids)):
+        try:
+            job = bulk_approval_start(model=queryset.model, ids=ids, by=request.user)
+        except ReviewError as refusal:
+            modeladmin.message_user(request, refusal.message, messages.ERROR)
+            return None
+        return redirect("review:bulk_approval", pk=job.pk)
     result = services.records_bulk_approve(records=queryset, by=request.user)
     for record, reason in result.refused:
         modeladmin.message_user(request, f"{record}: {reason}", messages.ERROR)

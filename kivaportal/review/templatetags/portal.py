@@ -30,6 +30,14 @@ def money(amount, currency):
 
 
 @register.filter
+def grouped(count):
+    """A count grouped for the reader's language (1,000; 1.000; 1 000)."""
+    from django.utils.formats import number_format
+
+    return number_format(count, use_l10n=True, force_grouping=True)
+
+
+@register.filter
 def money_input(amount, currency):
     """An amount for a form field: its currency's decimals, a dot, no grouping (12.50)."""
     from kivaportal.common.money import quantize
