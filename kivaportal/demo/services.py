@@ -1,10 +1,17 @@
 """Demo data: two invented partners, a user per role, borrowers, loans in every state the
 portal shows, repayments over several months and journals. Every name here is invented.
 
-The records are entered as drafts by the demo's preparer, then moved through the same
-services as real ones: submitted by the preparer, approved by a reviewer (four eyes), sent to
-the local Kiva sandbox over HTTP by the pipeline's sender (what a worker runs), and reconciled
-with Kiva's loan list. So every state shown has its submissions, audit trail and Kiva answer:
+The records come in as real ones do: the demo's preparer imports its MIS's export files
+through the intake's import jobs (integrations/mis/import_jobs.py: the check, as the upload
+page's preview, then the import), built in memory in each partner's own format — Peru's loans
+as the loans workbook, Senegal's as three CSV files in its French format (day first, decimal
+comma, semicolons, Windows-1252) — with the borrowers in the loans' borrowers sheet and the
+photos in a .zip; the repayments and journals by their file imports once the loans reached
+Kiva; each month's repayment report opened by the report service. Then they move through the
+same services: submitted by the preparer, opened and approved by a reviewer (four eyes), sent
+to the local Kiva sandbox over HTTP by the pipeline's sender (what a worker runs), and
+reconciled with Kiva's loan list. So every state shown has its import, submissions, audit
+trail and Kiva answer, and the import result pages list what each file brought:
 
 - sent loans are known to the sandbox (most of them published and repaying, one still a draft
   waiting in PA2), so repayments and journals on them work;
@@ -20,12 +27,18 @@ with Kiva's loan list. So every state shown has its submissions, audit trail and
 - *sent with problems*: a repayment report with a line for the loan Kiva still holds as a
   draft (Kiva's warning "not payingBack").
 
+**The review times are invented.** A reviewer "opens" each record through the service its
+review page calls (kivaportal/review/review_time.py) just before acting on it, with an opening
+time made up a few minutes (2½ to 8) earlier: the dashboard's "Time saved" then shows a
+median review time and hours saved, figures that say nothing of real reviews.
+
 The sandbox must be reachable at the partners' connection URL (KIVA_SANDBOX_URL) while it
 loads: `load_demo` serves the portal there for that time (kivaportal/demo/serving.py).
 
 Loading is idempotent: records are keyed by their natural ids (MIS ids, usernames, Kiva ids);
-what exists is left as it is (its workflow already happened), so running it twice duplicates
-nothing. Random choices come from a seeded generator, so every run produces the same data.
+what exists is left as it is (its workflow already happened): a file is imported only when
+none of its records exists yet, so running it twice duplicates nothing, not even an import.
+Random choices come from a seeded generator, so every run produces the same data.
 """
 
 import io
@@ -237,7 +250,7 @@ class DemoSandboxUnreachable(RuntimeError):
 
 @dataclass
 class Walk:
-    """Records created in this load, with the state each should reach, in order."""
+    """Records that came in during this load, with the state each should reach, in order."""
 
     steps: list = field(default_factory=list)
 
