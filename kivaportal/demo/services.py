@@ -440,11 +440,9 @@ def _partner(spec: PartnerSpec, users, rng, today):
 
     later = Walk()
     if new_repayments:
-        _import(partner, ImportKind.REPAYMENTS, preparer, file=files.table_file(
-            "repayments", repayments))  # fmt: skip
+        _import(partner, ImportKind.REPAYMENTS, preparer, file=files.csv("repayments", repayments))
     if new_journals:
-        job = _import(partner, ImportKind.JOURNALS, preparer, file=files.table_file(
-            "journals", journals))  # fmt: skip
+        job = _import(partner, ImportKind.JOURNALS, preparer, file=files.csv("journals", journals))
         targets = {(j["mis_loan_id"], j["subject"]): j["state"] for j in journals}
         for journal in import_job_records(job).select_related("loan").order_by("pk"):
             later.add(journal, targets[(journal.loan.mis_loan_id, journal.subject)])
@@ -493,7 +491,7 @@ def _loans_planned(spec: PartnerSpec, rng, today) -> list[PlannedLoan]:
             }
         )
     free = iter(people)
-    code, _lang_name, lang_id = spec.language
+    lang_id = spec.language[2]
     planned = []
     for n in range(1, spec.loan_count + 1):
         is_group = n % 5 == 0
@@ -606,14 +604,12 @@ class DemoFiles:
     def table(self, name, rows) -> list[list]:
         return template_table(name, [{k: self._cell(v) for k, v in row.items()} for row in rows])
 
-    def _csv(self, name, rows) -> ContentFile:
+    def csv(self, name, rows) -> ContentFile:
+        """The CSV file of the template `name` with `rows`, as the partner's MIS writes it."""
         text = csv_text(self.table(name, rows), delimiter=self.spec.csv_delimiter)
         return ContentFile(
             text.encode(self.spec.csv_encoding), name=f"{self.spec.prefix.lower()}-{name}.csv"
         )
-
-    def table_file(self, name, rows) -> ContentFile:
-        return self._csv(name, rows)
 
     def loans(self, loans: list[PlannedLoan]) -> dict:
         """The loans import's files: the loans, their borrowers (with the borrowers' own
@@ -668,12 +664,12 @@ class DemoFiles:
                     WORKBOOK_SHEETS.items(), (main, members, schedule), strict=True
                 )
             }
-            return {"file": ContentFile(workbook_bytes(sheets), name=f"{prefix}-loans.xlsx"),
-                    **files}  # fmt: skip
+            files["file"] = ContentFile(workbook_bytes(sheets), name=f"{prefix}-loans.xlsx")
+            return files
         return {
-            "file": self._csv("loans", main),
-            "members_file": self._csv("loan_borrowers", members),
-            "schedule_file": self._csv("schedule", schedule),
+            "file": self.csv("loans", main),
+            "members_file": self.csv("loan_borrowers", members),
+            "schedule_file": self.csv("schedule", schedule),
             **files,
         }
 
