@@ -675,7 +675,8 @@ class DemoFiles:
 
 
 class DemoImportFailed(RuntimeError):
-    """A demo file did not import: the demo's data and the intake's rules disagree."""
+    """A demo file did not import (the demo's data and the intake's rules disagree): the load
+    stops, and its transaction leaves nothing behind."""
 
 
 def _import(partner, kind, by, **files) -> ImportJob:
@@ -686,7 +687,10 @@ def _import(partner, kind, by, **files) -> ImportJob:
         job = import_job_start(job=job, commit=commit, by=by, now=True)
         if job.status != reached:
             found = job.results.get("failure") or job.results.get("errors", [])[:5]
-            raise DemoImportFailed(f"{job.original_name}: {job.status}: {found}")
+            raise DemoImportFailed(
+                f"The demo's file {job.original_name} was not imported "
+                f"({job.get_status_display()}): {found}"
+            )
     return job
 
 
