@@ -107,7 +107,7 @@ def test_loan_page_shows_borrowers_schedule_findings_and_timeline(
     share = loan.loan_borrowers.get()
     assert share.borrower.mis_client_id in html
     assert str(loan.schedule.first().due_date) in html
-    assert "description is empty" in html  # a warning, with the field named
+    assert "Description is empty" in html  # a warning, with the field named by its label
     assert "Edited" in html  # the audit entry on the timeline, by its label
 
 
