@@ -53,6 +53,14 @@ def kiva_status(value):
 
 
 @register.filter
+def kiva_severity(value):
+    """The severity Kiva gave a problem (`error`, `warning`, `info`) as staff read it; one
+    Kiva added later shows as Kiva wrote it."""
+    labels = {"error": _("error"), "warning": _("warning"), "info": _("information")}
+    return labels.get(str(value or "").lower(), value or "")
+
+
+@register.filter
 def kiva_loan_url(at_kiva, partner):
     """The loan's page on kiva.org, for a loan Kiva has published through the partner's
     production connection; "" otherwise (stage and sandbox ids are not on kiva.org)."""
