@@ -16,7 +16,6 @@ from datetime import datetime
 from uuid import UUID
 
 from django.db import connection, transaction
-from django.db.models import F
 
 from kivaportal.common.commit import on_commit_once
 from kivaportal.lending.models import (
@@ -65,12 +64,13 @@ def loan_data_changed(*, partner_id: int, fields=None) -> bool:
     computed again: docs/performance.md). Edits of other fields change nothing."""
     if fields is not None and not LINE_FIELDS.intersection(fields):
         return False
-    rows = LoanDataVersion.objects.filter(partner_id=partner_id)
-    if not rows.update(version=F("version") + 1):
-        LoanDataVersion.objects.bulk_create(
-            [LoanDataVersion(partner_id=partner_id)], ignore_conflicts=True
+    table = connection.ops.quote_name(LoanDataVersion._meta.db_table)
+    with connection.cursor() as cursor:  # one statement, the partner's first time too
+        cursor.execute(
+            f"INSERT INTO {table} (partner_id, version) VALUES (%s, 1) "  # noqa: S608 - names are ours
+            f"ON CONFLICT (partner_id) DO UPDATE SET version = {table}.version + 1",
+            [partner_id],
         )
-        rows.update(version=F("version") + 1)
     on_commit_once(_Told(partner_id))
     return True
 
