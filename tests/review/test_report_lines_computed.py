@@ -199,3 +199,43 @@ def test_loans_kiva_took_make_later_months_reports_computed_again(
     assert ReportLineStore.objects.get(report=later).totals["expected"] == 2
     assert report_lines_build(report_id=report.pk) is False
     assert report_lines_build(report_id=earlier.pk) is False
+
+
+def test_what_is_sent_is_computed_from_the_repayments_never_from_the_stored_lines(
+    partner, report, make_loan
+):
+    repaid(make_loan, 2)
+    report_lines_build(report_id=report.pk)
+    repaid(make_loan, 1, start=2)  # the stored lines are now stale
+
+    from kivaportal.repayments.selectors import report_send_lines
+
+    assert [line.mis_loan_id for line in report_send_lines(report)] == [
+        "RL-000",
+        "RL-001",
+        "RL-002",
+    ]
+    assert StoredReportLine.objects.filter(report=report).count() == 2
+
+
+def test_a_kiva_status_change_read_by_reconciliation_computes_the_partners_reports_again(
+    partner, report, make_loan, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    from kivaportal.lending.services import loans_at_kiva_apply
+    from tests.lending.test_loans_at_kiva import kiva_loan
+
+    repaid(make_loan, 2)
+    report_lines_build(report_id=report.pk)
+    assert ReportLineStore.objects.get(report=report).totals["expected"] == 0
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        loans_at_kiva_apply(
+            partner=partner,
+            items=[kiva_loan("RL-000", status="payingBack")],
+            seen_at=timezone.now(),
+        )
+
+    assert enqueued(callbacks, PARTNER_TASK) == [(partner.pk, None)]
+    assert ReportLineStore.objects.get(report=report).totals["expected"] == 1
