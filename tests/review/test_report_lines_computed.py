@@ -239,3 +239,23 @@ def test_a_kiva_status_change_read_by_reconciliation_computes_the_partners_repor
 
     assert enqueued(callbacks, PARTNER_TASK) == [(partner.pk, None)]
     assert ReportLineStore.objects.get(report=report).totals["expected"] == 1
+
+
+def test_repayments_of_an_earlier_month_refresh_the_later_reports_chart(
+    partner, preparer, report, make_loan, django_capture_on_commit_callbacks
+):
+    repaid(make_loan, 1)
+    report_lines_build(report_id=report.pk)
+    january = RepaymentFactory(
+        loan=make_loan(state=S.SENT), date=date(2026, 1, 5), amount=Decimal("70")
+    )
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        from kivaportal.repayments.services import repayment_reports_touched
+
+        repayment_reports_touched(partner=partner, dates=[january.date], by=preparer)
+
+    assert enqueued(callbacks, line_store.CHART_TASK) == [(report.pk,)]
+    chart = dict(ReportLineStore.objects.get(report=report).totals["chart"])
+    assert Decimal(chart["2026-01-01"]) == Decimal("70")
+    assert report_lines_build(report_id=report.pk) is False  # its lines did not change
