@@ -239,7 +239,13 @@ class _Enqueue:
         try:
             current_app.tasks[self.task].apply_async(args=list(self.args))
         except (OperationalError, ConnectionError):
-            logger.warning("could not enqueue %s%s", self.task, self.args, exc_info=True)
+            logger.warning(
+                "task %s%s not published (broker unreachable): the report's page publishes it "
+                "again when it finds its lines stale",
+                self.task,
+                self.args,
+                exc_info=True,
+            )
 
 
 def report_lines_enqueue(*, report_ids) -> None:
