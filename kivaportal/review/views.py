@@ -55,6 +55,8 @@ from kivaportal.workflow.errors import ReviewError
 from kivaportal.workflow.states import RecordState
 
 PAGE_SIZE = 50
+# A searched queue counts its matches up to this many, then says "more than" (paging.py).
+SEARCH_COUNTED_UP_TO = 1000
 
 
 def _partner(request, partner_id):
@@ -196,7 +198,9 @@ def queue(request, partner_id, kind):
     )
     filters = form.filters()
     records = selectors.queue_queryset(kind, partner, **filters)
-    page = LargeTablePaginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = LargeTablePaginator(
+        records, PAGE_SIZE, at_most=SEARCH_COUNTED_UP_TO if filters.get("q") else None
+    ).get_page(request.GET.get("page"))
     query = request.GET.copy()
     for transient in ("page", "selected"):
         query.pop(transient, None)

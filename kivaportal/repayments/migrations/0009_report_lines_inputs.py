@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('lending', '0012_report_lines_inputs'),
+        ('lending', '0013_report_lines_inputs'),
         ('partners', '0002_partner_isolation'),
         ('repayments', '0008_report_line_store'),
     ]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('lending', '0011_queue_sort_indexes'),
+        ('lending', '0012_loan_approved_index'),
         ('partners', '0002_partner_isolation'),
     ]
 
