@@ -4,12 +4,8 @@ transaction that changed what they come from commits, never by the page that sho
 (but for a small report never computed yet). docs/performance.md, "A report page that reads
 its lines", says the rule and what each change enqueues.
 
-`_store_key` says what the lines were computed from, in a few index-only queries: the report's
-version and last check (every import and admin edit of a repayment rechecks its month's
-report), the month's repayments (count, last id), the partner's `LoanDataVersion` (its loans'
-ids, borrowers' names, Kiva's statuses), the last line Kiva took for an earlier month
-(`SentRepaymentLoan`), the partner's amount rule and format. A task that finds the key
-unchanged does nothing; two at once compute once (the store's row lock).
+`_store_key` says what they were computed from; a task that finds it unchanged does nothing,
+two at once compute once (the store's row lock).
 """
 
 import logging
