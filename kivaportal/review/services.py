@@ -14,6 +14,8 @@ from django_fsm import can_proceed
 
 from kivaportal.common.checks import errors as blocking
 from kivaportal.kinds import kind_of
+from kivaportal.lending.models import Loan
+from kivaportal.lending.services import loan_data_changed
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
 from kivaportal.pipeline.follow import follow_move
@@ -195,6 +197,8 @@ def _note_edit(record, *, by, changed_fields, data=None):
     type(record).objects.filter(pk=record.pk).update(updated_by=by)
     record.updated_by = by
     record_recheck(record=record)
+    if isinstance(record, Loan):  # its ids or borrowers: what its report lines show
+        loan_data_changed(partner_id=record.partner_id, fields=changed_fields)
     data = {**(data or {}), **({"fields": sorted(changed_fields)} if changed_fields else {})}
     if can_proceed(record.reopen):
         return record_transition(

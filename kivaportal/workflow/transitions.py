@@ -17,6 +17,7 @@ from kivaportal.common.rows import row_insert, row_update
 from kivaportal.workflow.audit import AuditAction, action_label
 from kivaportal.workflow.errors import IllegalTransition
 from kivaportal.workflow.models import AuditEntry
+from kivaportal.workflow.signals import record_checked
 from kivaportal.workflow.states import RecordState
 
 
@@ -189,6 +190,8 @@ def records_recheck_bulk(*, records, findings_of=None) -> int:
             check_findings=first.check_findings,
             checked_at=now,
         )
+    if model is not None:
+        record_checked.send(sender=model, pks=[r.pk for found in groups.values() for r in found])
     return sum(len(found) for found in groups.values())
 
 
@@ -202,6 +205,7 @@ def record_recheck(*, record, findings=None):
         check_findings=record.check_findings,
         checked_at=record.checked_at,
     )
+    record_checked.send(sender=type(record), pks=[record.pk])
     return findings
 
 

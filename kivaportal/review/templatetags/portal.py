@@ -75,12 +75,12 @@ def environment_label(value):
 
 @register.filter
 def kiva_severity(value):
-    """The severity Kiva gave a problem it reported ("error", "warning"), translated; another
-    word Kiva may use shows as is."""
+    """The severity Kiva gave a problem it reported ("error", "warning", "info"), translated;
+    another word Kiva may use shows as is."""
     from kivaportal.common.checks import Severity
 
-    labels = {Severity.ERROR: _("Error"), Severity.WARNING: _("Warning")}
-    return labels.get(value, value)
+    labels = {Severity.ERROR: _("Error"), Severity.WARNING: _("Warning"), "info": _("Information")}
+    return labels.get(str(value or "").lower(), value or "")
 
 
 # Checks name loan shares by the name Kiva's payload gives them (`borrowers[1].amount`).
