@@ -44,6 +44,43 @@ def capped_count(queryset) -> tuple[int, bool]:
     return max(estimate, counted), True
 
 
+def capped_counts(queryset, field, values) -> tuple[dict, set]:
+    """`capped_count` of `queryset` for each of `field`'s `values`, in one query: a UNION ALL of
+    one capped read per value (each stops after EXACT_UP_TO + 1 index entries), then one
+    estimate per value past the cap. Returns ({value: count}, {values estimated})."""
+    if not values:
+        return {}, set()
+    connection = connections[queryset.db]
+    parts, params = [], []
+    for n, value in enumerate(values):
+        sql, part_params = (
+            queryset.filter(**{field: value}).order_by().values(field)[: EXACT_UP_TO + 1]
+        ).query.sql_with_params()
+        # A subquery per value (with an alias: PostgreSQL before 16 requires one), since
+        # SQLite does not take a LIMIT on a bare member of a UNION.
+        # The SQL is the ORM's, the values its parameters.
+        parts.append(f"SELECT * FROM ({sql}) AS capped_{n}")  # noqa: S608
+        params.extend(part_params)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {connection.ops.quote_name(field)}, COUNT(*) FROM "  # noqa: S608
+            f"({' UNION ALL '.join(parts)}) AS capped GROUP BY 1",
+            params,
+        )
+        counts = dict.fromkeys(values, 0)
+        counts.update(dict(cursor.fetchall()))
+    estimated = set()
+    for value, counted in counts.items():
+        if counted > EXACT_UP_TO:
+            estimate = estimated_count(queryset.filter(**{field: value}))
+            if estimate is None:
+                counts[value] = queryset.filter(**{field: value}).count()
+            else:
+                counts[value] = max(estimate, counted)
+                estimated.add(value)
+    return counts, estimated
+
+
 class LargeTablePaginator(Paginator):
     """A paginator whose count is `capped_count`'s; `estimated` says which it is."""
 

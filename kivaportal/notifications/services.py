@@ -33,13 +33,12 @@ from kivaportal.partners.roles import Action, role_allows
 from kivaportal.pipeline.models import Submission, SubmissionState
 from kivaportal.workflow.audit import AuditAction
 from kivaportal.workflow.models import AuditEntry
-from kivaportal.workflow.states import RecordState
+from kivaportal.workflow.states import ATTENTION_STATES, RecordState
 
 logger = logging.getLogger(__name__)
 
 # The pipeline's moves that leave a record waiting for a person's decision.
 ATTENTION_ACTIONS = (AuditAction.NEEDS_ATTENTION, AuditAction.REJECTED, AuditAction.FAILED)
-ATTENTION_STATES = (RecordState.NEEDS_ATTENTION, RecordState.REJECTED, RecordState.FAILED)
 
 
 @dataclass(frozen=True)

@@ -8,19 +8,12 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
-from kivaportal.common.paging import capped_count
+from kivaportal.common.paging import capped_counts
 from kivaportal.kinds import KINDS
 from kivaportal.lending.selectors import loans_at_kiva
 from kivaportal.workflow.audit import AuditAction
 from kivaportal.workflow.models import AuditEntry
-from kivaportal.workflow.states import RecordState
-
-ATTENTION_STATES = (RecordState.REJECTED, RecordState.NEEDS_ATTENTION, RecordState.FAILED)
-# Where records end up and stay: these grow with the partner's whole history, so the dashboard
-# counts them exactly up to 10,000 and estimates above (kivaportal/common/paging.py). The other
-# states hold what waits for someone and are counted exactly.
-ARCHIVE_STATES = (RecordState.SENT, RecordState.WITHDRAWN)
-ACTIVE_STATES = tuple(s for s in RecordState.values if s not in ARCHIVE_STATES)
+from kivaportal.workflow.states import ATTENTION_STATES, RecordState
 
 
 @dataclass
@@ -35,23 +28,14 @@ class KindSummary:
 
 
 def dashboard_summary(partner) -> list[KindSummary]:
-    """Counts per state and kind, the oldest record waiting for review, and what Kiva
-    rejected or needs a person's decision. Five to seven queries per kind."""
+    """Counts per state and kind (exact up to 10,000 a state, estimated above:
+    kivaportal/common/paging.py), the oldest record waiting for review, and what Kiva
+    rejected or needs a person's decision. Three queries per kind, and one more per state past
+    10,000 records."""
     summaries = []
     for kind in KINDS.values():
         records = kind.model.objects.filter(partner=partner)
-        counts = dict(
-            records.filter(state__in=ACTIVE_STATES)
-            .values_list("state")
-            .annotate(n=Count("id"))
-            .order_by()
-            .values_list("state", "n")
-        )
-        estimated = set()
-        for state in ARCHIVE_STATES:
-            counts[state], approximate = capped_count(records.filter(state=state))
-            if approximate:
-                estimated.add(state)
+        counts, estimated = capped_counts(records, "state", RecordState.values)
         oldest = (
             records.filter(state=RecordState.SUBMITTED)
             .select_related(*kind.select_related)

@@ -39,6 +39,10 @@ EDITABLE_STATES = frozenset(
     }
 )
 
+# States in which Kiva's answer (or its silence) waits for a person's decision: the dashboard
+# lists them, notifications announce them.
+ATTENTION_STATES = (RecordState.REJECTED, RecordState.NEEDS_ATTENTION, RecordState.FAILED)
+
 
 def state_label(value: str) -> str:
     """A state's label in the reader's language ("" for none, the value for one unknown)."""

@@ -123,11 +123,11 @@ def test_dashboard_counts_records_per_state(client, make_loan, partner, reviewer
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the estimate is PostgreSQL's")
-def test_dashboard_estimates_only_the_archive_states_above_the_cap(
+def test_dashboard_estimates_each_state_only_above_the_cap(
     client, make_loan, partner, reviewer, monkeypatch
 ):
-    monkeypatch.setattr("kivaportal.common.paging.EXACT_UP_TO", 1)
-    for state in (S.SENT, S.SENT, S.SENT, S.SUBMITTED, S.SUBMITTED):
+    monkeypatch.setattr("kivaportal.common.paging.EXACT_UP_TO", 2)
+    for state in (S.SENT, S.SENT, S.SENT, S.SUBMITTED, S.SUBMITTED, S.DRAFT):
         make_loan(state=state)
     client.force_login(reviewer)
 
@@ -135,9 +135,27 @@ def test_dashboard_estimates_only_the_archive_states_above_the_cap(
 
     loans = next(s for s in response.context["summaries"] if s.slug == "loans")
     assert loans.estimated == {S.SENT}
-    assert loans.counts["sent"] >= 2  # never fewer than it counted (EXACT_UP_TO + 1)
-    assert loans.counts["submitted"] == 2  # what waits for someone is always exact
+    assert loans.counts["sent"] >= 3  # never fewer than it counted (EXACT_UP_TO + 1)
+    assert (loans.counts["submitted"], loans.counts["draft"]) == (2, 1)  # at or under: exact
     assert f"about {loans.counts['sent']}" in response.content.decode()
+
+
+def test_capped_counts_are_exact_where_there_is_no_estimate(make_loan, partner, monkeypatch):
+    """Past the cap, SQLite has no planner estimate: the count is then exact."""
+    from kivaportal.common.paging import capped_counts
+    from kivaportal.lending.models import Loan
+
+    monkeypatch.setattr("kivaportal.common.paging.EXACT_UP_TO", 1)
+    for state in (S.SENT, S.SENT, S.SENT, S.DRAFT):
+        make_loan(state=state)
+    counts, estimated = capped_counts(
+        Loan.objects.filter(partner=partner), "state", [S.SENT, S.DRAFT, S.FAILED]
+    )
+    if connection.vendor == "postgresql":
+        assert estimated == {S.SENT} and counts[S.SENT] >= 2
+    else:
+        assert estimated == set() and counts[S.SENT] == 3
+    assert (counts[S.DRAFT], counts[S.FAILED]) == (1, 0)
 
 
 def test_queue_filters_by_state_and_warnings(client, make_loan, partner, reviewer):
