@@ -336,5 +336,7 @@ def reference_sync_request(*, partner: Partner, by):
         data={"last_synced_at": str(connection.last_synced_at or "")},
     )
     connection_id = connection.pk
-    transaction.on_commit(lambda: kiva_reference_sync_connection.delay(connection_id))
+    # Robust: a broker that is down must not turn the committed request into an error page;
+    # it is logged, and the daily sync (or another click) fetches the lists.
+    transaction.on_commit(lambda: kiva_reference_sync_connection.delay(connection_id), robust=True)
     return connection
