@@ -24,7 +24,7 @@ from integrations.mis.models import (
     Scope,
 )
 from integrations.mis.oauth import mis_client_create, mis_client_revoke, token_revoke
-from kivaportal.common.admin import PartnerScopedAdmin
+from kivaportal.common.admin import PARTNER_FILTER, PartnerScopedAdmin
 from kivaportal.partners.roles import ROLE_ACTIONS, Action
 from kivaportal.partners.selectors import partner_ids_where
 
@@ -50,6 +50,10 @@ class OwnedAdmin(PartnerScopedAdmin):
     form = OwnedForm
     actions = ["revoke"]
     created_template = ""
+    list_filter = (PARTNER_FILTER, "revoked_at")
+    list_select_related = ("partner", "owner", "created_by")
+    # Who made it and when, its last use and its revocation: never typed in.
+    stamps = ("created_by", "created_at", "last_used_at", "revoked_at")
 
     def delete_refusal(self, obj):
         # Revoked, never deleted: the audit trail and the records it posted name it.
@@ -121,9 +125,7 @@ class ApiKeyAdmin(OwnedAdmin):
         "last_used_at",
         "revoked_at",
     )
-    list_filter = (("partner", admin.RelatedOnlyFieldListFilter), "revoked_at")
-    list_select_related = ("partner", "owner", "created_by")
-    readonly_fields = ("prefix", "created_by", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("prefix", *OwnedAdmin.stamps)
     created_template = "mis/apikey_created.html"
 
     def create(self, obj, form, by):
@@ -167,9 +169,7 @@ class MisClientAdmin(OwnedAdmin):
         "last_used_at",
         "revoked_at",
     )
-    list_filter = (("partner", admin.RelatedOnlyFieldListFilter), "revoked_at")
-    list_select_related = ("partner", "owner", "created_by")
-    readonly_fields = ("client_id", "created_by", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("client_id", *OwnedAdmin.stamps)
     created_template = "mis/misclient_created.html"
 
     def get_readonly_fields(self, request, obj=None):
@@ -234,7 +234,7 @@ class ImportJobAdmin(PartnerScopedAdmin):
         "created_at",
         "page",
     )
-    list_filter = (("partner", admin.RelatedOnlyFieldListFilter), "kind", "status")
+    list_filter = (PARTNER_FILTER, "kind", "status")
     list_select_related = ("partner", "created_by")
     readonly_fields = [f.name for f in ImportJob._meta.fields]
 

@@ -31,8 +31,14 @@ class Finding:
 
     @property
     def message(self) -> str:
+        return self.message_with()
+
+    def message_with(self, **params) -> str:
+        """The message with some values replaced for the reader (a field's label for its
+        name, see the review pages' `finding_message`)."""
         text = gettext(self.template)
-        return text % self.params if self.params else text
+        values = {**self.params, **params}
+        return text % values if values else text
 
     def to_dict(self) -> dict:
         return {

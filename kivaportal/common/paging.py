@@ -31,12 +31,13 @@ def estimated_count(queryset) -> int | None:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-def capped_count(queryset) -> tuple[int, bool]:
+def capped_count(queryset, exact_up_to=None) -> tuple[int, bool]:
     """(count, estimated): exact up to EXACT_UP_TO rows (reading at most that many index
     entries), the planner's estimate above it (on PostgreSQL; elsewhere exact)."""
-    # Only the ids, no joins: the count walks an index and stops after EXACT_UP_TO + 1.
-    counted = queryset.order_by().values("pk")[: EXACT_UP_TO + 1].count()
-    if counted <= EXACT_UP_TO:
+    cap = EXACT_UP_TO if exact_up_to is None else exact_up_to
+    # Only the ids, no joins: the count walks an index and stops after cap + 1.
+    counted = queryset.order_by().values("pk")[: cap + 1].count()
+    if counted <= cap:
         return counted, False
     estimate = estimated_count(queryset)
     if estimate is None:
@@ -82,14 +83,27 @@ def capped_counts(queryset, field, values) -> tuple[dict, set]:
 
 
 class LargeTablePaginator(Paginator):
-    """A paginator whose count is `capped_count`'s; `estimated` says which it is."""
+    """A paginator whose count is `capped_count`'s; `estimated` says which it is.
+
+    With `at_most`, the count stops there instead: past it `more_than` is set and the count
+    is `at_most` (no estimate). For a search, whose matches PostgreSQL cannot estimate and
+    whose every counted row is tested: people refine a search rather than page through it."""
 
     estimated = False
+    more_than = False
+
+    def __init__(self, *args, at_most=None, **kwargs):
+        self.at_most = at_most
+        super().__init__(*args, **kwargs)
 
     @cached_property
     def count(self):
         queryset = self.object_list
         if not hasattr(queryset, "query"):
             return super().count
+        if self.at_most is not None:
+            counted = queryset.order_by().values("pk")[: self.at_most + 1].count()
+            self.more_than = counted > self.at_most
+            return min(counted, self.at_most)
         count, self.estimated = capped_count(queryset)
         return count

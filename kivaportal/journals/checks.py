@@ -11,9 +11,13 @@ from kivaportal.lending.models import KIVA_PUBLISHED, LoanAtKiva
 def journal_findings(journal: Journal) -> list[Finding]:
     findings: list[Finding] = []
     if not journal.subject.strip():
-        findings.append(error("subject", gettext_noop("subject is required."), "required"))
+        findings.append(
+            error("subject", gettext_noop("%(field)s is required."), "required", field="subject")
+        )
     if not journal.body.strip():
-        findings.append(error("body", gettext_noop("body is required."), "required"))
+        findings.append(
+            error("body", gettext_noop("%(field)s is required."), "required", field="body")
+        )
     if journal.loan.partner_id != journal.partner_id:
         findings.append(
             error(

@@ -56,7 +56,12 @@ def _precision(field, amount, currency):
 def _amount_findings(loan, shares, schedule):
     if loan.amount is None or loan.amount <= ZERO:
         return [
-            error("amount", gettext_noop("amount must be greater than zero."), "amount_positive")
+            error(
+                "amount",
+                gettext_noop("%(field)s must be greater than zero."),
+                "amount_positive",
+                field="amount",
+            )
         ]
     findings = _precision("amount", loan.amount, loan.currency)
     if shares:
@@ -156,11 +161,10 @@ def _schedule_findings(loan, schedule):
                 error(
                     f"{prefix}.due_date",
                     gettext_noop(
-                        "%(field)s.due_date %(date)s is not after the instalment before it "
-                        "(%(previous)s)."
+                        "%(field)s %(date)s is not after the instalment before it (%(previous)s)."
                     ),
                     "schedule_order",
-                    field=prefix,
+                    field=f"{prefix}.due_date",
                     date=line.due_date,
                     previous=previous,
                 )
@@ -170,10 +174,9 @@ def _schedule_findings(loan, schedule):
         findings.append(
             error(
                 "disbursal_date",
-                gettext_noop(
-                    "disbursal_date %(date)s must be before the first instalment (%(first)s)."
-                ),
+                gettext_noop("%(field)s %(date)s must be before the first instalment (%(first)s)."),
                 "disbursal_order",
+                field="disbursal_date",
                 date=loan.disbursal_date,
                 first=schedule[0].due_date,
             )
@@ -224,8 +227,9 @@ def _group_findings(loan, shares):
         findings.append(
             error(
                 "group_name",
-                gettext_noop("group_name is required for a group loan."),
+                gettext_noop("%(field)s is required for a group loan."),
                 "group_required",
+                field="group_name",
             )
         )
     if not loan.group_client_id:
@@ -234,10 +238,11 @@ def _group_findings(loan, shares):
             error(
                 "group_client_id",
                 gettext_noop(
-                    "group_client_id is required for a group loan: Kiva refuses a group "
+                    "%(field)s is required for a group loan: Kiva refuses a group "
                     "loan without its internal_client_id."
                 ),
                 "group_required",
+                field="group_client_id",
             )
         )
     if len(shares) == 1:
@@ -305,10 +310,10 @@ def _reference_findings(loan):
             warning(
                 "description_language",
                 gettext_noop(
-                    "description_language is listed by Kiva for "
-                    "%(theirs)s, but the loan is in %(ours)s."
+                    "%(field)s is listed by Kiva for %(theirs)s, but the loan is in %(ours)s."
                 ),
                 "currency_locale",
+                field="description_language",
                 theirs=language.currency,
                 ours=loan.currency,
             )
@@ -346,16 +351,18 @@ def _required_for_kiva(loan, schedule):
         findings.append(
             warning(
                 "schedule",
-                gettext_noop("schedule is empty; Kiva needs the repayment schedule."),
+                gettext_noop("%(field)s is empty; Kiva needs the repayment schedule."),
                 "kiva_required",
+                field="schedule",
             )
         )
     if not loan.client_waiver_signed:
         findings.append(
             warning(
                 "client_waiver_signed",
-                gettext_noop("client_waiver_signed is not set."),
+                gettext_noop("%(field)s is not set."),
                 "kiva_required",
+                field="client_waiver_signed",
             )
         )
     return findings

@@ -101,6 +101,23 @@ def _after_commit(user, template, context):
     transaction.on_commit(lambda: _mail(user, template, context), robust=True)
 
 
+def _mail_member(membership, by, base_url, template, link_name=None):
+    """Mail the member, once the change is committed, what their partner admin did: the
+    partner, their role and username, the portal's address and, with `link_name`, a one-time
+    link to set their password (the invitation's or a reset's)."""
+    user = membership.user
+    context = {
+        "partner": membership.partner,
+        "role": membership.get_role_display(),
+        "by": by,
+        "username": user.get_username(),
+        "portal_url": base_url.rstrip("/") + reverse("review:home"),
+    }
+    if link_name:
+        context["link"] = _link(base_url, link_name, user)
+    _after_commit(user, template, context)
+
+
 @transaction.atomic
 def member_invite(*, partner: Partner, email: str, role: str, by, base_url: str) -> Membership:
     """Invite `email` into `partner` with `role`. A new address gets an account (username: the
@@ -150,18 +167,10 @@ def member_invite(*, partner: Partner, email: str, role: str, by, base_url: str)
         action=AuditAction.MEMBER_INVITED,
         data={"email": email, "role": role, "new_account": created},
     )
-    context = {
-        "partner": partner,
-        "role": membership.get_role_display(),
-        "by": by,
-        "username": user.get_username(),
-        "portal_url": base_url.rstrip("/") + reverse("review:home"),
-    }
     if pending:
-        context["link"] = _link(base_url, "review:welcome", user)
-        _after_commit(user, "review/email/invitation.txt", context)
+        _mail_member(membership, by, base_url, "review/email/invitation.txt", "review:welcome")
     else:
-        _after_commit(user, "review/email/added.txt", context)
+        _mail_member(membership, by, base_url, "review/email/added.txt")
     return membership
 
 
@@ -279,20 +288,12 @@ def member_password_reset(*, membership: Membership, by, base_url: str) -> Membe
         action=AuditAction.MEMBER_INVITED if pending else AuditAction.MEMBER_PASSWORD_RESET,
         data={"username": user.get_username(), "email": user.email, "again": pending},
     )
-    context = {
-        "partner": membership.partner,
-        "role": membership.get_role_display(),
-        "by": by,
-        "username": user.get_username(),
-        "portal_url": base_url.rstrip("/") + reverse("review:home"),
-    }
     if pending:
-        context["link"] = _link(base_url, "review:welcome", user)
-        template = "review/email/invitation.txt"
+        _mail_member(membership, by, base_url, "review/email/invitation.txt", "review:welcome")
     else:
-        context["link"] = _link(base_url, "password_reset_confirm", user)
-        template = "review/email/password_reset.txt"
-    _after_commit(user, template, context)
+        _mail_member(
+            membership, by, base_url, "review/email/password_reset.txt", "password_reset_confirm"
+        )
     return membership
 
 

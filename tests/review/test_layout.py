@@ -51,3 +51,40 @@ def test_every_input_of_the_admin_inlines_has_its_own_label(client, make_loan, p
     schedule = r'<input[^>]*name="schedule-\d+-(?:due_date|principal|interest)"[^>]*>'
     inputs = re.findall(schedule, html)
     assert inputs and all("aria-label=" in tag for tag in inputs)
+
+
+def test_checks_name_fields_by_their_label_not_their_code(client, make_loan, partner, reviewer):
+    loan = make_loan(description="", photo="", client_waiver_signed=False)
+    share = loan.loan_borrowers.first()
+    share.amount = 0
+    share.save()
+    client.force_login(reviewer)
+
+    page = record_page(client, partner, loan)
+    html = " ".join(page[page.index('id="h-checks"') :].split("</section>")[0].split())
+
+    assert "Description is empty; Kiva needs it" in html
+    assert "Photo is empty" in html
+    assert "Client waiver signed is not set." in html
+    assert "Borrowers in loan 1 › Share of the amount must be greater than zero." in html
+    assert "borrowers[1]" not in html and "client_waiver_signed" not in html
+
+
+def test_where_a_record_was_sent_shows_as_the_environment_s_name(
+    client, make_loan, partner, reviewer, django_capture_on_commit_callbacks
+):
+    from kivaportal.pipeline.models import Submission
+    from kivaportal.review.services import record_approve, record_submit
+
+    loan = make_loan()
+    record_submit(record=loan, by=loan.created_by)
+    with django_capture_on_commit_callbacks():
+        record_approve(record=loan, by=reviewer)
+    submission = Submission.objects.get()
+    client.force_login(reviewer)
+
+    html = record_page(client, partner, loan)
+
+    assert submission.environment == "stage"
+    assert '<span class="muted">Kiva stage (test)</span>' in html
+    assert '<span class="muted">stage</span>' not in html

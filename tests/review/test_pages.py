@@ -107,7 +107,7 @@ def test_loan_page_shows_borrowers_schedule_findings_and_timeline(
     share = loan.loan_borrowers.get()
     assert share.borrower.mis_client_id in html
     assert str(loan.schedule.first().due_date) in html
-    assert "description is empty" in html  # a warning, with the field named
+    assert "Description is empty" in html  # a warning, with the field named by its label
     assert "Edited" in html  # the audit entry on the timeline, by its label
 
 
@@ -293,3 +293,15 @@ def test_the_timeline_writes_amounts_and_dates_in_the_readers_language(
     assert f"Cuota {day:%d/%m/%Y}: 400,00 + 12 000,00" in spanish
     assert "400.000" not in spanish
     assert f"Instalment {day:%m/%d/%Y}: 400.00 + 12,000.00" in english
+
+
+def test_the_message_after_an_action_is_in_the_users_language(client, make_loan, preparer):
+    loan = make_loan(mis_loan_id="L-ES")
+    client.force_login(preparer)
+    url = reverse("review:act", args=[loan.partner_id, "loans", loan.pk])
+
+    response = client.post(
+        url, {"action": "submit"}, headers={"accept-language": "es"}, follow=True
+    )
+
+    assert "L-ES: enviado a revisión." in [str(m) for m in response.context["messages"]]

@@ -54,6 +54,22 @@ def test_search_finds_loans_by_borrower_name_and_ids(client, partner, reviewer, 
     assert listed(client, partner, q="nadie") == []
 
 
+def test_a_search_counts_its_matches_only_up_to_a_cap(
+    client, partner, reviewer, three, monkeypatch
+):
+    """A search's matches are counted up to SEARCH_COUNTED_UP_TO and then said to be "more
+    than" that, not estimated; an unsearched queue still counts exactly."""
+    from kivaportal.review import views
+
+    client.force_login(reviewer)
+    monkeypatch.setattr(views, "SEARCH_COUNTED_UP_TO", 2)
+    html = client.get(queue_url(partner), {"q": "wk"}).content.decode()
+    assert "More than 2 records: add a word to narrow the search" in html
+    html = client.get(queue_url(partner), {"q": "quispe"}).content.decode()
+    assert "2 records" in html and "More than" not in html
+    assert "3 records" in client.get(queue_url(partner)).content.decode()
+
+
 def test_a_word_in_more_loans_than_the_cap_finds_the_same_loans(
     client, partner, reviewer, three, monkeypatch
 ):

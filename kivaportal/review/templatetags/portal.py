@@ -1,4 +1,9 @@
+import re
+
 from django import template
+from django.core.exceptions import FieldDoesNotExist
+from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from kivaportal.common.money import money_text
@@ -50,6 +55,68 @@ def kiva_status(value):
     from kivaportal.lending.models import KivaStatus
 
     return KivaStatus(value).label if value in KivaStatus.values else value
+
+
+@register.filter
+def environment_label(value):
+    """Where a record went (`stage`), as staff read it: "Kiva stage (test)"."""
+    from integrations.kiva.models import Environment
+
+    return Environment(value).label if value in Environment.values else value
+
+
+@register.filter
+def kiva_severity(value):
+    """The severity Kiva gave a problem it reported ("error", "warning"), translated; another
+    word Kiva may use shows as is."""
+    from kivaportal.common.checks import Severity
+
+    labels = {Severity.ERROR: _("Error"), Severity.WARNING: _("Warning")}
+    return labels.get(value, value)
+
+
+# Checks name loan shares by the name Kiva's payload gives them (`borrowers[1].amount`).
+_FIELD_ALIASES = {"borrowers": "loan_borrowers"}
+_PATH_PART = re.compile(r"([A-Za-z_]+)(?:\[(\d+)\])?")
+
+
+def _path_label(model, path):
+    """A check's field path in words: `borrowers[2].amount` on a loan reads "Borrowers in
+    loan 2 › Share of the amount" (checks number rows from 1). "" when the path names no field
+    of the model (the finding's message says what it is about)."""
+    labels = []
+    for name, index in _PATH_PART.findall(path):
+        try:
+            field = model._meta.get_field(_FIELD_ALIASES.get(name, name))
+        except (FieldDoesNotExist, AttributeError):
+            return ""
+        if field.auto_created and not field.concrete:  # a reverse relation: its rows
+            label = field.related_model._meta.verbose_name_plural
+        else:
+            label = field.verbose_name
+        label = str(capfirst(label))
+        labels.append(f"{label} {index}" if index else label)
+        model = field.related_model
+    return " › ".join(labels)
+
+
+@register.filter
+def finding_text(finding, record):
+    """A check's finding as staff read it: the field it is about by its label, then the
+    message; a message that names its field (`%(field)s`) names it by its label, and a Kiva
+    status (`%(status)s`, "inactive") by its label."""
+    values, model = {}, type(record)
+    if "status" in finding.params:
+        values["status"] = kiva_status(finding.params["status"])
+    if "field" in finding.params:
+        label = _path_label(model, finding.params["field"])
+        if label:
+            values["field"] = label
+        return finding.message_with(**values)
+    label = _path_label(model, finding.field)
+    if not label:
+        return finding.message_with(**values)
+    return format_html("<strong>{}</strong>: {}", label, finding.message_with(**values))
 
 
 @register.filter
