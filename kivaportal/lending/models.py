@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -290,6 +291,37 @@ KIVA_PUBLISHED = (
 KIVA_ISSUE = (KivaStatus.ISSUE, KivaStatus.ISSUE_REVISING, KivaStatus.ISSUE_APPROVING)
 
 
+def known_in_q(environment: str, field: str = "environment") -> models.Q:
+    """`LoanAtKiva.known_in` as a query condition, the one rule in both forms: a row (at
+    `field`, e.g. "loan__kiva__environment" from a repayment) of another environment than
+    `environment` is not what `environment` knows; a row naming none ("") is, and so is
+    every row when `environment` is "" (docs/kiva.md, "Stage and production"). The same holds
+    for the portal's own records of what it sent (submissions, reported loans)."""
+    if not environment:
+        return models.Q()
+    return models.Q(**{f"{field}__in": [environment, ""]})
+
+
+def kiva_status_known_in(environment: str, path: str = "") -> models.Expression:
+    """Kiva's status of the loan as `environment` knows it, from the `LoanAtKiva` at `path`
+    ("kiva__" from a loan, "loan__kiva__" from a repayment): the row's status, or "" when
+    there is no row or it is another environment's (`known_in_q`)."""
+    status = models.F(f"{path}status")
+    if not environment:
+        return Coalesce(status, models.Value(""), output_field=models.CharField())
+    return models.Case(
+        models.When(known_in_q(environment, f"{path}environment"), then=status),
+        default=models.Value(""),
+        output_field=models.CharField(),
+    )
+
+
+class LoanAtKivaQuerySet(PartnerScopedQuerySet):
+    def known_in(self, environment: str):
+        """The rows `environment` knows (`known_in_q`)."""
+        return self.filter(known_in_q(environment))
+
+
 class LoanAtKiva(models.Model):
     """What Kiva knows of a loan, as reconciliation last read it from GET loans.
 
@@ -322,7 +354,7 @@ class LoanAtKiva(models.Model):
     # not matched, when the partner's connection has moved (docs/kiva.md).
     environment = models.CharField(_("Kiva environment"), max_length=12, blank=True)
 
-    objects = PartnerScopedQuerySet.as_manager()
+    objects = LoanAtKivaQuerySet.as_manager()
     partner_path = "loan__partner"
 
     class Meta:
@@ -344,7 +376,8 @@ class LoanAtKiva(models.Model):
     def known_in(self, environment: str) -> bool:
         """Whether this row is what `environment` knows of the loan: one read from or sent
         to another environment (stage's, once the partner's connection is production) is
-        not (docs/kiva.md, "Stage and production"); a row or a question naming none is."""
+        not (docs/kiva.md, "Stage and production"); a row or a question naming none is.
+        In queries: `known_in_q` (the same rule)."""
         return not (self.environment and environment and self.environment != environment)
 
 

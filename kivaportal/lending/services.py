@@ -108,9 +108,7 @@ def _loan_ids_by(field: str, values: set, environment: str = "") -> dict:
     recorded) whose `field` is in `values`."""
     if not values:
         return {}
-    rows = LoanAtKiva.objects.filter(**{f"{field}__in": values})
-    if environment:
-        rows = rows.filter(environment__in=[environment, ""])
+    rows = LoanAtKiva.objects.known_in(environment).filter(**{f"{field}__in": values})
     return dict(rows.values_list(field, "loan_id"))
 
 
@@ -176,7 +174,7 @@ def loans_at_kiva_apply(*, partner, items, seen_at: datetime, environment: str =
         for loan_id, row in LoanAtKiva.objects.in_bulk(
             [loan_id for _i, loan_id, _m in candidates]
         ).items()
-        if _same_environment(row, environment)
+        if row.known_in(environment)
     }
 
     rows: dict[int, LoanAtKiva] = {}
@@ -219,10 +217,6 @@ def loans_at_kiva_apply(*, partner, items, seen_at: datetime, environment: str =
     return outcome
 
 
-def _same_environment(row, environment) -> bool:
-    return not row.environment or not environment or row.environment == environment
-
-
 def _updated(before, loan_id, item, uuid, seen_at) -> LoanAtKiva:
     row = LoanAtKiva(loan_id=loan_id)
     if before is not None:
@@ -250,11 +244,11 @@ def loans_at_kiva_flag_missing(
     `missing_since` is set and the history says so; the status stays what Kiva last showed.
     Loans known from another environment are not flagged: that Kiva was not read. Returns
     how many."""
-    rows = LoanAtKiva.objects.select_for_update().filter(
-        loan__partner=partner, seen_at__lt=seen_before, missing_since__isnull=True
+    rows = (
+        LoanAtKiva.objects.select_for_update()
+        .known_in(environment)
+        .filter(loan__partner=partner, seen_at__lt=seen_before, missing_since__isnull=True)
     )
-    if environment:
-        rows = rows.filter(environment__in=[environment, ""])
     missing = list(rows.values_list("loan_id", "status", "kiva_id"))
     if not missing:
         return 0

@@ -25,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from integrations.kiva.client import MAX_PAGE_SIZE, KivaClient, KivaError
-from kivaportal.lending.models import Loan
+from kivaportal.lending.models import Loan, known_in_q
 from kivaportal.lending.services import loans_at_kiva_apply, loans_at_kiva_flag_missing
 from kivaportal.pipeline.attempts import BODY_LIMIT, attempt_finish, attempt_start
 from kivaportal.pipeline.follow import record_follow_submissions
@@ -259,8 +259,8 @@ def _settle_needs_attention(run, outcome) -> int:
             object_id__in=items,
             kind=SubmissionKind.LOAN_DRAFT,
             state=SubmissionState.NEEDS_ATTENTION,
-            environment__in=[run.environment, ""],
         )
+        .filter(known_in_q(run.environment))
         .order_by("id")
     )
     if not waiting:
@@ -271,8 +271,9 @@ def _settle_needs_attention(run, outcome) -> int:
             object_id__in=[s.object_id for s in waiting],
             kind=SubmissionKind.LOAN_DRAFT,
             state=SubmissionState.SENT,
-            environment__in=[run.environment, ""],
-        ).values_list("kiva_reference", flat=True)
+        )
+        .filter(known_in_q(run.environment))
+        .values_list("kiva_reference", flat=True)
     )
     settled = 0
     for submission in waiting:

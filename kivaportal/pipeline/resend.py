@@ -62,7 +62,12 @@ def report_chunk_taken(submission):
         if _refused(problem):
             item = _line_of(items, problem)
             refused.add(str(item.get("loan_id", "")) if item else str(problem.get("loan_id", "")))
-    report_loans_sent(report_id=submission.object_id, loan_ids=sent, refused=refused)
+    report_loans_sent(
+        report_id=submission.object_id,
+        loan_ids=sent,
+        refused=refused,
+        environment=submission.environment,
+    )
 
 
 def report_refused_lines(report, version=None) -> list[tuple[dict, dict]]:

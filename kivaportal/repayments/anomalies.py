@@ -23,6 +23,7 @@ from kivaportal.repayments.selectors import (
     left_out_loans,
     month_end,
     overpaid_loans,
+    report_kiva_status,
     unexpected_loans,
     unknown_principal_lines,
     zero_line_loans,
@@ -94,21 +95,22 @@ def _anomalies(report) -> list[Anomaly]:
                 "Loan %(loan)s is %(status)s at Kiva: its repayments this month are left out "
                 "of the report."
             ),
-            lambda r: {"loan": r["loan__mis_loan_id"], "status": r["loan__kiva__status"]},
+            lambda r: {"loan": r["loan__mis_loan_id"], "status": r["kiva_status"]},
             gettext_noop("%(n)s more loans Kiva shows ended or refunded are left out."),
         ),
         Anomaly(
             "kiva_not_expected",
             Severity.WARNING,
             unexpected_loans(report)
-            .filter(kiva__status__gt="")
+            .annotate(kiva_status=report_kiva_status(report, "kiva__"))
+            .filter(kiva_status__gt="")
             .order_by("mis_loan_id")
-            .values("mis_loan_id", "kiva__status"),
+            .values("mis_loan_id", "kiva_status"),
             gettext_noop(
                 "Kiva shows loan %(loan)s as %(status)s, not paying back: Kiva does not expect "
                 "its repayments and will not count them."
             ),
-            lambda r: {"loan": r["mis_loan_id"], "status": r["kiva__status"]},
+            lambda r: {"loan": r["mis_loan_id"], "status": r["kiva_status"]},
             gettext_noop("%(n)s more loans in this report are not paying back at Kiva."),
         ),
         Anomaly(

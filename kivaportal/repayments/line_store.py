@@ -19,7 +19,7 @@ from django.db.models import Count, Max, Q
 from kombu.exceptions import OperationalError
 
 from kivaportal.common.commit import on_commit_once
-from kivaportal.lending.models import LoanBorrower, LoanDataVersion
+from kivaportal.lending.models import LoanBorrower, LoanDataVersion, known_in_q
 from kivaportal.repayments.anomalies import report_named_loans
 from kivaportal.repayments.models import (
     RepaymentReport,
@@ -30,6 +30,7 @@ from kivaportal.repayments.models import (
 from kivaportal.repayments.selectors import (
     ReportLine,
     dated_in_month,
+    report_environment,
     report_lines,
     report_monthly_totals,
     report_totals,
@@ -59,8 +60,13 @@ def _store_key(report: RepaymentReport) -> str:
     )
     # Reported in an earlier month (a line's "reported before", the loans Kiva expects): the
     # last such row, by an index of (partner, id) with the month (`sent_repayment_loan_last`).
+    # Both as the environment the partner's connection sends to knows them: a move to
+    # production changes the key (`report_environment`).
+    environment = report_environment(report)
     sent = (
-        SentRepaymentLoan.objects.filter(partner_id=report.partner_id, month__lt=report.month)
+        SentRepaymentLoan.objects.filter(
+            known_in_q(environment), partner_id=report.partner_id, month__lt=report.month
+        )
         .order_by("-id")
         .values_list("id", flat=True)
         .first()
@@ -69,6 +75,7 @@ def _store_key(report: RepaymentReport) -> str:
     checked = report.checked_at.isoformat() if report.checked_at else "-"
     return (
         f"v{report.version} c{checked} r{month['n']}:{month['last']} l{loans or 0} s{sent} "
+        f"e{environment} "
         f"{partner.repayment_amount_rule} {partner.repayment_csv_format}"
     )[:300]
 

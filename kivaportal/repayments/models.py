@@ -160,20 +160,30 @@ class SentRepaymentLoan(models.Model):
         RepaymentReport, verbose_name=_("report"), on_delete=models.CASCADE, related_name="+"
     )
     month = models.DateField(_("month"))
+    # The Kiva environment the chunk went to (the submission's): a loan reported to stage
+    # was not reported to production. "" (rows from before environments were recorded):
+    # unknown, counted in every environment (`lending.models.known_in_q`, docs/kiva.md).
+    environment = models.CharField(_("Kiva environment"), max_length=12, blank=True)
     sent_at = models.DateTimeField(_("sent at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("loan reported to Kiva")
         verbose_name_plural = _("loans reported to Kiva")
         constraints = [
-            models.UniqueConstraint(fields=["report", "loan"], name="sent_repayment_loan_once")
+            models.UniqueConstraint(
+                fields=["report", "loan", "environment"], name="sent_repayment_loan_once"
+            )
         ]
         indexes = [
-            models.Index(fields=["loan", "month"], name="sent_repayment_loan_month"),
+            models.Index(
+                fields=["loan", "month"], include=["environment"], name="sent_repayment_loan_month"
+            ),
             # The last row of a partner for months before a report's (its lines' key, read
             # backwards from the newest without visiting the table: line_store._store_key).
             models.Index(
-                fields=["partner", "id"], include=["month"], name="sent_repayment_loan_last"
+                fields=["partner", "id"],
+                include=["month", "environment"],
+                name="sent_repayment_loan_last",
             ),
         ]
 

@@ -10,6 +10,11 @@ or the cumulative principal repaid up to the month's end.
 Everything here is computed in the database with joins and semi-joins (never a list of ids
 sent back to it), in a fixed number of queries, so a report of 20,000 loans reads as fast as
 one of 20; pages ask for a slice of the lines and the totals separately.
+
+What Kiva knows of a loan (its status, from `LoanAtKiva`) and what the portal reported before
+(`SentRepaymentLoan`) count only in the environment the partner's active connection sends to
+(`report_environment`; the rule: `lending.models.known_in_q`, docs/kiva.md "Stage and
+production"): after the move to production, a loan only stage knows is not expected.
 """
 
 import calendar
@@ -32,8 +37,15 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncMonth
 
 from kivaportal.common.money import quantize
-from kivaportal.lending.models import KIVA_REPAYING, KivaStatus, Loan, LoanBorrower
-from kivaportal.partners.models import RepaymentAmountRule
+from kivaportal.lending.models import (
+    KIVA_REPAYING,
+    KivaStatus,
+    Loan,
+    LoanBorrower,
+    kiva_status_known_in,
+    known_in_q,
+)
+from kivaportal.partners.models import Partner, RepaymentAmountRule
 from kivaportal.repayments.models import (
     Repayment,
     RepaymentReport,
@@ -55,7 +67,7 @@ class ReportLine:
     period_amount: Decimal  # repaid in the month, whatever the rule
     transactions: int  # repayments dated in the month
     principal_unknown: bool  # cumulative rule, but some repayment has no principal part
-    kiva_status: str = ""  # the loan's status at Kiva, as reconciliation last read it
+    kiva_status: str = ""  # the loan's status at Kiva (its environment), as last read
     sent_before: bool = False  # the portal reported the loan to Kiva in an earlier month
     currency: str = ""  # the loan's
 
@@ -91,6 +103,25 @@ def month_end(month: date) -> date:
     return month.replace(day=calendar.monthrange(month.year, month.month)[1])
 
 
+def report_environment(report: RepaymentReport) -> str:
+    """The Kiva environment the partner's reports go to now: its active connection's, or ""
+    (none: every row counts). One query, read once per report object (a page or a task reads
+    the report afresh)."""
+    if not hasattr(report, "_kiva_environment"):
+        report._kiva_environment = (
+            Partner.objects.filter(pk=report.partner_id, kiva_connection__is_active=True)
+            .values_list("kiva_connection__environment", flat=True)
+            .first()
+            or ""
+        )
+    return report._kiva_environment
+
+
+def report_kiva_status(report: RepaymentReport, path: str):
+    """Kiva's status of the loan at `path` as the report's environment knows it."""
+    return kiva_status_known_in(report_environment(report), path)
+
+
 def dated_in_month(report: RepaymentReport):
     return Repayment.objects.filter(
         partner_id=report.partner_id, date__gte=report.month, date__lte=month_end(report.month)
@@ -100,24 +131,34 @@ def dated_in_month(report: RepaymentReport):
 def in_month(report: RepaymentReport):
     """The partner's repayment transactions dated in the report's month, but for loans Kiva
     shows as ended or refunded."""
-    return dated_in_month(report).exclude(loan__kiva__status__in=KIVA_LEFT_OUT)
+    return (
+        dated_in_month(report)
+        .alias(kiva_status=report_kiva_status(report, "loan__kiva__"))
+        .exclude(kiva_status__in=KIVA_LEFT_OUT)
+    )
 
 
 def left_out_loans(report: RepaymentReport):
     """Loans with repayments in the month that Kiva shows as ended or refunded."""
     return (
         dated_in_month(report)
-        .filter(loan__kiva__status__in=KIVA_LEFT_OUT)
-        .values("loan__mis_loan_id", "loan__kiva__status")
+        .annotate(kiva_status=report_kiva_status(report, "loan__kiva__"))
+        .filter(kiva_status__in=KIVA_LEFT_OUT)
+        .values("loan__mis_loan_id", "kiva_status")
         .distinct()
         .order_by("loan__mis_loan_id")
     )
 
 
 def _sent_before(report: RepaymentReport, loan_ref: str = "pk"):
-    """The loan (`loan_ref` of the outer query) was reported to Kiva in an earlier month."""
+    """The loan (`loan_ref` of the outer query) was reported to Kiva (the report's
+    environment, or one not recorded) in an earlier month."""
     return Exists(
-        SentRepaymentLoan.objects.filter(loan_id=OuterRef(loan_ref), month__lt=report.month)
+        SentRepaymentLoan.objects.filter(
+            known_in_q(report_environment(report)),
+            loan_id=OuterRef(loan_ref),
+            month__lt=report.month,
+        )
     )
 
 
@@ -126,10 +167,11 @@ def expected_loans(report: RepaymentReport):
     payingBack or defaulted (reconciliation), and those the portal reported in an earlier
     month whose status Kiva has not told (not reconciled yet). Kiva's status, once known,
     decides: a loan it shows in any other status (ended, refunded, inactive...) is not
-    expected. docs/kiva.md says the rule."""
-    return Loan.objects.filter(partner_id=report.partner_id).filter(
-        Q(kiva__status__in=KIVA_REPAYING)
-        | (Q(_sent_before(report)) & (Q(kiva__isnull=True) | Q(kiva__status="")))
+    expected. Both only as the report's environment knows them. docs/kiva.md says the rule."""
+    return (
+        Loan.objects.filter(partner_id=report.partner_id)
+        .alias(kiva_status=report_kiva_status(report, "kiva__"))
+        .filter(Q(kiva_status__in=KIVA_REPAYING) | (Q(_sent_before(report)) & Q(kiva_status="")))
     )
 
 
@@ -153,7 +195,7 @@ def _zero_rows(report, search=None):
             z_group_client_id=F("group_client_id"),
             z_currency=F("currency"),
             z_client=Value("", output_field=CharField()),
-            z_status=F("kiva__status"),
+            z_status=report_kiva_status(report, "kiva__"),
             z_sent_before=_sent_before(report),
             z_total=Value(ZERO, output_field=DecimalField()),
             z_n=Value(0, output_field=IntegerField()),
@@ -199,7 +241,10 @@ def _grouped(report, search=None, zero=False):
     if search:
         rows = rows.filter(_line_search(search))
     rows = (
-        rows.annotate(sent_before=_sent_before(report, "loan_id"))
+        rows.annotate(
+            sent_before=_sent_before(report, "loan_id"),
+            status_here=F("kiva_status"),  # in_month's, as the environment knows it
+        )
         .values(
             "loan_id",
             "borrower_id",
@@ -207,7 +252,7 @@ def _grouped(report, search=None, zero=False):
             "loan__group_client_id",
             "loan__currency",
             "borrower__mis_client_id",
-            "loan__kiva__status",
+            "status_here",
             "sent_before",
         )
         .annotate(total=Sum("amount"), n=Count("id"))
@@ -367,7 +412,7 @@ def report_lines(
                 period_amount=quantize(r["total"], currency),
                 transactions=r["n"],
                 principal_unknown=unknown,
-                kiva_status=r["loan__kiva__status"] or "",
+                kiva_status=r["status_here"] or "",
                 sent_before=bool(r["sent_before"]),
                 currency=currency,
             )

@@ -56,17 +56,22 @@ def repayment_edited(*, repayment, by, dates, changed_fields):
     )
 
 
-def report_loans_sent(*, report_id, loan_ids, refused=()):
-    """Kiva took a chunk of a report: record its loans (by the `loan_id`s the chunk sent,
-    less those Kiva `refused`) as reported for the report's month. Idempotent; one query to
-    match, one to insert. Call in the transaction that writes the chunk's outcome."""
+def report_loans_sent(*, report_id, loan_ids, refused=(), environment=""):
+    """Kiva (`environment`, the chunk's submission's) took a chunk of a report: record its
+    loans (by the `loan_id`s the chunk sent, less those Kiva `refused`) as reported for the
+    report's month in that environment. Idempotent; one query to match, one to insert. Call
+    in the transaction that writes the chunk's outcome."""
     report = RepaymentReport.objects.only("partner_id", "month").get(pk=report_id)
     taken = {str(i) for i in loan_ids} - {str(i) for i in refused}
     loans = set(loans_by_sent_id(report.partner_id, taken).values())
     SentRepaymentLoan.objects.bulk_create(
         [
             SentRepaymentLoan(
-                partner_id=report.partner_id, loan_id=loan, report_id=report_id, month=report.month
+                partner_id=report.partner_id,
+                loan_id=loan,
+                report_id=report_id,
+                month=report.month,
+                environment=environment,
             )
             for loan in sorted(loans)
         ],

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.kiva.sandbox.models import SandboxLoan, SandboxRequest
-from integrations.kiva.sandbox.services import sandbox_partner_register
+from integrations.kiva.sandbox.services import sandbox_loan_move, sandbox_partner_register
 from integrations.kiva.services import SANDBOX_AUDIENCE, connection_configure
 from kivaportal.lending.models import LoanAtKiva
 from kivaportal.partners.roles import Role
@@ -22,11 +22,19 @@ from kivaportal.pipeline import sweep
 from kivaportal.pipeline.models import Attempt, Submission
 from kivaportal.pipeline.models import SubmissionState as St
 from kivaportal.pipeline.reconcile import reconcile_partner
+from kivaportal.repayments.models import RepaymentReport, SentRepaymentLoan
+from kivaportal.repayments.selectors import report_lines, unexpected_loans, zero_line_loans
 from kivaportal.review import services
 from kivaportal.workflow.errors import ReviewError
 from kivaportal.workflow.models import AuditEntry
 from kivaportal.workflow.states import RecordState as S
-from tests.factories import LoanFactory, PartnerFactory, member
+from tests.factories import (
+    LoanFactory,
+    PartnerFactory,
+    RepaymentFactory,
+    RepaymentReportFactory,
+    member,
+)
 from tests.kiva.fixtures import SANDBOX_SECRET, sandbox_config
 
 PRODUCTION_CLIENT = "production-client"
@@ -232,3 +240,73 @@ def test_a_stage_send_of_unknown_outcome_is_not_looked_up_in_production(two):
     assert submission.state == St.NEEDS_ATTENTION
     looked_up = SandboxRequest.objects.filter(method="GET", path__endswith="/loans")
     assert not looked_up.exists()  # production cannot tell whether stage got it
+
+
+def test_the_repayment_report_expects_only_what_its_environment_knows(two):
+    """After the move to production, the month's report expects zero lines only for loans
+    production knows (or a row naming no environment says), not for those only stage knows;
+    a loan reported to stage was not reported to production (docs/kiva.md)."""
+    setup = two
+    only_stage, both = setup.first, setup.loan(mis_loan_id="BOTH-1")
+    for loan in (only_stage, both):
+        setup.approve(loan)
+        sandbox_loan_move(
+            loan=SandboxLoan.objects.get(uuid=loan.kiva.draft_uuid), status="payingBack"
+        )
+    reconcile_partner(connection=setup.connection)
+    assert set(LoanAtKiva.objects.values_list("loan_id", "environment", "status")) >= {
+        (only_stage.pk, "stage", "payingBack"),
+        (both.pk, "stage", "payingBack"),
+    }
+    RepaymentFactory(loan=both, date=date(2026, 1, 10))
+    january = setup.approve(
+        RepaymentReportFactory(
+            partner=setup.partner,
+            month=date(2026, 1, 1),
+            state=S.SUBMITTED,
+            created_by=setup.preparer,
+            updated_by=setup.preparer,
+        )
+    )
+    assert january.state == S.SENT
+    # Kiva stage took the line of each (a zero line for the loan that repaid nothing).
+    assert set(SentRepaymentLoan.objects.values_list("loan_id", "environment")) == {
+        (only_stage.pk, "stage"),
+        (both.pk, "stage"),
+    }
+    february = RepaymentReportFactory(partner=setup.partner, month=date(2026, 2, 1))
+    zero = {
+        (line.mis_loan_id, line.kiva_status, line.sent_before) for line in report_lines(february)
+    }
+    assert zero == {
+        (only_stage.mis_loan_id, "payingBack", True),
+        ("BOTH-1", "payingBack", True),
+    }
+
+    to_production(setup)
+    # Production's reconciliation lists one of them (as it would once production has it);
+    # a row and a reported loan from before environments were recorded count everywhere.
+    LoanAtKiva.objects.filter(loan=both).update(environment="production")
+    legacy = setup.loan(mis_loan_id="OLD-1")
+    SentRepaymentLoan.objects.create(
+        partner=setup.partner, loan=legacy, report=january, month=january.month
+    )
+    february = RepaymentReport.objects.get(pk=february.pk)  # read afresh, as a page does
+
+    # What stage was sent (both loans' January lines) is not "reported before" here.
+    lines = report_lines(february)
+    assert {(line.mis_loan_id, line.kiva_status, line.sent_before) for line in lines} == {
+        ("BOTH-1", "payingBack", False),
+        ("OLD-1", "", True),
+    }
+    assert set(zero_line_loans(february).values_list("mis_loan_id", flat=True)) == {
+        "BOTH-1",
+        "OLD-1",
+    }
+    # A repayment of the stage-only loan is not expected by production: it is flagged, not
+    # left out as stage's status would say, and not counted as reported before.
+    setup.repayment(only_stage)
+    february = RepaymentReport.objects.get(pk=february.pk)
+    [line] = [line for line in report_lines(february) if line.loan_pk == only_stage.pk]
+    assert (line.kiva_status, line.sent_before, line.expected) == ("", False, False)
+    assert set(unexpected_loans(february).values_list("pk", flat=True)) == {only_stage.pk}
