@@ -118,8 +118,24 @@ def report_environment(report: RepaymentReport) -> str:
 
 
 def report_kiva_status(report: RepaymentReport, path: str):
-    """Kiva's status of the loan at `path` as the report's environment knows it."""
+    """Kiva's status of the loan at `path` ("kiva__", "loan__kiva__") as the report's
+    environment knows it ("" when it knows none), for a line's value."""
     return kiva_status_known_in(report_environment(report), path)
+
+
+def _kiva_status_in(report: RepaymentReport, path: str, statuses) -> Q:
+    """The report's environment knows the loan's status at `path`, one of `statuses`. (Plain
+    conditions on the join, not on `report_kiva_status`: the planner estimates them.)"""
+    return Q(**{f"{path}status__in": statuses}) & known_in_q(
+        report_environment(report), f"{path}environment"
+    )
+
+
+def _kiva_status_unknown(report: RepaymentReport, path: str) -> Q:
+    """The report's environment knows no status of the loan at `path`."""
+    known = known_in_q(report_environment(report), f"{path}environment")
+    unknown = Q(**{f"{path[:-2]}__isnull": True}) | Q(**{f"{path}status": ""})
+    return unknown | ~known if known else unknown
 
 
 def dated_in_month(report: RepaymentReport):
@@ -131,19 +147,15 @@ def dated_in_month(report: RepaymentReport):
 def in_month(report: RepaymentReport):
     """The partner's repayment transactions dated in the report's month, but for loans Kiva
     shows as ended or refunded."""
-    return (
-        dated_in_month(report)
-        .alias(kiva_status=report_kiva_status(report, "loan__kiva__"))
-        .exclude(kiva_status__in=KIVA_LEFT_OUT)
-    )
+    return dated_in_month(report).exclude(_kiva_status_in(report, "loan__kiva__", KIVA_LEFT_OUT))
 
 
 def left_out_loans(report: RepaymentReport):
     """Loans with repayments in the month that Kiva shows as ended or refunded."""
     return (
         dated_in_month(report)
-        .annotate(kiva_status=report_kiva_status(report, "loan__kiva__"))
-        .filter(kiva_status__in=KIVA_LEFT_OUT)
+        .filter(_kiva_status_in(report, "loan__kiva__", KIVA_LEFT_OUT))
+        .annotate(kiva_status=F("loan__kiva__status"))
         .values("loan__mis_loan_id", "kiva_status")
         .distinct()
         .order_by("loan__mis_loan_id")
@@ -168,10 +180,9 @@ def expected_loans(report: RepaymentReport):
     month whose status Kiva has not told (not reconciled yet). Kiva's status, once known,
     decides: a loan it shows in any other status (ended, refunded, inactive...) is not
     expected. Both only as the report's environment knows them. docs/kiva.md says the rule."""
-    return (
-        Loan.objects.filter(partner_id=report.partner_id)
-        .alias(kiva_status=report_kiva_status(report, "kiva__"))
-        .filter(Q(kiva_status__in=KIVA_REPAYING) | (Q(_sent_before(report)) & Q(kiva_status="")))
+    return Loan.objects.filter(partner_id=report.partner_id).filter(
+        _kiva_status_in(report, "kiva__", KIVA_REPAYING)
+        | (Q(_sent_before(report)) & _kiva_status_unknown(report, "kiva__"))
     )
 
 
@@ -243,7 +254,7 @@ def _grouped(report, search=None, zero=False):
     rows = (
         rows.annotate(
             sent_before=_sent_before(report, "loan_id"),
-            status_here=F("kiva_status"),  # in_month's, as the environment knows it
+            status_here=report_kiva_status(report, "loan__kiva__"),
         )
         .values(
             "loan_id",
