@@ -9,12 +9,14 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from kivaportal.lending.models import Loan, LoanAtKiva
 from kivaportal.partners.models import RepaymentAmountRule, RepaymentCsvFormat
-from kivaportal.repayments.models import RepaymentReport
+from kivaportal.repayments.models import RepaymentReport, SentRepaymentLoan
 from kivaportal.repayments.selectors import report_lines
 from tests.factories import (
     BorrowerFactory,
     GroupLoanFactory,
+    KivaConnectionFactory,
     LoanFactory,
     PartnerFactory,
     RepaymentFactory,
@@ -233,6 +235,35 @@ def test_number_of_queries_does_not_grow_with_the_number_of_loans(rule):
             lines = report_lines(report)
         # An individual loan has one line, a group loan of three one per borrower.
         assert len(lines) == size + (size // 5) * 2
+        counts[size] = len(queries)
+
+    assert counts[5] == counts[50]
+
+
+def test_number_of_queries_does_not_grow_with_loans_known_in_other_environments():
+    """A production connection, loans known to stage, production or neither (no row): the
+    environment is read once, whatever the number of loans."""
+    counts = {}
+    for size in (5, 50):
+        report = portfolio(PERIOD, size)
+        KivaConnectionFactory(partner=report.partner, environment="production")
+        loans = Loan.objects.filter(partner=report.partner).order_by("id")
+        for n, loan in enumerate(loans):
+            environment = ("stage", "production", "")[n % 3]
+            LoanAtKiva.objects.create(loan=loan, status="payingBack", environment=environment)
+            SentRepaymentLoan.objects.create(
+                partner=report.partner,
+                loan=loan,
+                report=report,
+                month=date(2026, 1, 1),
+                environment=environment,
+            )
+        report = RepaymentReport.objects.get(pk=report.pk)
+        with CaptureQueriesContext(connection) as queries:
+            lines = report_lines(report)
+        known = {loan.pk for n, loan in enumerate(loans) if n % 3}
+        assert {line.loan_pk for line in lines if line.kiva_status} == known
+        assert {line.loan_pk for line in lines if line.sent_before} == known
         counts[size] = len(queries)
 
     assert counts[5] == counts[50]

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from integrations.kiva.connection_models import KivaConnection
 from kivaportal.lending.models import Borrower, LoanDataVersion
 from kivaportal.lending.services import borrower_edited
 from kivaportal.repayments import line_store
@@ -199,6 +200,26 @@ def test_loans_kiva_took_make_later_months_reports_computed_again(
     assert ReportLineStore.objects.get(report=later).totals["expected"] == 2
     assert report_lines_build(report_id=report.pk) is False
     assert report_lines_build(report_id=earlier.pk) is False
+
+
+def test_a_move_to_production_computes_the_lines_again_with_what_production_knows(
+    partner, report, make_loan
+):
+    repaid(make_loan, 1)
+    connection = KivaConnection.objects.get(partner=partner)  # the fixture's, active
+    connection.environment = "stage"
+    connection.save()
+    earlier = RepaymentReportFactory(partner=partner, month=date(2026, 1, 1))
+    report_loans_sent(report_id=earlier.pk, loan_ids=["RL-000"], environment="stage")
+    report_lines_build(report_id=report.pk)
+    assert ReportLineStore.objects.get(report=report).totals["expected"] == 1
+
+    connection.environment = "production"
+    connection.save()
+
+    # What stage took is not "reported before" in production: not expected any more.
+    assert report_lines_build(report_id=report.pk) is True
+    assert ReportLineStore.objects.get(report=report).totals["expected"] == 0
 
 
 def test_what_is_sent_is_computed_from_the_repayments_never_from_the_stored_lines(
