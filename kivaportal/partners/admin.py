@@ -71,6 +71,10 @@ class MembershipAdmin(PartnerScopedAdmin):
     members_may_delete = True
     actions = ("remove_members", "send_password_reset")
 
+    def get_exclude(self, request, obj=None):
+        # A new membership is active (the service makes it so): no box to untick in vain.
+        return ["is_active"] if obj is None else super().get_exclude(request, obj)
+
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None:

@@ -415,6 +415,7 @@ def test_the_admins_add_form_offers_only_people_the_service_accepts(as_user, par
     )
     assert str(user("rosa.reviewer").pk) in offered
     assert str(user("moussa.admin").pk) not in offered
+    assert 'name="is_active"' not in page  # a new membership is active: no box to untick
     with pytest.raises(NotAllowed):
         member_add(
             partner=partner_a, user=user("moussa.admin"), role="reviewer", by=user("pablo.admin")
