@@ -11,10 +11,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 from simple_history.models import HistoricalRecords
 
 from integrations.kiva.hosts import host_allowed, host_of
 from kivaportal.common import crypto
+from kivaportal.common.messages import message, message_text
 from kivaportal.common.models import Tracked
 from kivaportal.common.scoping import PartnerScopedQuerySet
 
@@ -186,13 +188,20 @@ class KivaConnection(Tracked):
     def production_refusal(self) -> str:
         """Why nothing may be sent through this connection now, or "": production sending
         waits until Kiva's approval of the stage tests is recorded (docs/kiva.md)."""
+        return message_text(self.production_refusal_message())
+
+    def production_refusal_message(self) -> dict | None:
+        """`production_refusal` as a message to store (kivaportal/common/messages.py)."""
         if self.environment == Environment.PRODUCTION and self.stage_approved_on is None:
-            return _(
-                "Kiva has not approved %(partner)s's stage tests yet (none recorded): nothing is "
-                "sent to production until a partner admin records Kiva's approval on the "
-                "Stage and production page."
-            ) % {"partner": self.partner}
-        return ""
+            return message(
+                gettext_noop(
+                    "Kiva has not approved %(partner)s's stage tests yet (none recorded): "
+                    "nothing is sent to production until a partner admin records Kiva's "
+                    "approval on the Stage and production page."
+                ),
+                partner=self.partner,
+            )
+        return None
 
     def resolved_journal_path(self) -> str:
         return self.journal_path.replace("{partner_id}", self.kiva_partner_id)
