@@ -128,7 +128,12 @@ class KivaConnection(Tracked):
     last_test_ok = models.BooleanField(_("last test passed"), null=True, blank=True)
     last_test_report = models.TextField(_("last test report"), blank=True)
     last_synced_at = models.DateTimeField(_("reference data last synced"), null=True, blank=True)
+    # As a submission's error (kivaportal/common/messages.py): the report's text in the
+    # portal's default language, and the message each reader reads in theirs.
     last_sync_report = models.TextField(_("last sync report"), blank=True)
+    last_sync_report_message = models.JSONField(
+        _("last sync report (message)"), null=True, blank=True, editable=False
+    )
 
     objects = PartnerScopedQuerySet.as_manager()
     history = HistoricalRecords(excluded_fields=["client_secret_encrypted"])
@@ -184,6 +189,13 @@ class KivaConnection(Tracked):
     @property
     def scope_list(self) -> list[str]:
         return self.scopes.split()
+
+    @property
+    def last_sync_text(self) -> str:
+        """The last sync's report in the reader's language (an old row's text as it was)."""
+        if self.last_sync_report_message:
+            return message_text(self.last_sync_report_message)
+        return self.last_sync_report
 
     def production_refusal(self) -> str:
         """Why nothing may be sent through this connection now, or "": production sending
