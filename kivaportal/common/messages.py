@@ -68,7 +68,6 @@ def message_fields(name: str, value) -> dict:
     """The model fields that store `value` under `name`: `name` its text in the default
     language (search, the admin's filters, old readers), `<name>_message` the message itself,
     or None for plain text (evidence, or nothing)."""
-    return {
-        name: message_default_text(value),
-        f"{name}_message": value if is_message(value) else None,
-    }
+    if not is_message(value):
+        return {name: str(value or ""), f"{name}_message": None}
+    return {name: message_default_text(value), f"{name}_message": value}

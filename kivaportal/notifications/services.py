@@ -99,7 +99,7 @@ def returned_notices(now) -> list[Notice]:
                 f"audit:{entry.pk}",
                 str(record),
                 _url(record),
-                detail=entry.comment,
+                detail=entry.comment_text,
                 people=frozenset(people),
             )
         )

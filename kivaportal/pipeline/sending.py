@@ -137,8 +137,8 @@ def submission_send(*, submission_id, worker=None, client=None) -> str:
         return _sent(submission, data, answer.reference, answer.confirm_url, problems)
 
 
-def _moved_elsewhere(submission, connection) -> str:
-    """Why `submission` may not go through `connection` as it is now, or ""."""
+def _moved_elsewhere(submission, connection) -> dict | None:
+    """Why `submission` may not go through `connection` as it is now (a message), or None."""
     if connection is None:
         return message(
             gettext_noop("The partner has no Kiva connection any more: nothing was sent.")
