@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, Q
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -127,7 +128,9 @@ def import_job_start(*, job: ImportJob, commit: bool, by):
     # this transaction commits when there is no broker, CELERY_TASK_ALWAYS_EAGER).
     from integrations.mis.tasks import run_import_job
 
-    transaction.on_commit(lambda: run_import_job.delay(job.pk, commit, by.pk))
+    # The results keep the problems as text: in the language of the person who asked.
+    language = translation.get_language()
+    transaction.on_commit(lambda: run_import_job.delay(job.pk, commit, by.pk, language))
     return job
 
 
@@ -218,8 +221,10 @@ def import_job_run(*, job_id: int, commit: bool, user_id: int | None):
     warnings), before anything is imported."""
     from django.contrib.auth import get_user_model
 
-    job = ImportJob.objects.select_related("partner").get(pk=job_id)
-    actor = get_user_model().objects.filter(pk=user_id).first()
+    job = ImportJob.objects.select_related("partner", "created_by").get(pk=job_id)
+    # The records are by who uploaded the file (its content), whoever pressed "Import now":
+    # under four eyes the uploader never approves them.
+    actor = job.created_by or get_user_model().objects.filter(pk=user_id).first()
     if not job.rows_total:  # counted here, not in the request: the progress bar's 100 %
         files = (job.file, job.members_file, job.schedule_file)
         job.rows_total = sum(count_rows(_opener_for(f)) for f in files if f)
@@ -254,25 +259,24 @@ def import_job_run(*, job_id: int, commit: bool, user_id: int | None):
             people = BorrowerImporter(sources={"main": named}, **kwargs)
         with transaction.atomic():
             intake_lock(partner=job.partner)
-            if people is not None:
-                people.check()
+            # Check and write with each row parsed once (docs/performance.md, "Intake"): the
+            # borrowers first, so that the loans find them; if they have a problem, the loans
+            # are only checked, taking the borrowers the sheet describes as existing.
+            if people is not None and not people.commit().ok:
                 importer.pending_clients |= named.clients
-            if people is None:
-                # Check and write with each row parsed once (docs/performance.md, "Intake").
-                outcome = importer.commit()
-                ok = outcome.ok
-            else:
                 outcome = importer.check()
-                ok = outcome.ok and people.outcome.ok
-                if ok and people.outcome.changes:
-                    people.write()
-                if ok and outcome.changes:
-                    importer.write()
+            elif commit or job.kind in REVIEWED:
+                outcome = importer.commit()
+            else:
+                # Borrowers and repayments have no checks of their own to show: their preview
+                # is the check alone, without the rehearsal's writes.
+                outcome = importer.check()
+            ok = outcome.ok and (people is None or people.outcome.ok)
             results = _results(outcome, people)
             if ok:
                 _checks_of_written(job, results)
-            if not commit:
-                transaction.set_rollback(True)  # the rehearsal: nothing stays
+            if not commit or not ok:
+                transaction.set_rollback(True)  # the rehearsal, or a problem: nothing stays
     except Exception:
         # Whatever went wrong, the transaction was rolled back; the page must say so.
         log.exception("Import job %s failed", job.pk)

@@ -29,10 +29,18 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-OWNER_HELP = _(
-    "The member accountable for what it posts: records it creates or edits are theirs, so "
-    "under four eyes someone else approves them."
-)
+def _owner_field(**options):
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_(
+            "The member accountable for what it posts: records it creates or edits are theirs, "
+            "so under four eyes someone else approves them."
+        ),
+        **options,
+    )
 
 
 class Scope(models.TextChoices):
@@ -53,13 +61,7 @@ class IntakeCredential(models.Model):
     secret_hash_field = ""
 
     name = models.CharField(_("name"), max_length=100, help_text=_("Which MIS or system uses it."))
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("owner"),
-        on_delete=models.PROTECT,
-        related_name="+",
-        help_text=OWNER_HELP,
-    )
+    owner = _owner_field()
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),
@@ -98,24 +100,8 @@ class ApiKey(IntakeCredential):
     )
     prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
     key_hash = models.CharField(_("key hash"), max_length=64, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("created by"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        editable=False,
-    )
     # Empty only for keys made before keys had owners and whose maker is unknown: refused.
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("owner"),
-        on_delete=models.PROTECT,
-        null=True,
-        related_name="+",
-        help_text=OWNER_HELP,
-    )
+    owner = _owner_field(null=True)
 
     class Meta(IntakeCredential.Meta):
         verbose_name = _("intake API key")

@@ -12,7 +12,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.db import DataError, models, transaction
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext
 from simple_history.admin import SimpleHistoryAdmin
@@ -285,6 +285,11 @@ class PartnerScopedAdmin(ScopedFormfieldsMixin, SimpleHistoryAdmin):
         return super().history_view(request, object_id, extra_context)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # An old version is shown, never saved back: django-simple-history's setting hides the
+        # revert button but still saves a POST, with the old state and no role check (an
+        # approval restored over edited parts, four eyes turned off on a partner).
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
         self._ensure_visible(request, object_id)
         if not str(version_id).isdigit() or int(version_id) > 2**63 - 1:
             raise Http404

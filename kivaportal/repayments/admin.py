@@ -39,15 +39,16 @@ class RepaymentAdmin(SentRecordsKeptMixin, PartnerScopedAdmin):
     def interest_display(self, obj):
         return money_text(obj.interest, obj.loan.currency)
 
-    # A repayment is part of its month's report: a change or a deletion reaches the report.
+    # A repayment is part of its month's report: an addition, a change or a deletion reaches
+    # the report (an approved one goes back to draft).
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        if change and form.changed_data:
+        if not change or form.changed_data:
             repayment_edited(
                 repayment=obj,
                 by=request.user,
                 dates=[form.initial.get("date"), obj.date],
-                changed_fields=form.changed_data,
+                changed_fields=form.changed_data if change else ["added"],
             )
 
     def delete_model(self, request, obj):

@@ -4,7 +4,6 @@ Views stay thin: they scope, read through selectors, act through `review.service
 turn a refusal into a message that says why.
 """
 
-import csv
 from datetime import date
 
 from django.conf import settings
@@ -24,6 +23,7 @@ from django_fsm import can_proceed
 
 from integrations.kiva.models import Environment, KivaConnection
 from integrations.kiva.services import connection_stage_approval_record
+from kivaportal.common.csv_export import CsvWriter
 from kivaportal.common.paging import LargeTablePaginator
 from kivaportal.kinds import KINDS, kind_of
 from kivaportal.lending.selectors import kiva_summary
@@ -293,7 +293,7 @@ def report_csv(request, partner_id, pk):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = f"repayments-{partner.kiva_partner_id}-{report.month:%Y-%m}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
+    writer = CsvWriter(response)
     writer.writerow(["loan_id", "client_id", "transactions", "repaid_in_month", "amount"])
     problems = version_problems(record_submissions(report), report.version)
     problem_loans = {str(p.get("loan_id")) for _chunk, p in problems if p.get("loan_id")}
@@ -361,13 +361,13 @@ ACTIONS = {
     ),
 }
 DONE = {
-    "submit": _("submitted for review"),
-    "approve": _("approved"),
-    "request_changes": _("sent back with your comment"),
-    "withdraw": _("withdrawn"),
-    "new_version": _("reopened as a new version"),
-    "recheck": _("checked again"),
-    "resend_refused": _("reopened as a new version holding the lines Kiva refused"),
+    "submit": _lazy("submitted for review"),
+    "approve": _lazy("approved"),
+    "request_changes": _lazy("sent back with your comment"),
+    "withdraw": _lazy("withdrawn"),
+    "new_version": _lazy("reopened as a new version"),
+    "recheck": _lazy("checked again"),
+    "resend_refused": _lazy("reopened as a new version holding the lines Kiva refused"),
 }
 
 

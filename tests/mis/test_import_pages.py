@@ -204,3 +204,72 @@ def test_the_upload_page_offers_only_partners_where_the_user_may_edit(client, pa
     page = client.get("/intake/").content.decode()
     assert partner.name in page and "Other MFI" not in page
     assert "loan_borrowers.csv" in page
+
+
+def test_the_problems_are_in_the_language_of_who_uploaded_whatever_the_workers(
+    client, partner, preparer, django_capture_on_commit_callbacks
+):
+    from django.utils import translation
+
+    client.force_login(preparer)
+    data = {
+        "partner": partner.pk,
+        "kind": "repayments",
+        "encoding": "auto",
+        "file": SimpleUploadedFile("r.csv", b"mis_repayment_id,date\nT1,2026-02-10\n", "text/csv"),
+    }
+    with django_capture_on_commit_callbacks() as queued:
+        client.post("/intake/", data, headers={"accept-language": "es"})
+    with translation.override("en"):  # a worker's own language
+        queued[0]()
+
+    messages = [e["message"] for e in ImportJob.objects.get().results["errors"]]
+    assert "Falta una columna obligatoria." in messages, messages
+
+
+def test_a_repayments_preview_checks_without_writing_a_row(
+    client, partner, preparer, django_capture_on_commit_callbacks
+):
+    """Only loans and journals have checks of their own to show: the other kinds' preview is
+    the check alone, not a rehearsal written and rolled back (docs/performance.md)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(preparer)
+    upload(client, partner, "loans", LOANS, members_file=MEMBERS, schedule_file=SCHEDULE)
+    commit(client, ImportJob.objects.get())
+    with django_capture_on_commit_callbacks() as queued:
+        upload_file = SimpleUploadedFile(
+            "r.csv",
+            b"mis_repayment_id,mis_loan_id,date,amount,principal,interest\n"
+            b"T1,L1,2026-02-10,10.00,10,0\n",
+            "text/csv",
+        )
+        client.post("/intake/", {"partner": partner.pk, "kind": "repayments", "file": upload_file,
+                                 "encoding": "auto"})  # fmt: skip
+    with CaptureQueriesContext(connection) as queries:
+        queued[0]()
+
+    job = ImportJob.objects.get(kind="repayments")
+    assert (job.status, job.results["created"]) == (ImportStatus.CHECKED, 1)
+    written = [q["sql"] for q in queries if "repayments_" in q["sql"] and "INSERT" in q["sql"]]
+    assert written == []
+
+
+def test_the_uploader_may_not_approve_what_someone_else_imported(client, partner):
+    """The records are by who put their content in: the file's uploader, not whoever pressed
+    "Import now" (four eyes, docs/security.md)."""
+    from kivaportal.review import services
+
+    uploader = member(partner, Role.PARTNER_ADMIN, username="x")
+    client.force_login(uploader)
+    upload(client, partner, "loans", LOANS, members_file=MEMBERS, schedule_file=SCHEDULE)
+    job = ImportJob.objects.get()
+    importer = member(partner, Role.PREPARER, username="y")
+    client.force_login(importer)
+    commit(client, job)
+    loan = Loan.objects.get()
+    services.record_submit(record=loan, by=importer)
+
+    assert loan.created_by == uploader
+    assert services.four_eyes_refusal(Loan.objects.get(), uploader) is not None

@@ -293,3 +293,15 @@ def test_the_timeline_writes_amounts_and_dates_in_the_readers_language(
     assert f"Cuota {day:%d/%m/%Y}: 400,00 + 12 000,00" in spanish
     assert "400.000" not in spanish
     assert f"Instalment {day:%m/%d/%Y}: 400.00 + 12,000.00" in english
+
+
+def test_the_message_after_an_action_is_in_the_users_language(client, make_loan, preparer):
+    loan = make_loan(mis_loan_id="L-ES")
+    client.force_login(preparer)
+    url = reverse("review:act", args=[loan.partner_id, "loans", loan.pk])
+
+    response = client.post(
+        url, {"action": "submit"}, headers={"accept-language": "es"}, follow=True
+    )
+
+    assert "L-ES: enviado a revisión." in [str(m) for m in response.context["messages"]]

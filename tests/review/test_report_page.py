@@ -81,6 +81,19 @@ def test_report_lines_download_as_csv_with_the_pages_filter(client, partner, rev
     assert [r[0] for r in zero[1:]] == ["WK-102"]
 
 
+def test_a_loan_id_that_reads_as_a_formula_goes_out_as_text_in_the_csv(
+    client, partner, reviewer, report
+):
+    # MIS ids are any text the partner's MIS sends (kivaportal.common.csv_export).
+    Loan.objects.filter(mis_loan_id="WK-203").update(mis_loan_id='=HYPERLINK("https://x.example")')
+    client.force_login(reviewer)
+
+    response = client.get(reverse("review:report_csv", args=[partner.pk, report.pk]))
+
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert ['\'=HYPERLINK("https://x.example")', "125.50"] in [[r[0], r[3]] for r in rows]
+
+
 def test_another_partners_report_csv_is_a_404(client, partner, outsider, report):
     client.force_login(outsider)
     url = reverse("review:report_csv", args=[partner.pk, report.pk])
