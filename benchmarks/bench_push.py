@@ -39,6 +39,81 @@ def cpu_busy() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_of(stat: str) -> float:
+    """CPU seconds (user + system, with reaped children's) of one /proc/<pid>/stat line."""
+    # pid (comm) state ppid pgrp session ...: comm may hold spaces, so split after the last ')'.
+    fields = stat.rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / TICK
+
+
+def sessions_cpu(sessions: dict) -> dict:
+    """CPU seconds so far of every process in each session ({name: sid}): a part started by
+    `Parts` runs in its own session, with its children (a prefork worker's pool)."""
+    names = {sid: name for name, sid in sessions.items()}
+    found = dict.fromkeys(sessions, 0.0)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        session = int(stat.rsplit(")", 1)[1].split()[3])
+        if session in names:
+            found[names[session]] += _cpu_of(stat)
+    return found
+
+
+def backends_cpu() -> dict:
+    """CPU seconds so far of each PostgreSQL backend serving this database (the workers'),
+    this process's own left out."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        pids = [pid for (pid,) in cursor.fetchall()]
+    found = {}
+    for pid in pids:
+        try:
+            found[pid] = _cpu_of(Path(f"/proc/{pid}/stat").read_text())
+        except OSError:  # gone, or another machine's
+            continue
+    return found
+
+
+def parts_cpu(parts) -> dict:
+    """CPU seconds so far of each part of the push: the workers, the sandbox, Redis and
+    PostgreSQL's backends for this database (read from /proc: the other work on the machine
+    is not counted, unlike its busy jiffies)."""
+    sessions = {"sandbox": parts.sandbox.pid, "redis": parts.redis.process.pid}
+    sessions |= {f"worker:{name}": process.pid for name, process in parts.workers.items()}
+    found = sessions_cpu(sessions)
+    workers = sum(v for k, v in found.items() if k.startswith("worker:"))
+    return {
+        "worker": workers,
+        "sandbox": found["sandbox"],
+        "redis": found["redis"],
+        "postgres": backends_cpu(),
+    }
+
+
+def cpu_per_send(before, after, sends) -> dict:
+    """Milliseconds of CPU per send of each part between two `parts_cpu` readings."""
+    spent = {key: after[key] - before[key] for key in ("worker", "sandbox", "redis")}
+    # A backend opened during the run counts from zero.
+    spent["postgres"] = sum(
+        cpu - before["postgres"].get(pid, 0.0) for pid, cpu in after["postgres"].items()
+    )
+    spent["total"] = sum(spent.values())
+    return {key: value * 1000 / max(1, sends) for key, value in spent.items()}
+
+
 def run(parts, *, workers, loans, lines, journals, latency_ms, concurrency_mode, worker_env):
     from django.contrib.contenttypes.models import ContentType
     from django.core.management import call_command
@@ -74,15 +149,18 @@ def run(parts, *, workers, loans, lines, journals, latency_ms, concurrency_mode,
         assert not result.refused, result.refused[:3]
     print(f"  approvals: {time.monotonic() - started:.0f}s", flush=True)
     calls = Submission.objects.count()
-    busy_before = cpu_busy()
+    busy_before, parts_before = cpu_busy(), parts_cpu(parts)
     wait_until(
         lambda: not Submission.objects.exclude(state__in=FINISHED).exists(),
         timeout=3600,
         interval=0.5,
         what="every submission to finish",
     )
-    busy_after = cpu_busy()
+    busy_after, parts_after = cpu_busy(), parts_cpu(parts)
     cpu = (busy_after[0] - busy_before[0]) / max(1, busy_after[1] - busy_before[1])
+    per_send = cpu_per_send(parts_before, parts_after, calls)
+    # The whole machine's busy time per send (all cores), whoever spent it.
+    machine_ms = (busy_after[0] - busy_before[0]) / TICK * 1000 / max(1, calls)
     last = Submission.objects.aggregate(last=Max("updated_at"))["last"].timestamp()
     wall = last - committed["at"]
     ideal = calls * latency_ms / 1000 / workers
@@ -98,6 +176,8 @@ def run(parts, *, workers, loans, lines, journals, latency_ms, concurrency_mode,
         "states": dict(states),
         "post_ms": mean_ms,
         "cpu": cpu,
+        "per_send": per_send,
+        "machine_ms": machine_ms,
     }
 
 
@@ -247,6 +327,27 @@ def main():
         print(
             f"{r['workers']:>7} {r['calls']:>9} {r['wall']:>9.1f} {r['ideal']:>9.1f} "
             f"{r['ratio']:>6.2f} {r['cpu']:>8.0%}  {r['states']}"
+        )
+    cores = os.cpu_count() or 1
+    print()
+    print(
+        "CPU per API call (ms; /proc of each part: the workers with their pools, the sandbox, "
+        "Redis, PostgreSQL's backends for this database), beside the whole machine's busy time "
+        f"per call (all {cores} cores, whoever spent it), and the calls a second the parts' CPU "
+        f"allows on {cores} cores, beside the ideal's (workers ÷ latency)"
+    )
+    print(
+        f"{'workers':>7} {'worker':>7} {'sandbox':>7} {'postgres':>8} {'redis':>6} "
+        f"{'parts':>6} {'machine':>7} {'calls/s allowed':>15} {'ideal calls/s':>13}"
+    )
+    for r in rows:
+        p = r["per_send"]
+        allowed = cores * 1000 / p["total"] if p["total"] else float("inf")
+        wanted = r["workers"] * 1000 / args.latency_ms
+        print(
+            f"{r['workers']:>7} {p['worker']:>7.1f} {p['sandbox']:>7.1f} {p['postgres']:>8.1f} "
+            f"{p['redis']:>6.1f} {p['total']:>6.1f} {r['machine_ms']:>7.1f} {allowed:>15.0f} "
+            f"{wanted:>13.0f}"
         )
 
 

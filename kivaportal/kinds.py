@@ -57,6 +57,8 @@ KINDS = {
             ("created_by", "updated_by", "loan", "borrower"),
             kiva=adapters.JOURNAL,
             page=lambda journal, page_number=None, params=None: {"findings": journal.findings()},
+            # Its checks read what Kiva last said of its loan.
+            with_details=lambda journals: journals.select_related("loan__kiva"),
         ),
         RecordKind(
             "reports",

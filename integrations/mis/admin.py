@@ -24,7 +24,7 @@ from integrations.mis.models import (
     Scope,
 )
 from integrations.mis.oauth import mis_client_create, mis_client_revoke, token_revoke
-from kivaportal.common.admin import PartnerScopedAdmin
+from kivaportal.common.admin import PARTNER_FILTER, PartnerScopedAdmin
 from kivaportal.partners.roles import ROLE_ACTIONS, Action
 from kivaportal.partners.selectors import partner_ids_where
 
@@ -50,7 +50,7 @@ class OwnedAdmin(PartnerScopedAdmin):
     form = OwnedForm
     actions = ["revoke"]
     created_template = ""
-    list_filter = (("partner", admin.RelatedOnlyFieldListFilter), "revoked_at")
+    list_filter = (PARTNER_FILTER, "revoked_at")
     list_select_related = ("partner", "owner", "created_by")
     # Who made it and when, its last use and its revocation: never typed in.
     stamps = ("created_by", "created_at", "last_used_at", "revoked_at")
@@ -234,7 +234,7 @@ class ImportJobAdmin(PartnerScopedAdmin):
         "created_at",
         "page",
     )
-    list_filter = (("partner", admin.RelatedOnlyFieldListFilter), "kind", "status")
+    list_filter = (PARTNER_FILTER, "kind", "status")
     list_select_related = ("partner", "created_by")
     readonly_fields = [f.name for f in ImportJob._meta.fields]
 

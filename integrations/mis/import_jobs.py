@@ -115,8 +115,11 @@ def import_job_create(
     return job
 
 
-def import_job_start(*, job: ImportJob, commit: bool, by):
-    """Queue the check (commit=False) or the import in the import task, for any file."""
+def import_job_start(*, job: ImportJob, commit: bool, by, now: bool = False):
+    """Queue the check (commit=False) or the import in the import task, for any file. `now`
+    runs it here instead, in the caller's transaction, and returns the job as it ends: for a
+    caller whose whole work is one transaction (the demo's loader), which a task would only
+    see after it commits."""
     if not user_can(by, Action.EDIT, job.partner_id):
         raise PermissionDenied(_("Your role in this partner does not allow importing."))
     if commit and job.status != ImportStatus.CHECKED:
@@ -124,6 +127,8 @@ def import_job_start(*, job: ImportJob, commit: bool, by):
     status = ImportStatus.IMPORTING if commit else ImportStatus.CHECKING
     job.updated_by = by
     job.mark(status, rows_done=0, updated_by=by)
+    if now:
+        return import_job_run(job_id=job.pk, commit=commit, user_id=by.pk)
     # Never parsed in the request, whatever its size: the task reads it (in-process right after
     # this transaction commits when there is no broker, CELERY_TASK_ALWAYS_EAGER).
     from integrations.mis.tasks import run_import_job

@@ -92,14 +92,32 @@ class Examples:
         """The header and the example rows; a column the partner gives no value for keeps
         its generic example (text, ids)."""
         columns = TEMPLATES[name]
-        rows = [[c.name for c in columns]]
-        for example in self.rows(name):
-            rows.append([example.get(c.name, c.example) for c in columns])
-        return rows
+        rows = [{c.name: row.get(c.name, c.example) for c in columns} for row in self.rows(name)]
+        return template_table(name, rows)
+
+
+def template_table(name: str, rows: list[dict]) -> list[list]:
+    """The header of the template `name` and `rows` under it (a dict per row, by column name;
+    a column a row does not name is left empty)."""
+    columns = [c.name for c in TEMPLATES[name]]
+    return [columns, *([row.get(c, "") for c in columns] for row in rows)]
 
 
 def template_csv(name: str, partner) -> str:
     return csv_text(Examples(partner).table(name))
+
+
+def workbook_bytes(sheets: dict[str, list[list]]) -> bytes:
+    """An .xlsx of the given sheets (title -> rows), their cells written as text."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        _sheet(book, title, rows)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 def allowed_values(partner) -> list[list]:
@@ -134,17 +152,9 @@ def _sheet(book, title, rows):
 def template_workbook(partner) -> bytes:
     """The loans workbook: sheets loans, borrowers, schedule (with example rows for the
     partner) and "allowed values" (read by people, ignored by the import)."""
-    from openpyxl import Workbook
-
     examples = Examples(partner)
-    book = Workbook()
-    book.remove(book.active)
-    for sheet, name in WORKBOOK_SHEETS.items():
-        _sheet(book, sheet, examples.table(name))
-    _sheet(book, ALLOWED_SHEET, allowed_values(partner))
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    sheets = {sheet: examples.table(name) for sheet, name in WORKBOOK_SHEETS.items()}
+    return workbook_bytes({**sheets, ALLOWED_SHEET: allowed_values(partner)})
 
 
 ALLOWED_SHEET = "allowed values"

@@ -29,8 +29,10 @@ class _Line:
 class CsvWriter:
     """csv.writer with every cell neutralised; `writerow` returns the line it wrote."""
 
-    def __init__(self, out=None):
-        self._writer = csv.writer(out if out is not None else _Line(), lineterminator="\r\n")
+    def __init__(self, out=None, delimiter=","):
+        self._writer = csv.writer(
+            out if out is not None else _Line(), delimiter=delimiter, lineterminator="\r\n"
+        )
 
     def writerow(self, row: Iterable):
         return self._writer.writerow([neutralise(cell) for cell in row])
@@ -43,9 +45,9 @@ def csv_lines(rows: Iterable[Iterable]) -> Iterator[str]:
         yield writer.writerow(row)
 
 
-def csv_text(rows: Iterable[Iterable]) -> str:
+def csv_text(rows: Iterable[Iterable], delimiter=",") -> str:
     out = io.StringIO()
-    writer = CsvWriter(out)
+    writer = CsvWriter(out, delimiter=delimiter)
     for row in rows:
         writer.writerow(row)
     return out.getvalue()

@@ -35,7 +35,8 @@ def portal_served(url: str):
     """Serve the portal at `url` (scheme://host:port/) while the block runs; yields the base
     URL actually served (the port chosen when `url` asks for port 0)."""
     parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    # Port 0 asks for a free port (not the default 80: tests on one machine would collide).
+    host, port = parts.hostname or "127.0.0.1", 80 if parts.port is None else parts.port
     shared = {alias: connections[alias] for alias in connections}
     server = _SharedConnectionServer(
         (host, port), _QuietHandler, allow_reuse_address=True, connections_override=shared

@@ -373,3 +373,27 @@ class KivaStatusChange(models.Model):
 
     def __str__(self):
         return f"{self.loan_id}: {self.from_status or '-'} -> {self.to_status or '-'}"
+
+
+class LoanDataVersion(models.Model):
+    """A counter per partner, raised in the transaction of every change to what its reports'
+    lines show of its loans but the repayments: a loan's MIS ids, its borrowers' ids and names,
+    Kiva's status of a loan (`lending.services.loan_data_changed`). A report's stored lines
+    say which count they were computed at (docs/performance.md, "A report page that reads its
+    lines")."""
+
+    partner = models.OneToOneField(
+        "partners.Partner",
+        verbose_name=_("partner"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+    )
+    version = models.PositiveBigIntegerField(_("version"), default=0)
+
+    class Meta:
+        verbose_name = _("version of the loans' data")
+        verbose_name_plural = _("versions of the loans' data")
+
+    def __str__(self):
+        return f"{self.partner_id}: {self.version}"

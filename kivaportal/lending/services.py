@@ -17,13 +17,16 @@ from uuid import UUID
 
 from django.db import connection, transaction
 
+from kivaportal.common.commit import on_commit_once
 from kivaportal.lending.models import (
     KivaStatus,
     KivaStatusChange,
     Loan,
     LoanAtKiva,
     LoanBorrower,
+    LoanDataVersion,
 )
+from kivaportal.lending.signals import loan_data_changed_signal
 from kivaportal.workflow.transitions import record_data_changed
 
 UPDATED_FIELDS = (
@@ -38,6 +41,48 @@ UPDATED_FIELDS = (
     "environment",
 )
 KNOWN_STATUSES = frozenset(KivaStatus.values)
+# What a repayment report's line shows of its loan (beside the repayments and Kiva's status):
+# the names under which the admin and intake report an edit of them (a loan's fields, its
+# borrowers inline or sheet, a borrower's fields).
+LINE_FIELDS = frozenset(
+    {
+        "mis_loan_id",
+        "group_client_id",
+        "borrowers",
+        "loanborrower",
+        "mis_client_id",
+        "first_name",
+        "last_name",
+    }
+)
+
+
+def loan_data_changed(*, partner_id: int, fields=None) -> bool:
+    """What the partner's repayment reports show of its loans changed (`fields`: the edited
+    fields' names; None: Kiva's status of some): raise the partner's `LoanDataVersion` in this
+    transaction, and once it commits tell the apps above (the reports' stored lines are
+    computed again: docs/performance.md). Edits of other fields change nothing."""
+    if fields is not None and not LINE_FIELDS.intersection(fields):
+        return False
+    table = connection.ops.quote_name(LoanDataVersion._meta.db_table)
+    with connection.cursor() as cursor:  # one statement, the partner's first time too
+        cursor.execute(
+            f"INSERT INTO {table} (partner_id, version) VALUES (%s, 1) "  # noqa: S608 - names are ours
+            f"ON CONFLICT (partner_id) DO UPDATE SET version = {table}.version + 1",
+            [partner_id],
+        )
+    on_commit_once(_Told(partner_id))
+    return True
+
+
+@dataclass(frozen=True)
+class _Told:
+    """The signal, sent once per partner and transaction (equal callbacks wait once)."""
+
+    partner_id: int
+
+    def __call__(self):
+        loan_data_changed_signal.send(sender=LoanDataVersion, partner_id=self.partner_id)
 
 
 @dataclass
@@ -167,6 +212,8 @@ def loans_at_kiva_apply(*, partner, items, seen_at: datetime, environment: str =
         update_fields=UPDATED_FIELDS,
     )
     KivaStatusChange.objects.bulk_create(changes)
+    if changes:
+        loan_data_changed(partner_id=partner.pk)
     outcome.matched = len(rows)
     outcome.changed = len(changes)
     return outcome
@@ -266,5 +313,6 @@ def borrower_edited(*, borrower, by, changed_fields):
     audit entry naming the part and the person (who, under four eyes, may then not approve
     it). Call after saving the edit, in the same transaction."""
     data = {"part": "borrower", "borrower": borrower.mis_client_id, "fields": changed_fields}
+    loan_data_changed(partner_id=borrower.partner_id, fields=changed_fields)
     for loan in Loan.objects.filter(loan_borrowers__borrower=borrower).distinct():
         record_data_changed(record=loan, by=by, reason="borrower_changed", data=data)

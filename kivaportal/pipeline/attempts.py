@@ -7,8 +7,8 @@ import time
 
 from django.utils import timezone
 
+from kivaportal.common.rows import row_update
 from kivaportal.pipeline.models import Attempt
-from kivaportal.pipeline.rows import row_update
 
 BODY_LIMIT = 10_000
 # What finishing an attempt writes: the rest was written before the request.

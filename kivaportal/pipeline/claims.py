@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from integrations.kiva.connection_models import KivaConnection
 from kivaportal.common.messages import message_fields
+from kivaportal.common.rows import row_update
 from kivaportal.pipeline.follow import record_follow_submission
 from kivaportal.pipeline.models import (
     DUE_STATES,
@@ -25,7 +26,6 @@ from kivaportal.pipeline.models import (
     SubmissionState,
 )
 from kivaportal.pipeline.resend import report_chunk_taken
-from kivaportal.pipeline.rows import row_update
 
 DUE = [str(state) for state in DUE_STATES]
 

@@ -4,6 +4,7 @@ pipeline's only way to move a record (docs/pipeline.md, section 5)."""
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
+from kivaportal.common.rows import row_lock
 from kivaportal.pipeline.models import Submission, SubmissionState
 from kivaportal.workflow.audit import AuditAction
 from kivaportal.workflow.states import RecordState
@@ -68,8 +69,10 @@ FOLLOW_FIELDS = ("id", "partner_id", "state", "version")
 
 
 def _follow(model, pk, by, submission=None):
-    records = model.objects.select_for_update()
-    record = (records if submission is None else records.only(*FOLLOW_FIELDS)).get(pk=pk)
+    if submission is None:
+        record = model.objects.select_for_update().get(pk=pk)
+    else:
+        record = row_lock(model, pk, FOLLOW_FIELDS)
     current = submission is not None and submission.record_version == record.version
     # The record's name as approved; a newer version's is read from the record itself.
     label = submission.record_label if current else None

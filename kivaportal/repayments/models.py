@@ -168,7 +168,14 @@ class SentRepaymentLoan(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["report", "loan"], name="sent_repayment_loan_once")
         ]
-        indexes = [models.Index(fields=["loan", "month"], name="sent_repayment_loan_month")]
+        indexes = [
+            models.Index(fields=["loan", "month"], name="sent_repayment_loan_month"),
+            # The last row of a partner for months before a report's (its lines' key, read
+            # backwards from the newest without visiting the table: line_store._store_key).
+            models.Index(
+                fields=["partner", "id"], include=["month"], name="sent_repayment_loan_last"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.loan_id} {self.month:%Y-%m}"
@@ -178,8 +185,8 @@ class ReportLineStore(models.Model):
     """A report's lines as its page reads them, computed once and kept (`StoredReportLine`),
     with their totals and the 12 months' chart: the page of a 20,000-line report then reads
     one indexed slice instead of aggregating the month on every view. `key` says what the
-    lines were computed from (docs/performance.md); a page that finds it changed computes
-    them again."""
+    lines were computed from (kivaportal/repayments/line_store.py); a page that finds it
+    changed shows them as they are, with `built_at`, while a task computes them again."""
 
     report = models.OneToOneField(
         RepaymentReport,

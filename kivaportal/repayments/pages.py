@@ -1,9 +1,9 @@
 """What a repayment report's review page reads: its lines as computed once and kept
-(`ReportLineStore`, `StoredReportLine`), searched, filtered and paged with indexes; its totals
-and the 12 months' chart kept beside them. Lines are computed again when what they were
-computed from changed (`_store_key`): the report's version or last check, the month's
-repayments, Kiva's statuses, the portal's record of what Kiva took, the partner's rules. A
-page then costs the same few queries at 20 or 20,000 lines (docs/performance.md).
+(`ReportLineStore`, `StoredReportLine`: kivaportal/repayments/line_store.py), searched,
+filtered and paged with indexes; its totals and the 12 months' chart kept beside them. The
+page never computes a big report's lines: stale, it shows them as they were computed, and
+when, while the task computes them again. A page costs the same few queries at 20 or 20,000
+lines (docs/performance.md).
 """
 
 from datetime import date
@@ -11,30 +11,19 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
-from django.db import transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Sum
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from kivaportal.common.money import quantize
-from kivaportal.lending.models import KivaStatusChange, LoanBorrower
-from kivaportal.repayments.anomalies import report_named_loans
-from kivaportal.repayments.models import (
-    RepaymentReport,
-    ReportLineStore,
-    SentRepaymentLoan,
-    StoredReportLine,
-)
+from kivaportal.repayments.line_store import report_line_store
+from kivaportal.repayments.models import RepaymentReport, ReportLineStore, StoredReportLine
 from kivaportal.repayments.selectors import (
     ReportLine,
     ReportTotals,
-    dated_in_month,
     expected_in_month,
-    report_lines,
-    report_monthly_totals,
-    report_totals,
-    zero_line_loans,
+    in_month,
 )
 
 REPORT_LINES_PER_PAGE = 100
@@ -42,7 +31,6 @@ REPORT_LINES_PER_PAGE = 100
 # Kiva call takes at most 300: MAX_REPAYMENT_BATCH in integrations/kiva/connection_models.py;
 # the preview reads its own lines when these are too few).
 FIRST_LINES = 300
-INSERT_BATCH = 5000
 
 
 def report_line_filters(params) -> dict:
@@ -55,97 +43,6 @@ def report_line_filters(params) -> dict:
         "warnings": params.get("warnings") == "1",
         "problems": params.get("problems") == "1",
     }
-
-
-def _store_key(report: RepaymentReport) -> str:
-    month = dated_in_month(report).aggregate(n=Count("id"), last=Max("id"))
-    status = KivaStatusChange.objects.aggregate(last=Max("id"))["last"]
-    sent = SentRepaymentLoan.objects.aggregate(last=Max("id"))["last"]
-    partner = report.partner
-    checked = report.checked_at.isoformat() if report.checked_at else "-"
-    return (
-        f"v{report.version} c{checked} r{month['n']}:{month['last']} k{status} s{sent} "
-        f"{partner.repayment_amount_rule} {partner.repayment_csv_format}"
-    )[:300]
-
-
-def _search_text(line: ReportLine, loan_words: dict[int, list[str]]) -> str:
-    words = [line.mis_loan_id, line.client_id, *loan_words.get(line.loan_pk, ())]
-    return " ".join(w for w in words if w).lower()
-
-
-def _build(report: RepaymentReport, key: str) -> ReportLineStore:
-    lines = report_lines(report)
-    named = report_named_loans(report)
-    loan_words: dict[int, list[str]] = {}
-    # The lines' loans, by semi-joins: the month's and the zero lines'.
-    for loan_id, *words in LoanBorrower.objects.filter(
-        Q(loan_id__in=dated_in_month(report).values("loan_id"))
-        | Q(loan_id__in=zero_line_loans(report).values("pk"))
-    ).values_list(
-        "loan_id",
-        "loan__mis_loan_id",
-        "loan__group_client_id",
-        "mis_loan_id",
-        "borrower__mis_client_id",
-        "borrower__first_name",
-        "borrower__last_name",
-    ):
-        loan_words.setdefault(loan_id, []).extend(words)
-    totals = report_totals(report)
-    chart = report_monthly_totals(report)
-    StoredReportLine.objects.filter(report=report).delete()
-    StoredReportLine.objects.bulk_create(
-        (
-            StoredReportLine(
-                report=report,
-                position=position,
-                loan_id=line.loan_pk,
-                mis_loan_id=line.mis_loan_id[:64],
-                client_id=(line.client_id or "")[:64],
-                currency=line.currency or report.partner.default_currency,
-                amount=line.amount,
-                period_amount=line.period_amount,
-                transactions=line.transactions,
-                principal_unknown=line.principal_unknown,
-                kiva_status=line.kiva_status,
-                sent_before=line.sent_before,
-                nothing_repaid=not line.period_amount,
-                warned=line.mis_loan_id in named,
-                search=_search_text(line, loan_words),
-            )
-            for position, line in enumerate(lines)
-        ),
-        batch_size=INSERT_BATCH,
-    )
-    return ReportLineStore.objects.update_or_create(
-        report=report,
-        defaults={
-            "key": key,
-            "totals": {
-                **{
-                    name: str(value) if isinstance(value, Decimal) else value
-                    for name, value in totals.__dict__.items()
-                },
-                "chart": [[month.isoformat(), str(total)] for month, total in chart],
-            },
-        },
-    )[0]
-
-
-def report_line_store(report: RepaymentReport) -> ReportLineStore:
-    """The report's stored lines, computed again first if what they came from changed.
-    Two viewers at once compute them once: the second waits on the first's row lock."""
-    key = _store_key(report)
-    store = ReportLineStore.objects.filter(report=report).first()
-    if store is not None and store.key == key:
-        return store
-    with transaction.atomic():
-        ReportLineStore.objects.get_or_create(report=report, defaults={"key": ""})
-        store = ReportLineStore.objects.select_for_update().get(report=report)
-        if store.key == key:
-            return store
-        return _build(report, key)
 
 
 def _stored_totals(store: ReportLineStore) -> ReportTotals:
@@ -220,9 +117,12 @@ def _lines(rows) -> list[ReportLine]:
     ]
 
 
-def report_stored_lines(report, params=None, problem_loans=()) -> list[ReportLine]:
-    """Every line of the report the page's filters keep (the CSV download)."""
-    report_line_store(report)
+def report_stored_lines(report, params=None, problem_loans=()) -> list[ReportLine] | None:
+    """Every line of the report the page's filters keep (the CSV download); None while they
+    are being computed (stale or never computed: the task is enqueued)."""
+    state = report_line_store(report)
+    if not state.fresh:
+        return None
     filters = report_line_filters(params or {})
     return _lines(stored_lines(report, filters, problem_loans))
 
@@ -261,18 +161,40 @@ def _display_rows(pairs, currency) -> list[dict]:
     return rows
 
 
+def _pending_totals(report: RepaymentReport) -> dict:
+    """What a report never computed can say cheaply: its month's repayment transactions and
+    their sum, before loans Kiva shows ended or refunded are left out (one aggregate)."""
+    month = in_month(report).aggregate(n=Count("id"), total=Sum("amount"))
+    return {"transactions": month["n"], "repaid": month["total"] or Decimal("0")}
+
+
 def report_page(report: RepaymentReport, page_number=None, params=None) -> dict:
     """What a report's review page shows: its totals, one page of its lines (searched and
     filtered by `params`, each with what the loan's schedule says is due in the month), the
     last 12 months' totals, and the findings of its last check (see `record_recheck`: a month
     of 20,000 loans takes a quarter of a second to check, too slow for every view).
-    `params["problem_loans"]`: the loan ids Kiva reported problems on (the caller reads them)."""
+    `params["problem_loans"]`: the loan ids Kiva reported problems on (the caller reads them).
+
+    The lines as stored: `lines_fresh` False, they are being computed again (the page says
+    since when they are as shown: `lines_computed_at`); `lines_pending`, they never were, and
+    the page shows only `pending_totals`."""
     from kivaportal.repayments.chart import month_chart
 
     params = params or {}
-    store = report_line_store(report)
-    totals = _stored_totals(store)
+    state = report_line_store(report)
+    findings = report.stored_findings if report.checked_at else report.findings()
     filters = report_line_filters(params)
+    if state.store is None:
+        return {
+            "lines_pending": True,
+            "lines_fresh": False,
+            "pending_totals": _pending_totals(report),
+            "line_filters": filters,
+            "findings": findings,
+            "checked_at": report.checked_at,
+        }
+    store = state.store
+    totals = _stored_totals(store)
     filtered = any(filters.values())
     rows = stored_lines(report, filters, params.get("problem_loans") or ())
     shown = rows.count() if filtered else totals.lines
@@ -287,8 +209,8 @@ def report_page(report: RepaymentReport, page_number=None, params=None) -> dict:
         else:  # positions run 0..n-1: the page is a range of the index, not an OFFSET
             rows = rows.filter(position__gte=offset, position__lt=offset + REPORT_LINES_PER_PAGE)
         lines = _lines(rows)
-        # The payload preview's first call, from the stored lines too.
-        first_lines = _lines(stored_lines(report, {})[:FIRST_LINES])
+        # The payload preview's first call, from the stored lines too (fresh ones only).
+        first_lines = _lines(stored_lines(report, {})[:FIRST_LINES]) if state.fresh else None
     expected = expected_in_month(report, {line.loan_pk for line in lines})
     query = {
         key: value
@@ -303,6 +225,9 @@ def report_page(report: RepaymentReport, page_number=None, params=None) -> dict:
     chart = [(date.fromisoformat(m), Decimal(t)) for m, t in store.totals["chart"]]
     pairs = [(line, expected.get(line.loan_pk)) for line in lines]
     return {
+        "lines_pending": False,
+        "lines_fresh": state.fresh,
+        "lines_computed_at": store.built_at,
         "lines_page": page,
         "lines": pairs,
         "line_rows": _display_rows(pairs, report.partner.default_currency),
@@ -312,6 +237,6 @@ def report_page(report: RepaymentReport, page_number=None, params=None) -> dict:
         "lines_query": urlencode(query),
         "totals": totals,
         "chart": month_chart(chart, report.partner.default_currency),
-        "findings": report.stored_findings if report.checked_at else report.findings(),
+        "findings": findings,
         "checked_at": report.checked_at,
     }

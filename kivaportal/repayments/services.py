@@ -6,6 +6,7 @@ from django.db import transaction
 
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
+from kivaportal.repayments.line_store import partner_report_lines_enqueue, report_charts_enqueue
 from kivaportal.repayments.models import RepaymentReport, SentRepaymentLoan
 from kivaportal.repayments.selectors import loans_by_sent_id
 from kivaportal.workflow.audit import AuditAction
@@ -34,7 +35,9 @@ def repayment_reports_touched(*, partner, dates, by=None, data=None):
     it (see `record_data_changed`)."""
     months = {d.replace(day=1) for d in dates}
     for report in RepaymentReport.objects.filter(partner=partner, month__in=months):
+        # Checked again: its stored lines are computed again after the commit (line_store).
         record_data_changed(record=report, by=by, reason="repayments_changed", data=data)
+    report_charts_enqueue(partner_id=partner.pk, months=months)
 
 
 def repayment_edited(*, repayment, by, dates, changed_fields):
@@ -69,3 +72,5 @@ def report_loans_sent(*, report_id, loan_ids, refused=()):
         ],
         ignore_conflicts=True,
     )
+    # Later months' lines say "reported before", and expect these loans.
+    partner_report_lines_enqueue(partner_id=report.partner_id, after=report.month)

@@ -9,9 +9,10 @@ from django.utils.translation import gettext_lazy as _
 from kivaportal.common.admin import PARTNER_FILTER, PartnerScopedAdmin, ReadOnlyAdminMixin
 from kivaportal.kinds import kind_of
 from kivaportal.review import services
+from kivaportal.review.bulk_jobs import bulk_approval_inline, bulk_approval_start
 from kivaportal.review.deletion import delete_refusal
 from kivaportal.workflow.audit import AuditAction
-from kivaportal.workflow.errors import ReviewError
+from kivaportal.workflow.errors import IllegalTransition, ReviewError
 from kivaportal.workflow.models import AuditEntry
 from kivaportal.workflow.transitions import audit_record, record_recheck
 
@@ -35,7 +36,16 @@ def submit_selected(modeladmin, request, queryset):
 
 @admin.action(description=_("Approve selected"))
 def approve_selected(modeladmin, request, queryset):
-    """At batch speed (`records_bulk_approve`), each record under the single approval's rules."""
+    """At batch speed (`records_bulk_approve`), each record under the single approval's rules;
+    a big selection as a job whose page shows its progress (`review.bulk_jobs`)."""
+    ids = list(queryset.values_list("pk", flat=True))
+    if not bulk_approval_inline(len(ids)):
+        try:
+            job = bulk_approval_start(model=queryset.model, ids=ids, by=request.user)
+        except ReviewError as refusal:
+            modeladmin.message_user(request, refusal.message, messages.ERROR)
+            return None
+        return redirect("review:bulk_approval", pk=job.pk)
     result = services.records_bulk_approve(records=queryset, by=request.user)
     for record, reason in result.refused:
         modeladmin.message_user(request, f"{record}: {reason}", messages.ERROR)
@@ -66,6 +76,20 @@ class ReviewableAdmin(SentRecordsKeptMixin, PartnerScopedAdmin):
         obj = self.get_object(request, object_id) if object_id else None
         extra_context = {**(extra_context or {}), "review_url": obj and self.review_url(obj)}
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.record_lock_for_edit(obj)
+        super().save_model(request, obj, form, change)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except IllegalTransition as refusal:
+            # The record moved on while the form was open (a worker took it for Kiva): nothing
+            # was saved (`record_lock_for_edit`); the form opens again as it now is.
+            self.message_user(request, refusal.message, messages.ERROR)
+            return redirect(request.get_full_path())
 
     def response_change(self, request, obj):
         if "_review" in request.POST:

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from kivaportal.partners.models import Membership, Partner
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import partner_ids_where, user_can
+from kivaportal.repayments.line_store import partner_report_lines_enqueue
 from kivaportal.workflow.audit import AuditAction
 from kivaportal.workflow.errors import NotAllowed
 from kivaportal.workflow.transitions import audit_record
@@ -67,6 +68,8 @@ def partner_update(*, partner: Partner, by, **changes) -> Partner:
             action=CONTROL_ACTIONS.get(name, AuditAction.PARTNER_SETTINGS_CHANGED),
             data={"field": name, "from": _plain(before), "to": _plain(value)},
         )
+    if changed.keys() & {"repayment_amount_rule", "repayment_csv_format"}:
+        partner_report_lines_enqueue(partner_id=locked.pk)  # what every line means
     return locked
 
 

@@ -34,8 +34,9 @@ def detail_context(record, page_number=None, params=None) -> dict:
     context["timeline"] = record_timeline(record, related=related)
     totals = context.get("totals")
     first_lines = context.pop("first_lines", None)
-    if record.state != RecordState.SENT:
-        # A sent record shows what was sent (its submissions), not what would be sent now.
+    if record.state != RecordState.SENT and context.get("lines_fresh", True):
+        # A sent record shows what was sent (its submissions), not what would be sent now;
+        # a report whose lines are being computed again, nothing until they are.
         context["payload"] = payload_preview(
             record, line_count=totals.lines if totals else None, first_lines=first_lines
         )

@@ -18,8 +18,10 @@ def review_round(record):
     return record.state_changed_at or record.created_at
 
 
-def review_opened(*, record, by):
-    """`by` opened the page of `record`, waiting for their review: note the first time only."""
+def review_opened(*, record, by, at=None):
+    """`by` opened the page of `record`, waiting for their review: note the first time only.
+    `at`: when (default now). Only the demo gives it, an invented earlier time, so that its
+    review times are not all zero (kivaportal/demo/services.py); it is never later than now."""
     if record.state != RecordState.SUBMITTED:
         return
     key = {
@@ -30,9 +32,12 @@ def review_opened(*, record, by):
     }
     if ReviewOpening.objects.filter(**key).exists():
         return
+    now = timezone.now()
     try:
         with transaction.atomic():
-            ReviewOpening.objects.create(partner_id=record.partner_id, **key)
+            ReviewOpening.objects.create(
+                partner_id=record.partner_id, opened_at=min(at or now, now), **key
+            )
     except IntegrityError:
         pass  # opened in another tab at the same moment: the first one counts
 

@@ -16,6 +16,8 @@ from django_fsm import can_proceed
 from kivaportal.common.checks import errors as blocking
 from kivaportal.common.messages import message
 from kivaportal.kinds import kind_of
+from kivaportal.lending.models import Loan
+from kivaportal.lending.services import loan_data_changed
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
 from kivaportal.pipeline.follow import follow_move
@@ -35,6 +37,7 @@ from kivaportal.workflow.errors import (
     NotAllowed,
     ReviewError,
 )
+from kivaportal.workflow.models import WORKFLOW_FIELDS
 from kivaportal.workflow.selectors import (
     changed_since_last_approval,
     changed_since_last_approval_of,
@@ -170,15 +173,34 @@ def record_edited(*, record, by, changed_fields=()):
     return _note_edit(record, by=by, changed_fields=changed_fields)
 
 
+def _read_only(record) -> IllegalTransition:
+    return IllegalTransition(
+        _("%(record)s is %(state)s and read-only; start a new version to correct it.")
+        % {"record": record, "state": record.get_state_display().lower()}
+    )
+
+
+def record_lock_for_edit(record):
+    """Before an edit's content is saved: the record locked (a worker's move waits for the
+    edit's transaction) and refused if it is no longer editable, however long ago the form was
+    opened. Its workflow fields are copied onto `record` from the row, so the save writes what
+    is stored, never a state the form read earlier."""
+    locked = record_lock(record)
+    if not locked.is_editable:
+        raise _read_only(locked)
+    for name in WORKFLOW_FIELDS:
+        setattr(record, name, getattr(locked, name))
+    return record
+
+
 def _note_edit(record, *, by, changed_fields, data=None):
     if not record.is_editable:
-        raise IllegalTransition(
-            _("%(record)s is %(state)s and read-only; start a new version to correct it.")
-            % {"record": record, "state": record.get_state_display().lower()}
-        )
+        raise _read_only(record)
     type(record).objects.filter(pk=record.pk).update(updated_by=by)
     record.updated_by = by
     record_recheck(record=record)
+    if isinstance(record, Loan):  # its ids or borrowers: what its report lines show
+        loan_data_changed(partner_id=record.partner_id, fields=changed_fields)
     data = {**(data or {}), **({"fields": sorted(changed_fields)} if changed_fields else {})}
     if can_proceed(record.reopen):
         return record_transition(

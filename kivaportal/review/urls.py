@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kivaportal.review import audit_views, team_views, views
+from kivaportal.review import audit_views, bulk_views, team_views, views
 
 app_name = "review"
 
@@ -53,6 +53,12 @@ urlpatterns = [
     path("p/<int:partner_id>/<slug:kind>/bulk-submit/", views.bulk_submit, name="bulk_submit"),
     path("p/<int:partner_id>/<slug:kind>/<int:pk>/", views.record_detail, name="record"),
     path("p/<int:partner_id>/<slug:kind>/<int:pk>/act/", views.record_act, name="act"),
+    path("bulk-approvals/<int:pk>/", bulk_views.bulk_approval, name="bulk_approval"),
+    path(
+        "bulk-approvals/<int:pk>/progress.json",
+        bulk_views.bulk_approval_progress_json,
+        name="bulk_approval_progress",
+    ),
     path("audit/", audit_views.audit_log, name="audit"),
     path("audit/export.csv", audit_views.audit_export, name="audit_export"),
 ]

@@ -290,14 +290,22 @@ def report_csv(request, partner_id, pk):
     report = get_object_or_404(
         RepaymentReport.objects.for_user(request.user).filter(partner=partner), pk=pk
     )
+    problems = version_problems(record_submissions(report), report.version)
+    problem_loans = {str(p.get("loan_id")) for _chunk, p in problems if p.get("loan_id")}
+    lines = report_stored_lines(report, request.GET, problem_loans)
+    if lines is None:  # being computed (the task is enqueued): not a file of old lines
+        messages.info(
+            request,
+            _("The report's lines are being computed again; download them in a moment."),
+        )
+        url = reverse("review:record", args=[partner.pk, "reports", report.pk])
+        return redirect(f"{url}?{request.GET.urlencode()}" if request.GET else url)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = f"repayments-{partner.kiva_partner_id}-{report.month:%Y-%m}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = CsvWriter(response)
     writer.writerow(["loan_id", "client_id", "transactions", "repaid_in_month", "amount"])
-    problems = version_problems(record_submissions(report), report.version)
-    problem_loans = {str(p.get("loan_id")) for _chunk, p in problems if p.get("loan_id")}
-    for line in report_stored_lines(report, request.GET, problem_loans):
+    for line in lines:
         writer.writerow(
             [
                 line.mis_loan_id,

@@ -23,6 +23,8 @@ PUSH = [RecordState.QUEUED, RecordState.SENDING, RecordState.NEEDS_ATTENTION, Re
 CHECK_FIELDS = ["check_errors", "check_warnings", "check_findings", "checked_at"]
 # Written by the approval (a workflow move, audited): kept out of the change history too.
 REVIEW_TIME_FIELDS = ["approved_at", "review_seconds"]
+# Moved by the workflow and the pipeline only: an edit of the content never writes them.
+WORKFLOW_FIELDS = ["state", "version", "state_changed_at", *CHECK_FIELDS, *REVIEW_TIME_FIELDS]
 
 
 class Reviewable(PartnerOwned):

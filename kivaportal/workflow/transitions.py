@@ -14,9 +14,11 @@ from django_fsm import can_proceed
 
 from kivaportal.common.checks import errors as blocking
 from kivaportal.common.messages import message_fields
+from kivaportal.common.rows import row_insert, row_update
 from kivaportal.workflow.audit import AuditAction, action_label
 from kivaportal.workflow.errors import IllegalTransition
 from kivaportal.workflow.models import AuditEntry
+from kivaportal.workflow.signals import record_checked
 from kivaportal.workflow.states import RecordState
 
 
@@ -47,9 +49,8 @@ def audit_entry(
 def audit_record(**kwargs) -> AuditEntry:
     """Append one audit entry for `record` (the arguments of `audit_entry`). Call it inside
     the transaction of the change."""
-    entry = audit_entry(**kwargs)
-    entry.save(force_insert=True)
-    return entry
+    # One INSERT built once (the send's hot path writes one per outcome); no signals listen.
+    return row_insert(audit_entry(**kwargs))
 
 
 def audit_records_created(*, records, actor, action=AuditAction.IMPORTED, data=None):
@@ -101,11 +102,15 @@ def record_transition(record, method_name, *, by, action, comment="", data=None,
     record.state_changed_at = record.updated_at = timezone.now()
     # One UPDATE of the workflow's own fields. No history row: history keeps content changes,
     # the audit entry below is the record of a move (docs/architecture.md, "History and audit").
-    type(record).objects.filter(pk=record.pk).update(
-        state=record.state,
-        version=record.version,
-        state_changed_at=record.state_changed_at,
-        updated_at=record.updated_at,
+    row_update(
+        type(record),
+        pk=record.pk,
+        fields={
+            "state": record.state,
+            "version": record.version,
+            "state_changed_at": record.state_changed_at,
+            "updated_at": record.updated_at,
+        },
     )
     audit_record(
         record=record,
@@ -187,6 +192,8 @@ def records_recheck_bulk(*, records, findings_of=None) -> int:
             check_findings=first.check_findings,
             checked_at=now,
         )
+    if model is not None:
+        record_checked.send(sender=model, pks=[r.pk for found in groups.values() for r in found])
     return sum(len(found) for found in groups.values())
 
 
@@ -200,6 +207,7 @@ def record_recheck(*, record, findings=None):
         check_findings=record.check_findings,
         checked_at=record.checked_at,
     )
+    record_checked.send(sender=type(record), pks=[record.pk])
     return findings
 
 

@@ -10,10 +10,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.test import override_settings
+from django.urls import reverse
 
 from integrations.kiva.models import KivaConnection
 from integrations.kiva.sandbox.models import SandboxLoan
 from integrations.kiva.services import connection_test, reference_sync
+from integrations.mis.import_jobs import import_job_records
+from integrations.mis.models import ImportJob
 from kivaportal.demo.services import demo_load
 from kivaportal.journals.models import Journal
 from kivaportal.lending.checks import loan_findings
@@ -25,6 +28,7 @@ from kivaportal.pipeline.selectors import sent_with_problems_counts
 from kivaportal.pipeline.sending import submission_send
 from kivaportal.reference.models import Activity, Locale, Location, Theme
 from kivaportal.repayments.models import Repayment, RepaymentReport
+from kivaportal.review.selectors import time_saved
 from kivaportal.review.services import record_approve, record_submit
 from kivaportal.workflow.models import AuditEntry
 from tests.demo.loading import demo_sandbox
@@ -66,13 +70,14 @@ def _demo_data(django_db_setup, django_db_blocker, tmp_path_factory):
         transaction.atomic(),
     ):
         demo_load()
-        yield url
+        yield url, media
         transaction.set_rollback(True)
 
 
 @pytest.fixture
-def demo(_demo_data, db):
-    return _demo_data
+def demo(_demo_data, db, settings):
+    url, settings.MEDIA_ROOT = _demo_data  # where the demo's files and photos are
+    return url
 
 
 def test_demo_has_two_partners_with_a_user_per_role(demo):
@@ -167,10 +172,32 @@ def test_every_state_the_portal_shows_is_in_the_demo(demo):
         assert sent_with_problems_counts(partner), partner
 
 
+def _created_by(record):
+    """How the record came in: imported by the preparer (loans, journals: the audit entry
+    names the import job), or opened by them (a month's repayment report)."""
+    first = AuditEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(record), object_id=record.pk
+    ).order_by("id")[0]
+    return first.action, first.actor.username, first.data.get("import_job")
+
+
+def test_every_record_came_in_through_the_intake_or_the_report_page(demo):
+    jobs = {job.pk: job for job in ImportJob.objects.all()}
+    for model in (Loan, Journal):
+        for record in model.objects.all():
+            action, who, job = _created_by(record)
+            assert (action, who) == ("intake.imported", "ana.preparer"), record
+            assert jobs[job].partner_id == record.partner_id, record
+            assert jobs[job].status == "imported", record
+            assert record.created_by.username == "ana.preparer", record
+    for report in RepaymentReport.objects.all():
+        assert _created_by(report) == ("review.created", "ana.preparer", None), report
+
+
 def test_every_record_past_draft_went_through_the_services_with_four_eyes(demo):
     for model in (Loan, Journal, RepaymentReport):
         for record in model.objects.exclude(state="draft"):
-            actions = _actions(record)
+            actions = _actions(record)[1:]  # after its creation (the test above)
             assert actions[0] == ("review.submitted", "ana.preparer"), record
             if record.state == "submitted":
                 continue
@@ -273,3 +300,85 @@ def test_a_new_repayment_on_a_sent_demo_loan_reaches_kiva_without_problems(demo)
     [submission] = _submissions(report)
     assert (submission.state, submission.problems) == ("sent", [])
     assert submission.kiva_reference  # the sandbox's upload id
+
+
+def test_the_demo_files_were_imported_by_the_preparer_and_their_result_pages_list_them(
+    demo, client
+):
+    """Per partner, three import jobs, each checked (the preview) then imported: the loans
+    (a workbook for Peru; three CSV files in the French format for Senegal, with the photos'
+    .zip), the repayments and the journals, each listing what it wrote."""
+    jobs = ImportJob.objects.order_by("pk")
+    assert sorted((j.partner.kiva_partner_id, j.kind, j.original_name) for j in jobs) == [
+        ("9001", "journals", "wk-journals.csv"),
+        ("9001", "loans", "wk-loans.xlsx"),
+        ("9001", "repayments", "wk-repayments.csv"),
+        ("9002", "journals", "css-journals.csv"),
+        ("9002", "loans", "css-loans.csv"),
+        ("9002", "repayments", "css-repayments.csv"),
+    ]
+    for job in jobs:
+        assert job.status == "imported" and job.created_by.username == "ana.preparer", job
+        assert job.results["error_count"] == 0, job
+    for partner in Partner.objects.all():
+        loans_job = jobs.get(partner=partner, kind="loans")
+        assert (
+            loans_job.photos_file
+            and loans_job.results["created"] == Loan.objects.filter(partner=partner).count()
+        )
+        assert (
+            loans_job.results["borrowers"]["created"]
+            == Borrower.objects.filter(partner=partner).count()
+        )
+        assert jobs.get(partner=partner, kind="repayments").results["created"] == (
+            Repayment.objects.filter(partner=partner).count()
+        )
+        assert set(import_job_records(jobs.get(partner=partner, kind="journals"))) == set(
+            Journal.objects.filter(partner=partner)
+        )
+    # Senegal's files are in its own format: day first, decimal comma, semicolons.
+    senegal = jobs.get(partner__kiva_partner_id="9002", kind="repayments")
+    with senegal.file.open("rb") as f:
+        header, first = f.read().decode("cp1252").splitlines()[:2]
+    assert header.startswith("mis_repayment_id;mis_loan_id;")
+    assert "/2026;" in first
+
+    client.force_login(get_user_model().objects.get(username="ana.preparer"))
+    for job in jobs.filter(kind__in=["loans", "journals"]):
+        page = client.get(reverse("mis:job", args=[job.pk])).content.decode()
+        for record in import_job_records(job)[:5]:
+            kind = "loans" if job.kind == "loans" else "journals"
+            url = reverse("review:record", args=[job.partner_id, kind, record.pk])
+            assert f'href="{url}"' in page, (job, record)
+
+
+def test_the_imported_loans_have_their_borrowers_schedules_and_photos(demo):
+    for loan in Loan.objects.prefetch_related("schedule"):
+        shares = LoanBorrower.objects.filter(loan=loan)
+        assert shares.count() == (3 if loan.is_group else 1), loan
+        assert sum(s.amount for s in shares) == loan.amount, loan
+        assert sum(line.principal for line in loan.schedule.all()) == loan.amount, loan
+        if loan.description:  # complete: with its photo and the copies the pages show
+            assert loan.photo and loan.photo_page and loan.photo_kiva, loan
+        else:
+            assert not loan.photo, loan
+
+
+def test_the_dashboard_shows_the_time_saved_this_month(demo, client):
+    """The reviewers opened each record through the review page's service before approving
+    it (at invented earlier times: the demo's review times are made up)."""
+    for username, kiva_id in (("rosa.reviewer", "9001"), ("awa.reviewer", "9002")):
+        partner = Partner.objects.get(kiva_partner_id=kiva_id)
+        approved = Loan.objects.filter(partner=partner, approved_at__isnull=False)
+        assert approved.exists()
+        assert not approved.filter(review_seconds__isnull=True).exists()
+        assert set(approved.values_list("review_seconds", flat=True)) <= set(range(150, 481))
+        saved = time_saved(partner)
+        assert saved.approved == saved.measured == approved.count()
+        assert 2.5 <= saved.median_minutes <= 8 and saved.hours_saved[0] > 0
+
+        client.force_login(get_user_model().objects.get(username=username))
+        page = client.get(reverse("review:dashboard", args=[partner.pk])).content.decode()
+        assert "Median review time per loan" in page and "Hours saved" in page
+        assert f"{saved.median_minutes:.1f} min" in page
+        assert "No loan approved from its review page this month yet." not in page

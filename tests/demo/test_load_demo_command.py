@@ -11,6 +11,7 @@ from django.test import override_settings
 
 from integrations.kiva.models import KivaConnection
 from integrations.kiva.sandbox.models import SandboxClient, SandboxLoan, SandboxPartner
+from kivaportal.demo import services
 from kivaportal.demo.services import DemoSandboxUnreachable, demo_load
 from kivaportal.lending.models import Loan
 from kivaportal.partners.models import Partner
@@ -91,5 +92,29 @@ def test_without_the_sandbox_answering_nothing_is_written():
         pytest.raises(DemoSandboxUnreachable, match="does not answer"),
     ):
         demo_load()
+
+    assert counts() == before
+
+
+def test_a_demo_file_the_intake_refuses_stops_the_load_naming_it_and_writes_nothing(
+    monkeypatch,
+):
+    """The demo's files go through the intake's checks like any other: one it refuses (here a
+    journal on a loan nobody has, in the last file of the load) stops the load with the
+    intake's message, and the load's transaction leaves nothing, not even the sent loans."""
+    planned = services._journals_planned
+
+    def on_an_unknown_loan(loan):
+        return [{**journal, "mis_loan_id": "NO-SUCH-LOAN"} for journal in planned(loan)]
+
+    monkeypatch.setattr(services, "_journals_planned", on_an_unknown_loan)
+    before = counts()
+    url = f"http://127.0.0.1:{free_port()}"
+
+    with (
+        override_settings(KIVA_SANDBOX_URL=f"{url}/kiva-sandbox/"),
+        pytest.raises(CommandError, match="wk-journals.csv.*No loan with this MIS id"),
+    ):
+        call_command("load_demo", "--url", url, stdout=StringIO())
 
     assert counts() == before

@@ -2,9 +2,12 @@
 lists and links what was imported and submits, through the review service, those without
 blocking errors."""
 
+import pytest
+from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import TestCase
 
+from integrations.mis.import_jobs import import_job_create, import_job_start
 from integrations.mis.models import ImportJob, ImportStatus
 from kivaportal.common.checks import errors as blocking
 from kivaportal.lending.models import Loan
@@ -132,3 +135,25 @@ def test_journals_show_their_checks_in_the_preview_and_link_to_their_pages(
     assert journal.check_warnings >= 1
     page = client.get(f"/intake/jobs/{job.pk}/").content.decode()
     assert f'href="/p/{partner.pk}/journals/{journal.pk}/"' in page
+
+
+def test_a_job_run_now_is_checked_and_imported_in_the_callers_transaction(
+    partner, preparer, django_capture_on_commit_callbacks
+):
+    """`import_job_start(now=True)` (the demo's loader): the same check and import as the
+    task's, run in the caller's transaction, with nothing left for a worker; the import still
+    needs a checked file."""
+    files = {"file": GROUP_LOANS, "members_file": GROUP_MEMBERS, "schedule_file": GROUP_SCHEDULE}
+    uploads = {k: SimpleUploadedFile(f"{k}.csv", v.encode()) for k, v in files.items()}
+    job = import_job_create(partner=partner, kind="loans", by=preparer, **uploads)
+
+    with django_capture_on_commit_callbacks() as queued:
+        with pytest.raises(PermissionDenied):
+            import_job_start(job=job, commit=True, by=preparer, now=True)
+        checked = import_job_start(job=job, commit=False, by=preparer, now=True)
+        assert (checked.status, Loan.objects.count()) == (ImportStatus.CHECKED, 0)
+        imported = import_job_start(job=checked, commit=True, by=preparer, now=True)
+
+    assert queued == []
+    assert imported.status == ImportStatus.IMPORTED
+    assert set(Loan.objects.values_list("mis_loan_id", flat=True)) == {"L1", "L2"}

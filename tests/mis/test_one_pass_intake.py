@@ -129,3 +129,26 @@ def test_loan_lines_are_staged_once_checked_on_postgresql(partner, preparer):
     assert importer.commit().ok
     assert set(importer.staged) == {"members", "schedule"}
     assert ScheduleLine.objects.filter(loan__partner=partner).count() == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY and ANALYZE: PostgreSQL")
+def test_a_bulk_import_has_its_table_analyzed_once_after_it_commits(
+    partner, preparer, django_capture_on_commit_callbacks
+):
+    """The month's new rows reach PostgreSQL's statistics before the tasks the import queued
+    plan queries on them; one ANALYZE per table and commit, however many batches."""
+    assert import_loans(partner, actor=preparer).ok
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'repayments_repayment'")
+        before = cursor.fetchone()[0]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        outcome = RepaymentImporter(
+            partner=partner, sources={"main": repayments_file(N)}, actor=preparer
+        ).commit()
+    assert outcome.ok
+    analyzers = [c for c in callbacks if getattr(c, "callback", None).__name__ == "analyze"]
+    assert len(analyzers) == 1  # two batches, one ANALYZE
+    analyzers[0]()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'repayments_repayment'")
+        assert cursor.fetchone()[0] == N != before

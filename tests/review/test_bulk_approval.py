@@ -84,6 +84,28 @@ def test_statements_do_not_grow_with_the_selection(make_loan, reviewer):
     assert statements(3) == statements(12)
 
 
+def test_journal_statements_do_not_grow_with_the_selection(partner, reviewer, preparer):
+    """A journal's checks read what Kiva last said of its loan: loaded with the batch."""
+
+    def statements(n):
+        journals = [
+            JournalFactory(
+                loan=LoanFactory(partner=partner, state=S.SENT),
+                partner=partner,
+                state=S.SUBMITTED,
+                created_by=preparer,
+                updated_by=preparer,
+            )
+            for _ in range(n)
+        ]
+        with CaptureQueriesContext(connection) as captured:
+            services.records_bulk_approve(records=journals, by=reviewer)
+        return len(captured.captured_queries)
+
+    statements(1)
+    assert statements(3) == statements(12)
+
+
 def test_the_same_refusals_as_single_approval(make_loan, partner, reviewer, preparer):
     """Own records, parts changed since the last approval, a state that moved on, blocking
     errors: refused with the single approval's message, and nothing written for them."""

@@ -280,3 +280,31 @@ def test_the_migration_moves_drafts_whose_last_move_was_a_request_for_changes(
     ] == [S.CHANGES_REQUESTED, S.CHANGES_REQUESTED, S.DRAFT, S.DRAFT]
     backwards(apps, None)
     assert state(returned_only) == S.DRAFT
+
+
+def test_an_admin_edit_that_loses_the_race_with_the_pipeline_is_refused_not_a_500(
+    client, make_loan, preparer, monkeypatch
+):
+    """The form opened while the loan was approved; a worker queues it before the save reaches
+    `record_edited`: the whole save is rolled back and the person told why."""
+    from kivaportal.lending.admin import LoanAdmin
+    from kivaportal.lending.models import Loan
+
+    loan = make_loan(state=S.APPROVED, loan_use="To buy wool.")
+    client.force_login(preparer)
+    url = admin_url("lending", "loan", "change", loan.pk)
+    data = form_data(client.get(url))
+    data["loan_use"] = "To buy wool and dyes."
+    save_model = LoanAdmin.save_model
+
+    def worker_takes_it(self, request, obj, form, change):
+        Loan.objects.filter(pk=obj.pk).update(state=S.QUEUED)
+        save_model(self, request, obj, form, change)
+
+    monkeypatch.setattr(LoanAdmin, "save_model", worker_takes_it)
+    response = client.post(url, data, follow=True)
+
+    assert response.status_code == 200
+    assert "read-only" in response.content.decode()
+    loan.refresh_from_db()
+    assert (loan.state, loan.loan_use) == (S.APPROVED, "To buy wool.")  # nothing kept

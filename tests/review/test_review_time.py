@@ -14,6 +14,7 @@ from django.utils import timezone
 from kivaportal.lending.models import Loan
 from kivaportal.review import services
 from kivaportal.review.models import ReviewOpening
+from kivaportal.review.review_time import review_opened
 from kivaportal.review.selectors import time_saved
 from kivaportal.workflow.states import RecordState as S
 from tests.factories import LoanFactory
@@ -147,3 +148,21 @@ def test_the_dashboards_queries_do_not_grow_with_approved_or_returned_loans(
     many = count_queries(client, url)
     assert many == few
     assert Loan.objects.filter(state=S.CHANGES_REQUESTED).count() == 33
+
+
+def test_an_opening_given_an_earlier_time_counts_from_then_and_never_from_the_future(
+    make_loan, partner, preparer, reviewer
+):
+    """`at` (given only by the demo, whose review times are invented): the opening is noted
+    at that time, still once per round, and a time after now is taken as now."""
+    loan = submitted_loan(make_loan, preparer)
+    review_opened(record=loan, by=reviewer, at=timezone.now() - timedelta(minutes=4))
+    review_opened(record=loan, by=reviewer, at=timezone.now() - timedelta(minutes=30))
+    assert ReviewOpening.objects.count() == 1
+
+    loan = services.record_approve(record=loan, by=reviewer)
+    assert 4 * 60 <= loan.review_seconds < 4 * 60 + 60
+
+    later = submitted_loan(make_loan, preparer)
+    review_opened(record=later, by=reviewer, at=timezone.now() + timedelta(hours=1))
+    assert ReviewOpening.objects.get(object_id=later.pk).opened_at <= timezone.now()

@@ -38,6 +38,14 @@ def money(amount, currency):
 
 
 @register.filter
+def grouped(count):
+    """A count grouped for the reader's language (1,000; 1.000; 1 000)."""
+    from django.utils.formats import number_format
+
+    return number_format(count, use_l10n=True, force_grouping=True)
+
+
+@register.filter
 def money_input(amount, currency):
     """An amount for a form field: its currency's decimals, a dot, no grouping (12.50)."""
     from kivaportal.common.money import quantize
@@ -75,12 +83,12 @@ def environment_label(value):
 
 @register.filter
 def kiva_severity(value):
-    """The severity Kiva gave a problem it reported ("error", "warning"), translated; another
-    word Kiva may use shows as is."""
+    """The severity Kiva gave a problem it reported ("error", "warning", "info"), translated;
+    another word Kiva may use shows as is."""
     from kivaportal.common.checks import Severity
 
-    labels = {Severity.ERROR: _("Error"), Severity.WARNING: _("Warning")}
-    return labels.get(value, value)
+    labels = {Severity.ERROR: _("Error"), Severity.WARNING: _("Warning"), "info": _("Information")}
+    return labels.get(str(value or "").lower(), value or "")
 
 
 # Checks name loan shares by the name Kiva's payload gives them (`borrowers[1].amount`).

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from kivaportal.demo.services import (
     DEMO_PASSWORD,
     USERS,
+    DemoImportFailed,
     DemoSandboxUnreachable,
     demo_load,
 )
@@ -40,7 +41,7 @@ class Command(BaseCommand):
         try:
             with portal_served(url):
                 counts = demo_load()
-        except DemoSandboxUnreachable as exc:
+        except (DemoSandboxUnreachable, DemoImportFailed) as exc:
             raise CommandError(str(exc)) from exc
         except OSError as exc:
             raise CommandError(
