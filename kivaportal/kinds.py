@@ -54,7 +54,7 @@ KINDS = {
             "journals",
             Journal,
             _("Journals"),
-            ("created_by", "updated_by", "loan", "borrower"),
+            ("created_by", "updated_by", "loan__kiva", "borrower", "partner__kiva_connection"),
             kiva=adapters.JOURNAL,
             page=lambda journal, page_number=None, params=None: {"findings": journal.findings()},
             # Its checks read what Kiva last said of its loan.

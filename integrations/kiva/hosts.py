@@ -15,6 +15,7 @@ Ports are not part of the rule; outside the sandbox the URLs must be https:// an
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from urllib3.util import parse_url
 
 DEFAULT_URL_SETTINGS = (
     "KIVA_PRODUCTION_TOKEN_URL",
@@ -25,11 +26,22 @@ DEFAULT_URL_SETTINGS = (
 
 
 def host_of(url: str) -> str:
-    """The URL's host name in lower case, "" when it has none (or cannot be read)."""
-    try:
-        return (urlsplit(str(url).strip()).hostname or "").rstrip(".").lower()
-    except ValueError:
+    """The host the URL sends to, in lower case; "" when it names none, cannot be read, or
+    could be read as two hosts: with a backslash, white space, or a user before an "@"
+    (`https://attacker.example\\@partner-api.k1.kiva.org/` is Kiva's host to Python's URL
+    parser and the attacker's to the HTTP library's), neither of which a Kiva URL has. The
+    host must be the same to both parsers."""
+    text = str(url).strip()
+    if "\\" in text or any(c.isspace() or not c.isprintable() for c in text):
         return ""
+    try:
+        ours, theirs = urlsplit(text), parse_url(text)  # theirs: what requests connects to
+    except ValueError:  # urllib3's LocationParseError is one
+        return ""
+    if ours.username is not None or theirs.auth is not None:
+        return ""
+    host = (ours.hostname or "").rstrip(".").lower()
+    return host if host == (theirs.host or "").strip("[]").rstrip(".").lower() else ""
 
 
 def allowed_hosts() -> list[str]:

@@ -1,5 +1,6 @@
 """Checks on a journal (borrower update), each naming its field."""
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils.translation import gettext_noop
 
 from kivaportal.common.checks import Finding, error, warning
@@ -50,15 +51,25 @@ def journal_findings(journal: Journal) -> list[Finding]:
     return findings
 
 
+def _environment(partner) -> str:
+    """The Kiva environment the partner's journals go to now (its connection's), or ""."""
+    try:
+        return partner.kiva_connection.environment
+    except ObjectDoesNotExist:
+        return ""
+
+
 def _kiva_findings(journal: Journal) -> list[Finding]:
     """A journal can only be posted for a loan Kiva knows (Kiva's docs: journals are for
-    published loans). Blocking, from what reconciliation last read: Kiva no longer lists the
-    loan (deleted in PA2), shows it unpublished, or has given it no Kiva loan id (never
-    published, or not read since)."""
+    published loans). Blocking, from what reconciliation last read of the environment the
+    journal goes to: Kiva no longer lists the loan (deleted in PA2), shows it unpublished, or
+    has given it no Kiva loan id (never published, or not read since)."""
     try:
         at_kiva = journal.loan.kiva
     except LoanAtKiva.DoesNotExist:
         at_kiva = None
+    if at_kiva is not None and not at_kiva.known_in(_environment(journal.partner)):
+        at_kiva = None  # what stage knows of the loan says nothing of production
     loan = journal.loan.mis_loan_id
     if at_kiva is not None and at_kiva.missing_since is not None:
         return [

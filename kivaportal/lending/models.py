@@ -341,6 +341,12 @@ class LoanAtKiva(models.Model):
     def is_published(self) -> bool:
         return self.status in KIVA_PUBLISHED
 
+    def known_in(self, environment: str) -> bool:
+        """Whether this row is what `environment` knows of the loan: one read from or sent
+        to another environment (stage's, once the partner's connection is production) is
+        not (docs/kiva.md, "Stage and production"); a row or a question naming none is."""
+        return not (self.environment and environment and self.environment != environment)
+
 
 class KivaStatusChange(models.Model):
     """One change of a loan's Kiva status: what it was, what it became (empty: Kiva no longer

@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -46,7 +47,7 @@ class Notice:
 
     partner_id: int
     key: str
-    record: str
+    record: object  # the record (or submission): its label is read in the reader's language
     url: str
     detail: str = ""  # a reviewer's comment, Kiva's problems: shown as written
     code: str = ""  # an audit code, shown by its label in the reader's language
@@ -97,7 +98,7 @@ def returned_notices(now) -> list[Notice]:
             Notice(
                 record.partner_id,
                 f"audit:{entry.pk}",
-                str(record),
+                record,
                 _url(record),
                 detail=entry.comment_text,
                 people=frozenset(people),
@@ -121,7 +122,7 @@ def waiting_notices(now) -> list[Notice]:
                 Notice(
                     record.partner_id,
                     f"{kind.slug}:{record.pk}:{since.isoformat()}",
-                    str(record),
+                    record,
                     _url(record),
                     at=since,
                 )
@@ -146,7 +147,7 @@ def attention_notices(now) -> list[Notice]:
             Notice(
                 record.partner_id,
                 f"audit:{entry.pk}",
-                str(record),
+                record,
                 _url(record),
                 code=entry.action,
             )
@@ -173,7 +174,7 @@ def sent_with_problems_notices(now) -> list[Notice]:
             Notice(
                 submission.partner_id,
                 f"submission:{submission.pk}",
-                str(submission),
+                submission,
                 _url(record),
                 detail=f"{len(submission.problems)}: "
                 + str(first.get("details") or first.get("message") or first.get("code") or ""),
@@ -342,10 +343,10 @@ def _digest(partner, user, role) -> Digest:
         for record in records.filter(state=RecordState.CHANGES_REQUESTED).filter(
             Q(created_by=user) | Q(updated_by=user)
         )[:DIGEST_SHOWN]:
-            digest.returned.append((str(record), _url(record)))
+            digest.returned.append((record, _url(record)))
         if user.is_superuser or role_allows(role, Action.EDIT):
             for record in records.filter(state__in=ATTENTION_STATES)[:DIGEST_SHOWN]:
-                digest.attention.append((str(record), _url(record), record.state))
+                digest.attention.append((record, _url(record), record.state))
     return digest
 
 
@@ -372,14 +373,15 @@ def notifications_send_digest(now=None) -> int:
                 partner_id=partner_id,
                 event=Event.DIGEST,
                 keys=[key],
-                subject=lambda partner=partner, key=key: (
-                    f"[{partner.name}] " + _("What waits for you on %(day)s") % {"day": key}
+                subject=lambda partner=partner: (
+                    f"[{partner.name}] "
+                    + _("What waits for you on %(day)s") % {"day": date_format(now.date())}
                 ),
                 template="notifications/email/digest.txt",
                 context={
                     "partner": partner,
                     "digest": digest,
-                    "day": key,
+                    "day": now.date(),
                     "queue_url": settings.PORTAL_URL.rstrip("/")
                     + reverse("review:dashboard", args=[partner.pk]),
                     "settings_url": _settings_url(),

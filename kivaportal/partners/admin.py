@@ -1,7 +1,6 @@
 from axes.admin import AccessAttemptAdmin
 from axes.models import AccessAttempt
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
@@ -72,6 +71,10 @@ class MembershipAdmin(PartnerScopedAdmin):
     members_may_delete = True
     actions = ("remove_members", "send_password_reset")
 
+    def get_exclude(self, request, obj=None):
+        # A new membership is active (the service makes it so): no box to untick in vain.
+        return ["is_active"] if obj is None else super().get_exclude(request, obj)
+
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None:
@@ -93,17 +96,9 @@ class MembershipAdmin(PartnerScopedAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "user" and not request.user.is_superuser:
-            # A partner admin picks among the people already in their organisations; others
-            # are invited by email on the team page.
-            kwargs["queryset"] = (
-                get_user_model()
-                .objects.filter(
-                    memberships__partner__in=Membership.objects.for_user(request.user).values(
-                        "partner"
-                    )
-                )
-                .distinct()
-            )
+            # The people of the partners they manage, as the service allows; others are
+            # invited by email on the team page.
+            kwargs["queryset"] = team.member_add_choices(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):

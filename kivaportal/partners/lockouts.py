@@ -12,12 +12,15 @@ from kivaportal.partners.selectors import partner_ids_where
 
 
 def managed_usernames(user):
-    """Usernames of the members of the partners `user` manages; None means everyone."""
+    """Usernames of the current members of the partners `user` manages (not those removed: a
+    former member may be another partner's now); None means everyone."""
     partner_ids = partner_ids_where(user, Action.MANAGE)
     if partner_ids is None:
         return None
     return (
-        get_user_model().objects.filter(memberships__partner_id__in=partner_ids).values("username")
+        get_user_model()
+        .objects.filter(memberships__partner_id__in=partner_ids, memberships__is_active=True)
+        .values("username")
     )
 
 

@@ -208,7 +208,7 @@ def needs_attention_cases(submissions, limit=None) -> list[AttentionCase]:
                 case.found_uuid, case.found_by = found, "lookup"
                 break
         at = at_kiva.get(s.object_id)
-        if at is not None and at.environment and s.environment and at.environment != s.environment:
+        if at is not None and not at.known_in(s.environment):
             at = None  # what another environment (stage) knows of the loan is not evidence here
         listed = at is not None and at.draft_uuid and not at.missing_since
         if not case.found_uuid and listed and str(at.draft_uuid) not in accounted:

@@ -5,6 +5,7 @@ docs/pipeline.md.
 
 import hashlib
 from dataclasses import dataclass, field
+from uuid import UUID
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
@@ -215,21 +216,38 @@ def submission_resolve(*, submission, by, decision, kiva_reference="", comment="
     if submission.state != SubmissionState.NEEDS_ATTENTION:
         raise IllegalTransition(_("Only a submission that needs attention can be resolved."))
     if decision == "sent":
-        if submission.kind == SubmissionKind.LOAN_DRAFT and not kiva_reference.strip():
+        reference = kiva_reference.strip()
+        if submission.kind == SubmissionKind.LOAN_DRAFT and not _is_uuid(reference):
             raise ReviewError(_("Give the draft's uuid from PA2 to mark the loan as sent."))
-        submission.state = SubmissionState.SENT
-        submission.kiva_reference = kiva_reference.strip()
-        submission.sent_at = timezone.now()
-        submission.save(update_fields=["state", "kiva_reference", "sent_at", "updated_at"])
-        report_chunk_taken(submission)
-        _audit(
-            submission, by, AuditAction.MARKED_SENT, comment, reference=submission.kiva_reference
-        )
-        record_follow_submissions(record=submission.record, by=by)
-        return submission
+        return _mark_sent(submission, by, reference, comment)
     if decision == "send_again":
         return _requeue(submission, by, AuditAction.SEND_AGAIN, comment)
     raise ReviewError(_("Choose “sent” or “send again”."))
+
+
+def _is_uuid(text) -> bool:
+    try:
+        UUID(text)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _mark_sent(submission, by, reference, comment, **data):
+    """A person marks a submission of unknown outcome sent (Kiva has it, as `reference`):
+    what a worker's "sent" writes, the loan's Kiva side and the report's loans included."""
+    submission.state = SubmissionState.SENT
+    submission.kiva_reference = reference
+    submission.sent_at = timezone.now()
+    submission.save(update_fields=["state", "kiva_reference", "sent_at", "updated_at"])
+    if submission.kind == SubmissionKind.LOAN_DRAFT:
+        loan_at_kiva_draft_sent(
+            loan_id=submission.object_id, draft_uuid=reference, environment=submission.environment
+        )
+    report_chunk_taken(submission)
+    _audit(submission, by, AuditAction.MARKED_SENT, comment, reference=reference, **data)
+    record_follow_submissions(record=submission.record, by=by)
+    return submission
 
 
 def _requeue(submission, by, action, comment="", **data):
@@ -312,26 +330,14 @@ def _bulk_one(submission, by, action):
         refusal = case.refusal_to_mark_found()
         if refusal:
             raise ReviewError(refusal)
-        submission.state = SubmissionState.SENT
-        submission.kiva_reference = case.found_uuid
-        submission.sent_at = timezone.now()
-        submission.save(update_fields=["state", "kiva_reference", "sent_at", "updated_at"])
-        loan_at_kiva_draft_sent(
-            loan_id=submission.object_id,
-            draft_uuid=case.found_uuid,
-            environment=submission.environment,
-        )
-        _audit(
+        return _mark_sent(
             submission,
             by,
-            AuditAction.MARKED_SENT,
+            case.found_uuid,
             message(gettext_noop("Marked as sent in bulk with the draft found at Kiva.")),
-            reference=case.found_uuid,
             found_by=case.found_by,
             bulk=True,
         )
-        record_follow_submissions(record=submission.record, by=by)
-        return submission
     refusal = case.refusal_to_send_again()
     if refusal:
         raise ReviewError(refusal)

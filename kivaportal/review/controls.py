@@ -84,7 +84,8 @@ def lockout_clear(*, username: str, by) -> int:
     partner_ids = partner_ids_where(by, Action.MANAGE)
     memberships = Membership.objects.filter(user__username=username).select_related("partner")
     if partner_ids is not None:
-        memberships = memberships.filter(partner_id__in=partner_ids)
+        # Current members only: a former member may be another partner's now.
+        memberships = memberships.filter(partner_id__in=partner_ids, is_active=True)
         if not memberships:
             raise NotAllowed(
                 _("%(username)s is not a member of a partner you manage.") % {"username": username}

@@ -174,14 +174,23 @@ def member_invite(*, partner: Partner, email: str, role: str, by, base_url: str)
     return membership
 
 
+def member_add_choices(by):
+    """The accounts `by` may add to a partner they manage (the admin's "Add membership"): the
+    people of the partners they manage; anyone else is invited by email. Superusers: all."""
+    User = get_user_model()
+    if by.is_superuser:
+        return User.objects.all()
+    return User.objects.filter(
+        pk__in=Membership.objects.filter(partner__in=_managed(by)).values("user")
+    )
+
+
 @transaction.atomic
 def member_add(*, partner: Partner, user, role: str, by) -> Membership:
-    """Put an existing account into `partner` (the admin's "Add membership"). A partner admin
-    picks among the people of the partners they manage; anyone else is invited by email."""
+    """Put an existing account into `partner` (the admin's "Add membership"), one of
+    `member_add_choices(by)`."""
     _require_manager(by, partner)
-    if not by.is_superuser and not (
-        Membership.objects.filter(user=user, partner__in=_managed(by)).exists()
-    ):
+    if not member_add_choices(by).filter(pk=user.pk).exists():
         raise NotAllowed(_("Invite people from outside your partners on the team page."))
     role = _role(role)
     membership = Membership.objects.create(
@@ -328,5 +337,7 @@ def reference_sync_request(*, partner: Partner, by):
         data={"last_synced_at": str(connection.last_synced_at or "")},
     )
     connection_id = connection.pk
-    transaction.on_commit(lambda: kiva_reference_sync_connection.delay(connection_id))
+    # Robust: a broker that is down must not turn the committed request into an error page;
+    # it is logged, and the daily sync (or another click) fetches the lists.
+    transaction.on_commit(lambda: kiva_reference_sync_connection.delay(connection_id), robust=True)
     return connection

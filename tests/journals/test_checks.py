@@ -159,3 +159,27 @@ def test_a_journal_on_a_loan_without_a_kiva_id_cannot_be_submitted():
     journal = JournalFactory(photo=PHOTO, kiva_status="", loan__mis_loan_id="L-9")
     with pytest.raises(BlockingErrors, match="has no Kiva loan id"):
         record_submit(record=journal, by=member(journal.partner, Role.PREPARER))
+
+
+@pytest.mark.parametrize(
+    ("connection", "row", "codes"),
+    [
+        ("production", "stage", [("kiva_unknown", True)]),  # stage's ids say nothing here
+        ("production", "production", []),
+        ("stage", "stage", []),
+        ("production", "", []),  # a row from before environments were recorded
+    ],
+)
+def test_the_journal_check_reads_what_the_connections_environment_knows_of_the_loan(
+    connection, row, codes
+):
+    """Once a partner's connection is production, a loan published on stage (its row still
+    stage's until production's reconciliation replaces it) has no Kiva loan id there: a
+    journal for it would go to production's Kiva, which does not know the loan."""
+    from tests.factories import KivaConnectionFactory
+
+    journal = JournalFactory(photo=PHOTO, kiva_status="payingBack", loan__mis_loan_id="L-9")
+    LoanAtKiva.objects.filter(loan=journal.loan).update(environment=row)
+    KivaConnectionFactory(partner=journal.partner, environment=connection)
+
+    assert [(f.code, f.is_error) for f in findings_of(journal)] == codes

@@ -108,3 +108,53 @@ def test_the_syncs_report_reads_in_the_readers_language(kiva_sandbox):
     )
     page = client.get(url, headers={"accept-language": "es"}).content.decode()
     assert "activities: 3 new" in page
+
+
+def test_a_broker_that_is_down_does_not_turn_the_request_into_an_error_page(transactional_db):
+    """The request is committed and audited; the task cannot be queued (nothing listens on
+    the broker's port): the page still answers, as the daily sync will run anyway."""
+    import contextlib
+    import socket
+
+    from kivaportal.celery import app
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    partner = PartnerFactory()
+    admin = member(partner, Role.PARTNER_ADMIN)
+    KivaConnection.objects.create(
+        partner=partner,
+        environment="sandbox",
+        token_url="http://127.0.0.1:9/oauth/token",
+        api_base_url="http://127.0.0.1:9/",
+        audience="x",
+        client_id="x",
+        kiva_partner_id=partner.kiva_partner_id,
+    )
+    client = Client()
+    client.force_login(admin)
+    saved = {k: app.conf[k] for k in ("CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER")}
+    saved_transport = app.conf.broker_transport_options
+
+    def reset():
+        with contextlib.suppress(Exception):
+            if app._pool is not None:
+                app._pool.force_close_all()
+        app._pool = None
+        if app.__dict__.get("amqp") is not None:
+            app.amqp._producer_pool = None
+
+    try:
+        app.conf["CELERY_BROKER_URL"] = f"redis://127.0.0.1:{port}/0"
+        app.conf["CELERY_TASK_ALWAYS_EAGER"] = False
+        app.conf.broker_transport_options = {"max_retries": 0}
+        reset()
+        response = client.post(reverse("review:reference_sync", args=[partner.pk]))
+    finally:
+        app.conf.update(saved)
+        app.conf.broker_transport_options = saved_transport
+        reset()
+
+    assert response.status_code == 302
+    assert AuditEntry.objects.filter(action="partner.reference_sync_requested").count() == 1

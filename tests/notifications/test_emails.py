@@ -253,3 +253,40 @@ def test_partner_admins_see_what_was_sent_in_the_admin_and_nobody_else(
 
     client.force_login(preparer)
     assert client.get(changelist).status_code == 403
+
+
+def test_a_sent_with_problems_email_names_the_record_in_the_readers_language(
+    make_loan, partner, preparer, reviewer, partner_admin
+):
+    """The label of what was sent ("Loan draft L-1 v1") is read when the email is written in
+    its reader's language, not when the run finds the event."""
+    NotificationSettings.objects.create(user=preparer, language="es")
+    approved_and_sent(
+        make_loan,
+        preparer,
+        reviewer,
+        SubmissionState.SENT,
+        problems=[{"code": "E_AMOUNT", "message": "Amount differs"}],
+        sent_at=timezone.now(),
+    )
+    with translation.override("en"):
+        assert notifications_send(Event.SENT_WITH_PROBLEMS) == 2
+    (spanish,) = to(preparer)
+    (english,) = to(partner_admin)
+    assert "Borrador de préstamo" in spanish.body and "Loan draft" not in spanish.body
+    assert "Loan draft" in english.body
+
+
+def test_the_digest_shows_its_day_as_its_reader_writes_dates(make_loan, preparer, reviewer):
+    from django.utils.formats import date_format
+
+    NotificationSettings.objects.create(user=preparer, language="es")
+    returned_loan(make_loan, preparer, reviewer)
+    now = timezone.now()
+    with translation.override("en"):
+        assert notifications_send_digest(now=now) >= 1
+    (digest,) = to(preparer)
+    with translation.override("es"):
+        day = date_format(timezone.localtime(now).date())
+    assert day in digest.subject and day in digest.body
+    assert timezone.localtime(now).date().isoformat() not in digest.subject + digest.body

@@ -137,6 +137,32 @@ def test_a_lost_answer_kiva_cannot_confirm_waits_for_a_person(setup):
     assert (entry.actor, entry.data["reference"]) == (setup.reviewer, uuid)
 
 
+def test_a_person_marking_a_lost_draft_sent_records_it_on_the_loans_kiva_side(setup):
+    """The draft's uuid from PA2 goes where a worker's "sent" puts it (reconciliation matches
+    it first), as the bulk "mark found" does; text that is not a uuid is refused."""
+    from kivaportal.lending.models import LoanAtKiva
+    from kivaportal.workflow.errors import ReviewError
+
+    setup.connection.read_timeout = 0.5
+    setup.connection.save()
+    setup.faults(hang_share=1.0, hang_seconds=1.5, faults_remaining=1, list_drafts=False)
+    loan = setup.approve(setup.first)
+    submission = only_submission(loan)
+    assert submission.state == St.NEEDS_ATTENTION
+    with pytest.raises(ReviewError, match="draft's uuid"):
+        outbox.submission_resolve(
+            submission=submission, by=setup.reviewer, decision="sent", kiva_reference="see PA2"
+        )
+    uuid = SandboxLoan.objects.get().uuid
+    outbox.submission_resolve(
+        submission=submission, by=setup.reviewer, decision="sent", kiva_reference=f" {uuid} "
+    )
+    at_kiva = LoanAtKiva.objects.get(loan=loan)
+    assert (at_kiva.draft_uuid, at_kiva.environment) == (uuid, submission.environment)
+    submission.refresh_from_db()
+    assert (submission.state, submission.kiva_reference) == (St.SENT, str(uuid))
+
+
 def test_a_repayment_report_goes_in_chunks_and_gathers_kivas_problems(setup):
     setup.connection.repayment_batch_size = 2
     setup.connection.save()

@@ -112,3 +112,32 @@ def test_the_sandbox_host_is_allowed_only_where_the_sandbox_is_enabled(partner_b
         with pytest.raises(KivaNotSentError, match="not one of Kiva's"):
             KivaClient(connection).token(fresh=True)
         assert len(web.calls) == 0
+
+
+# Kiva's host to Python's URL parser, another host to the HTTP library that sends.
+TWO_FACED = [
+    "https://collector.attacker.example\\@auth.k1.kiva.org/oauth/token",
+    "https://collector.attacker.example\\.auth.k1.kiva.org/oauth/token",
+    "https://auth.k1.kiva.org:443@collector.attacker.example/oauth/token",
+]
+
+
+@pytest.mark.parametrize("url", TWO_FACED)
+def test_a_url_read_as_kivas_host_by_one_parser_and_not_the_other_is_refused(
+    as_user, partner_a, url
+):
+    connection = partner_a.kiva_connection
+    response = as_user("pablo.admin").admin_save(
+        change_url(connection), environment="stage", token_url=url, client_secret="s"
+    )
+    assert "token_url" in form_errors(response)
+    assert KivaConnection.objects.get(pk=connection.pk).token_url != url
+
+    # Written around the service: the client sends nothing, the secret goes nowhere.
+    KivaConnection.objects.filter(pk=connection.pk).update(environment="stage", token_url=url)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as web:
+        web.post("https://collector.attacker.example/oauth/token", json={"access_token": "x"})
+        web.post("https://auth.k1.kiva.org/oauth/token", json={"access_token": "x"})
+        with pytest.raises(KivaNotSentError):
+            KivaClient(KivaConnection.objects.get(pk=connection.pk)).token(fresh=True)
+        assert [call.request.url for call in web.calls] == []

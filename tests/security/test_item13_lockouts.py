@@ -2,6 +2,7 @@
 the lockout page tells the truth, and behind a reverse proxy the client's address is read
 from the proxy's header only when configured."""
 
+import pytest
 from axes.models import AccessAttempt
 from django.urls import reverse
 
@@ -86,3 +87,32 @@ def test_behind_one_trusted_proxy_each_client_has_its_own_lockout(demo, settings
     assert response.status_code == 302  # logged in: the lockout is the other client's
     locked = AccessAttempt.objects.filter(username="rosa.reviewer")
     assert set(locked.values_list("ip_address", flat=True)) == {"203.0.113.7"}
+
+
+def test_a_former_member_is_no_longer_the_partner_admins_to_see_or_unlock(
+    as_user, partner_a, partner_b, settings
+):
+    """Removed from A (the membership kept, inactive) and now in B only: A's admin neither
+    sees nor clears their lockout, on the admin's list or through the service, as the team
+    page already refused."""
+    from kivaportal.partners.models import Membership
+    from kivaportal.review.controls import lockout_clear
+    from kivaportal.workflow.errors import NotAllowed
+
+    settings.AXES_FAILURE_LIMIT = 3
+    rosa = user("rosa.reviewer")
+    Membership.objects.filter(user=rosa, partner=partner_a).update(is_active=False)
+    Membership.objects.create(user=rosa, partner=partner_b, role="reviewer")
+    fail_logins("rosa.reviewer", 3)
+    attempt = AccessAttempt.objects.get(username="rosa.reviewer")
+    admin = as_user("pablo.admin")
+
+    listing = admin.get(LOCKOUTS)
+    admin.admin_action(LOCKOUTS, "unlock", [attempt.pk])
+
+    assert "rosa.reviewer" not in listing.content.decode()
+    assert AccessAttempt.objects.filter(username="rosa.reviewer").exists()
+    with pytest.raises(NotAllowed):
+        lockout_clear(username="rosa.reviewer", by=user("pablo.admin"))
+    assert AccessAttempt.objects.filter(username="rosa.reviewer").exists()
+    assert not AuditEntry.objects.filter(action="partner.member_unlocked").exists()

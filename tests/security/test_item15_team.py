@@ -397,3 +397,27 @@ def test_partner_admin_of_b_sees_no_membership_of_a_in_the_admin(as_user, partne
     assert change.status_code in (302, 404)
     rosa.refresh_from_db()
     assert rosa.is_active
+
+
+def test_the_admins_add_form_offers_only_people_the_service_accepts(as_user, partner_a, partner_b):
+    """Pablo manages A and is only a preparer in B: the form's people are A's (whom he may add
+    to A), not B's; adding one of B's anyway is refused and nothing is written."""
+    from kivaportal.review.team import member_add
+    from kivaportal.workflow.errors import NotAllowed
+
+    Membership.objects.create(user=user("pablo.admin"), partner=partner_b, role="preparer")
+    admin = as_user("pablo.admin")
+
+    page = admin.get(admin_url("partners", "membership", "add")).content.decode()
+
+    offered = set(
+        re.findall(r'<option value="(\d+)"', page.split('name="user"')[1].split("</select>")[0])
+    )
+    assert str(user("rosa.reviewer").pk) in offered
+    assert str(user("moussa.admin").pk) not in offered
+    assert 'name="is_active"' not in page  # a new membership is active: no box to untick
+    with pytest.raises(NotAllowed):
+        member_add(
+            partner=partner_a, user=user("moussa.admin"), role="reviewer", by=user("pablo.admin")
+        )
+    assert not Membership.objects.filter(user=user("moussa.admin"), partner=partner_a).exists()
