@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
-from kivaportal.pipeline.rows import row_update
 
+from kivaportal.common.rows import row_update
 from kivaportal.pipeline import claims
 from kivaportal.pipeline.models import Attempt, Submission, SubmissionKind, SubmissionState
 from tests.factories import KivaConnectionFactory, LoanFactory
