@@ -35,7 +35,7 @@ class KivaConnectionAdmin(PartnerScopedAdmin):
         "last_test_ok",
         "last_test_report",
         "last_synced_at",
-        "last_sync_report",
+        "last_sync_shown",
         *TRACKING,
     )
     actions = ("test_connection",)
@@ -59,6 +59,10 @@ class KivaConnectionAdmin(PartnerScopedAdmin):
             by=request.user,
             client_secret=form.cleaned_data.get("client_secret") or None,
         )
+
+    @admin.display(description=_("last sync report"))
+    def last_sync_shown(self, obj):
+        return obj.last_sync_text
 
     @admin.display(description=_("client secret"), boolean=True)
     def secret_stored(self, obj):

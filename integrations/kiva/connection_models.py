@@ -11,10 +11,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 from simple_history.models import HistoricalRecords
 
 from integrations.kiva.hosts import host_allowed, host_of
 from kivaportal.common import crypto
+from kivaportal.common.messages import message, message_text
 from kivaportal.common.models import Tracked
 from kivaportal.common.scoping import PartnerScopedQuerySet
 
@@ -126,7 +128,12 @@ class KivaConnection(Tracked):
     last_test_ok = models.BooleanField(_("last test passed"), null=True, blank=True)
     last_test_report = models.TextField(_("last test report"), blank=True)
     last_synced_at = models.DateTimeField(_("reference data last synced"), null=True, blank=True)
+    # As a submission's error (kivaportal/common/messages.py): the report's text in the
+    # portal's default language, and the message each reader reads in theirs.
     last_sync_report = models.TextField(_("last sync report"), blank=True)
+    last_sync_report_message = models.JSONField(
+        _("last sync report (message)"), null=True, blank=True, editable=False
+    )
 
     objects = PartnerScopedQuerySet.as_manager()
     history = HistoricalRecords(excluded_fields=["client_secret_encrypted"])
@@ -183,16 +190,30 @@ class KivaConnection(Tracked):
     def scope_list(self) -> list[str]:
         return self.scopes.split()
 
+    @property
+    def last_sync_text(self) -> str:
+        """The last sync's report in the reader's language (an old row's text as it was)."""
+        if self.last_sync_report_message:
+            return message_text(self.last_sync_report_message)
+        return self.last_sync_report
+
     def production_refusal(self) -> str:
         """Why nothing may be sent through this connection now, or "": production sending
         waits until Kiva's approval of the stage tests is recorded (docs/kiva.md)."""
+        return message_text(self.production_refusal_message())
+
+    def production_refusal_message(self) -> dict | None:
+        """`production_refusal` as a message to store (kivaportal/common/messages.py)."""
         if self.environment == Environment.PRODUCTION and self.stage_approved_on is None:
-            return _(
-                "Kiva has not approved %(partner)s's stage tests yet (none recorded): nothing is "
-                "sent to production until a partner admin records Kiva's approval on the "
-                "Stage and production page."
-            ) % {"partner": self.partner}
-        return ""
+            return message(
+                gettext_noop(
+                    "Kiva has not approved %(partner)s's stage tests yet (none recorded): "
+                    "nothing is sent to production until a partner admin records Kiva's "
+                    "approval on the Stage and production page."
+                ),
+                partner=self.partner,
+            )
+        return None
 
     def resolved_journal_path(self) -> str:
         return self.journal_path.replace("{partner_id}", self.kiva_partner_id)

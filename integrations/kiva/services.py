@@ -8,12 +8,14 @@ from django.core.exceptions import ImproperlyConfigured, PermissionDenied, Valid
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from integrations.kiva.client import CONFIG_LISTS, KivaClient
 from integrations.kiva.errors import KivaError
 from integrations.kiva.models import Environment, KivaConnection
 from integrations.kiva.reference import SyncCounts, upsert_list
 from kivaportal.common import crypto
+from kivaportal.common.messages import message, message_fields, message_text
 from kivaportal.partners.models import Partner
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
@@ -243,6 +245,40 @@ def connection_test(
     return report
 
 
+# The reference lists by their names in the sync's report.
+LIST_LABELS = {
+    "activities": gettext_noop("Activities"),
+    "locales": gettext_noop("Languages"),
+    "themes": gettext_noop("Themes"),
+    "locations": gettext_noop("Locations"),
+}
+
+
+def sync_report(counts: dict[str, SyncCounts]) -> dict:
+    """What a sync did to each list, as a message (kivaportal/common/messages.py)."""
+    lists = {
+        name: message(
+            gettext_noop(
+                "%(list)s: %(created)d new, %(updated)d updated, %(retired)d retired, "
+                "%(deleted)d removed, %(skipped)d skipped"
+            ),
+            list=message(LIST_LABELS[name]),
+            created=c.created,
+            updated=c.updated,
+            retired=c.retired,
+            deleted=c.deleted,
+            skipped=c.skipped,
+        )
+        for name, c in counts.items()
+    }
+    return message(gettext_noop("%(activities)s; %(locales)s; %(themes)s; %(locations)s"), **lists)
+
+
+def sync_failed(exc) -> dict:
+    """A failed sync, as a message: Kiva's (or the client's) error as it is."""
+    return message(gettext_noop("Failed: %(error)s"), error=exc)
+
+
 def reference_sync(
     *, connection: KivaConnection, client: KivaClient | None = None
 ) -> dict[str, SyncCounts]:
@@ -259,11 +295,13 @@ def reference_sync(
             name: upsert_list(name, items, partner=connection.partner, now=now)
             for name, items in fetched.items()
         }
-        summary = "; ".join(f"{name}: {c}" for name, c in counts.items())
+        summary = sync_report(counts)
         KivaConnection.objects.filter(pk=connection.pk).update(
-            last_synced_at=now, last_sync_report=summary
+            last_synced_at=now, **message_fields("last_sync_report", summary)
         )
-    logger.info("kiva reference sync for partner %s: %s", connection.partner_id, summary)
+    logger.info(
+        "kiva reference sync for partner %s: %s", connection.partner_id, message_text(summary)
+    )
     return counts
 
 
@@ -283,7 +321,7 @@ def reference_sync_connection(*, connection_id: int) -> str:
     except KivaError as exc:
         logger.warning("kiva reference sync failed for partner %s: %s", connection.partner_id, exc)
         KivaConnection.objects.filter(pk=connection.pk).update(
-            last_sync_report=_("Failed: %(error)s") % {"error": exc}
+            **message_fields("last_sync_report", sync_failed(exc))
         )
         return f"failed: {exc}"
     return "ok"
@@ -301,7 +339,7 @@ def reference_sync_all() -> dict[int, str]:
                 "kiva reference sync failed for partner %s: %s", connection.partner_id, exc
             )
             KivaConnection.objects.filter(pk=connection.pk).update(
-                last_sync_report=_("Failed: %(error)s") % {"error": exc}
+                **message_fields("last_sync_report", sync_failed(exc))
             )
             outcomes[connection.partner_id] = f"failed: {exc}"
     return outcomes

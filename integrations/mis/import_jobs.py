@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from integrations.mis.fields import NumberFormat
 from integrations.mis.formats import FileSource, count_rows, has_sheet
@@ -24,6 +25,7 @@ from integrations.mis.importers.repayments import RepaymentImporter
 from integrations.mis.models import ImportJob, ImportKind, ImportStatus, IntakeFormat
 from integrations.mis.photo_archive import PhotoArchive
 from kivaportal.common.checks import Severity
+from kivaportal.common.messages import message
 from kivaportal.journals.models import Journal
 from kivaportal.lending.models import Loan
 from kivaportal.partners.roles import Action
@@ -284,7 +286,8 @@ def import_job_run(*, job_id: int, commit: bool, user_id: int | None):
         # Whatever went wrong, the transaction was rolled back; the page must say so.
         log.exception("Import job %s failed", job.pk)
         _remove_files(importer, job.file.storage)
-        job.mark(ImportStatus.FAILED, results={"failure": _("The import failed unexpectedly.")})
+        failure = message(gettext_noop("The import failed unexpectedly."))
+        job.mark(ImportStatus.FAILED, results={"failure": failure})
         return job
     if not commit:
         _remove_files(importer, job.file.storage)  # the rehearsal's photos: nothing stays

@@ -8,9 +8,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from integrations.mis.models import ImportJob, ImportStatus
+from kivaportal.common.messages import message
 
 FILE_FIELDS = ("file", "members_file", "schedule_file", "photos_file")
 # A preview nobody committed within the retention period cannot be committed afterwards.
@@ -43,10 +44,13 @@ def import_files_purge(*, days: int | None = None, now=None) -> int:
             fields = dict.fromkeys(FILE_FIELDS, "")
             if job.status == ImportStatus.CHECKED:
                 fields["status"] = ImportStatus.FAILED
-                results["failure"] = _(
-                    "The uploaded files were deleted after %(days)d days without an import; "
-                    "upload them again."
-                ) % {"days": days}
+                results["failure"] = message(
+                    gettext_noop(
+                        "The uploaded files were deleted after %(days)d days without an "
+                        "import; upload them again."
+                    ),
+                    days=days,
+                )
             ImportJob.objects.filter(pk=job.pk).update(results=results, **fields)
             purged += 1
     return purged

@@ -100,7 +100,7 @@ def returned_notices(now) -> list[Notice]:
                 f"audit:{entry.pk}",
                 record,
                 _url(record),
-                detail=entry.comment,
+                detail=entry.comment_text,
                 people=frozenset(people),
             )
         )

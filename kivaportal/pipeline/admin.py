@@ -2,6 +2,7 @@
 everyone (staff act on submissions from the record's review page, which audits it)."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from kivaportal.common.admin import PARTNER_FILTER, PartnerScopedAdmin, ReadOnlyAdminMixin
 from kivaportal.pipeline.models import Attempt, Submission
@@ -63,10 +64,16 @@ class SubmissionAdmin(ReadOnlyAdminMixin, PartnerScopedAdmin):
     search_fields = ("record_label", "kiva_reference", "idempotency_key", "error")
     list_select_related = ("partner",)
     inlines = (AttemptInline,)
-    exclude = ("content_type",)
+    # The error as the reader reads it (`error_text`), in place of its stored fields.
+    exclude = ("content_type", "error", "error_message")
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in Submission._meta.fields if f.name != "content_type"]
+        hidden = set(self.exclude)
+        return [f.name for f in Submission._meta.fields if f.name not in hidden] + ["error_shown"]
+
+    @admin.display(description=_("error"))
+    def error_shown(self, obj):
+        return obj.error_text
 
 
 @admin.register(Attempt)

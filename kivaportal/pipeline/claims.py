@@ -15,6 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from integrations.kiva.connection_models import KivaConnection
+from kivaportal.common.messages import message_fields
 from kivaportal.common.rows import row_update
 from kivaportal.pipeline.follow import record_follow_submission
 from kivaportal.pipeline.models import (
@@ -170,7 +171,10 @@ def submission_attempt_start(submission, *, endpoint, worker, url, method="POST"
 def submission_outcome_write(submission, **fields):
     """Write an outcome, only if the submission is still the one this worker claimed, and
     move its record to follow, in one transaction (the caller's, if it has one: no
-    savepoint). Returns the new state, or LOST_CLAIM."""
+    savepoint). Returns the new state, or LOST_CLAIM. `error`: a message (`message(...)`,
+    read in each reader's language) or plain text (evidence); both its fields are written."""
+    if "error" in fields:
+        fields.update(message_fields("error", fields["error"]))
     fields["updated_at"] = timezone.now()
     changed = row_update(
         Submission,

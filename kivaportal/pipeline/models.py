@@ -9,6 +9,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from kivaportal.common.messages import message_text
 from kivaportal.common.scoping import PartnerScopedQuerySet
 
 
@@ -97,7 +98,12 @@ class Submission(models.Model):
     confirm_url = models.URLField(_("confirm link"), max_length=500, blank=True)
     problems = models.JSONField(_("problems reported by Kiva"), default=list, blank=True)
     response = models.JSONField(_("Kiva's answer"), null=True, blank=True)
+    # What went wrong, or how it was settled: `error_message` the message, read in each
+    # reader's language (kivaportal/common/messages.py); `error` its text in the portal's
+    # default language, for search (and the whole of it in rows written before messages).
+    # Written together by `message_fields("error", ...)`; shown by `error_text`.
     error = models.TextField(_("error"), blank=True)
+    error_message = models.JSONField(_("error (message)"), null=True, blank=True, editable=False)
 
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     created_by = models.ForeignKey(
@@ -126,6 +132,11 @@ class Submission(models.Model):
     def __str__(self):
         chunk = f" ({self.chunk}/{self.chunks})" if self.chunks > 1 else ""
         return f"{self.get_kind_display()} {self.record_label} v{self.record_version}{chunk}"
+
+    @property
+    def error_text(self) -> str:
+        """The error in the reader's language (an old row's text as it was written)."""
+        return message_text(self.error_message) if self.error_message else self.error
 
     @property
     def sent_with_problems(self) -> bool:

@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from integrations.kiva.adapters import ADAPTERS
 from integrations.kiva.client import (
@@ -19,6 +20,7 @@ from integrations.kiva.client import (
     KivaPermanentError,
     KivaRetryableError,
 )
+from kivaportal.common.messages import message
 from kivaportal.lending.services import loan_at_kiva_draft_sent
 from kivaportal.pipeline.attempts import attempt_finish, worker_name
 from kivaportal.pipeline.claims import (
@@ -72,17 +74,22 @@ def submission_send(*, submission_id, worker=None, client=None) -> str:
         attempt_finish(attempt, outcome=AttemptOutcome.FAILED, exc=exc)
         return _failed(
             submission,
-            _(
-                "Kiva refused the portal's credentials: %(error)s. Fix the "
-                "Kiva connection, then retry."
-            )
-            % {"error": exc.message},
+            message(
+                gettext_noop(
+                    "Kiva refused the portal's credentials: %(error)s. Fix the "
+                    "Kiva connection, then retry."
+                ),
+                error=exc.message,
+            ),
         )
     except KivaNotSentError as exc:
         attempt_finish(attempt, outcome=AttemptOutcome.NOT_SENT, exc=exc)
         return _failed(
             submission,
-            _("Nothing was sent to Kiva: %(error)s Fix it, then retry.") % {"error": exc.message},
+            message(
+                gettext_noop("Nothing was sent to Kiva: %(error)s Fix it, then retry."),
+                error=exc.message,
+            ),
         )
     except KivaPermanentError as exc:
         attempt_finish(attempt, outcome=AttemptOutcome.REJECTED, exc=exc)
@@ -104,7 +111,11 @@ def submission_send(*, submission_id, worker=None, client=None) -> str:
         attempt_finish(attempt, outcome=AttemptOutcome.AMBIGUOUS, response=response)
         return submission_outcome_unknown(
             submission=submission,
-            reason=_("Kiva accepted it, but its answer has no draft uuid the portal can read"),
+            reason=message(
+                gettext_noop(
+                    "Kiva accepted it, but its answer has no draft uuid the portal can read"
+                )
+            ),
             client=client,
         )
     problems = list(answer.problems)
@@ -126,16 +137,22 @@ def submission_send(*, submission_id, worker=None, client=None) -> str:
         return _sent(submission, data, answer.reference, answer.confirm_url, problems)
 
 
-def _moved_elsewhere(submission, connection) -> str:
-    """Why `submission` may not go through `connection` as it is now, or ""."""
+def _moved_elsewhere(submission, connection) -> dict | None:
+    """Why `submission` may not go through `connection` as it is now (a message), or None."""
     if connection is None:
-        return _("The partner has no Kiva connection any more: nothing was sent.")
+        return message(
+            gettext_noop("The partner has no Kiva connection any more: nothing was sent.")
+        )
     if submission.environment and submission.environment != connection.environment:
-        return _(
-            "Approved for Kiva %(then)s, but the connection is now %(now)s: nothing was sent. "
-            "Correct it as a new version to send it through review to %(now)s."
-        ) % {"then": submission.environment, "now": connection.environment}
-    return connection.production_refusal()
+        return message(
+            gettext_noop(
+                "Approved for Kiva %(then)s, but the connection is now %(now)s: nothing was "
+                "sent. Correct it as a new version to send it through review to %(now)s."
+            ),
+            then=submission.environment,
+            now=connection.environment,
+        )
+    return connection.production_refusal_message()
 
 
 # The code of the problem that stands for an answer the portal could not read.
@@ -201,7 +218,11 @@ def _retry_or_fail(submission, exc):
     if submission.attempts >= schedule.max_attempts:
         return _failed(
             submission,
-            _("Gave up after %(n)s attempts: %(error)s") % {"n": submission.attempts, "error": exc},
+            message(
+                gettext_noop("Gave up after %(n)s attempts: %(error)s"),
+                n=submission.attempts,
+                error=exc,
+            ),
         )
     delay = retry_delay(submission.attempts, exc.retry_after)
     state = submission_outcome_write(
@@ -238,19 +259,23 @@ def submission_outcome_unknown(*, submission, reason, client=None):
                 sent_at=timezone.now(),
                 kiva_reference=found,
                 next_attempt_at=None,
-                error=_(
-                    "Kiva's answer was lost (%(reason)s); GET loans shows the "
-                    "draft, so it was created once."
-                )
-                % {"reason": reason},
+                error=message(
+                    gettext_noop(
+                        "Kiva's answer was lost (%(reason)s); GET loans shows the "
+                        "draft, so it was created once."
+                    ),
+                    reason=reason,
+                ),
             )
     return submission_outcome_write(
         submission,
         state=SubmissionState.NEEDS_ATTENTION,
         next_attempt_at=None,
-        error=_(
-            "The outcome is unknown (%(reason)s): Kiva may or may not have it. Check PA2, "
-            "then mark it as sent or send it again."
-        )
-        % {"reason": reason},
+        error=message(
+            gettext_noop(
+                "The outcome is unknown (%(reason)s): Kiva may or may not have it. Check PA2, "
+                "then mark it as sent or send it again."
+            ),
+            reason=reason,
+        ),
     )

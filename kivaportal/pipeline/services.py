@@ -11,10 +11,12 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from integrations.kiva import payloads
 from integrations.kiva.connection_models import KivaConnection
 from integrations.kiva.selectors import partner_connection
+from kivaportal.common.messages import message, message_fields
 from kivaportal.kinds import kind_of
 from kivaportal.lending.services import loan_at_kiva_draft_sent
 from kivaportal.partners.roles import Action
@@ -102,11 +104,20 @@ def submissions_build(*, record, by, connection, earlier=None, now=None) -> list
         if earlier:
             # Kiva has no update for drafts: posting again would make a second draft.
             submission.state = SubmissionState.NEEDS_ATTENTION
-            submission.error = _(
-                "Kiva already holds draft %(uuid)s of an earlier version of this loan. Posting "
-                "again makes a second draft: delete the old one in PA2, then choose Send again; "
-                "or, if you corrected the draft in PA2 itself, Mark as sent."
-            ) % {"uuid": earlier}
+            fields = message_fields(
+                "error",
+                message(
+                    gettext_noop(
+                        "Kiva already holds draft %(uuid)s of an earlier version of this loan. "
+                        "Posting again makes a second draft: delete the old one in PA2, then "
+                        "choose Send again; or, if you corrected the draft in PA2 itself, Mark "
+                        "as sent."
+                    ),
+                    uuid=earlier,
+                ),
+            )
+            for name, value in fields.items():
+                setattr(submission, name, value)
         submissions.append(submission)
     return submissions
 
@@ -243,8 +254,17 @@ def _requeue(submission, by, action, comment="", **data):
     submission.state = SubmissionState.PENDING
     submission.attempts = 0
     submission.next_attempt_at = timezone.now()
-    submission.error = ""
-    submission.save(update_fields=["state", "attempts", "next_attempt_at", "error", "updated_at"])
+    submission.error, submission.error_message = "", None
+    submission.save(
+        update_fields=[
+            "state",
+            "attempts",
+            "next_attempt_at",
+            "error",
+            "error_message",
+            "updated_at",
+        ]
+    )
     _audit(submission, by, action, comment, **data)
     record_follow_submissions(record=submission.record, by=by)
     transaction.on_commit(lambda: submissions_enqueue(submission_ids=[submission.pk]))
@@ -314,7 +334,7 @@ def _bulk_one(submission, by, action):
             submission,
             by,
             case.found_uuid,
-            _("Marked as sent in bulk with the draft found at Kiva."),
+            message(gettext_noop("Marked as sent in bulk with the draft found at Kiva.")),
             found_by=case.found_by,
             bulk=True,
         )
@@ -325,7 +345,7 @@ def _bulk_one(submission, by, action):
         submission,
         by,
         AuditAction.SEND_AGAIN,
-        _("Sent again in bulk: checked in PA2 that Kiva does not hold it."),
+        message(gettext_noop("Sent again in bulk: checked in PA2 that Kiva does not hold it.")),
         bulk=True,
         checked_since=case.checked_since,
         earlier_draft_gone=case.earlier_draft or None,

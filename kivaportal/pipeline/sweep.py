@@ -7,10 +7,11 @@ from datetime import timedelta
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from integrations.kiva.client import KivaClient
 from integrations.kiva.selectors import partner_connection
+from kivaportal.common.messages import message
 from kivaportal.pipeline.claims import submission_claim_held, submission_outcome_write
 from kivaportal.pipeline.models import DUE_STATES, Attempt, ClaimResult, Submission, SubmissionState
 from kivaportal.pipeline.queue import submissions_enqueue
@@ -60,10 +61,12 @@ def submission_settle_stale(*, submission):
                 submission,
                 state=SubmissionState.RETRYING,
                 next_attempt_at=timezone.now(),
-                error=_("The worker stopped before sending; sending again."),
+                error=message(gettext_noop("The worker stopped before sending; sending again.")),
             )
     connection = partner_connection(submission.partner_id)
     client = KivaClient(connection) if connection else None
     return submission_outcome_unknown(
-        submission=submission, reason=_("the worker stopped while sending"), client=client
+        submission=submission,
+        reason=message(gettext_noop("the worker stopped while sending")),
+        client=client,
     )

@@ -141,3 +141,10 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, PartnerScopedAdmin):
     )
     search_fields = ("record_label", "actor__username", "comment")
     list_select_related = ("partner", "content_type", "actor")
+    # The comment as the reader reads it (a portal's comment in their language).
+    exclude = ("comment",)
+    readonly_fields = ("comment_shown",)
+
+    @admin.display(description=_("comment"))
+    def comment_shown(self, obj):
+        return obj.comment_text

@@ -96,7 +96,7 @@ def audit_export(request):
                 e.get_action_display(),
                 state_label(e.from_state),
                 state_label(e.to_state),
-                e.comment,
+                e.comment_text,
             )
 
     stamp = timezone.now().strftime("%Y%m%d-%H%M")

@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from integrations.kiva.models import Environment
 from integrations.kiva.selectors import partner_connection
+from kivaportal.common.messages import message
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
 from kivaportal.pipeline.models import Submission, SubmissionState
@@ -82,7 +84,9 @@ def _send_one(record, by):
     record = record_lock(record)
     stage = _stage_submissions(record)
     record = record_start_new_version(
-        record=record, by=by, comment=_("To send to Kiva production: it was sent to stage only.")
+        record=record,
+        by=by,
+        comment=message(gettext_noop("To send to Kiva production: it was sent to stage only.")),
     )
     record = record_submit(record=record, by=by)
     audit_record(

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django_fsm import can_proceed
 
 from kivaportal.common.checks import errors as blocking
+from kivaportal.common.messages import message
 from kivaportal.kinds import kind_of
 from kivaportal.lending.models import Loan
 from kivaportal.lending.services import loan_data_changed
@@ -320,7 +322,7 @@ def records_bulk_approve(*, records, by, comment=None) -> BulkResult:
     transaction: the records locked with one query, four eyes read with one, their checks run
     on what that read (stored in batches), the moves, audit entries and submissions written
     in bulk (docs/pipeline.md, section 1)."""
-    comment = _("Approved in bulk.") if comment is None else comment
+    comment = message(gettext_noop("Approved in bulk.")) if comment is None else comment
     result = BulkResult()
     by_model = {}
     for record in records:

@@ -95,7 +95,7 @@ def record_timeline(record, related=(), limit=200) -> list[Event]:
                 changes=[(_("state"), state_label(entry.from_state), state_label(entry.to_state))]
                 if entry.from_state != entry.to_state
                 else [],
-                comment=entry.comment,
+                comment=entry.comment_text,
                 data=entry.data,
             )
         )

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
 
+from kivaportal.common.messages import message_text
 from kivaportal.common.models import PartnerOwned
 from kivaportal.common.scoping import PartnerScopedQuerySet
 from kivaportal.workflow.audit import AuditAction
@@ -190,7 +191,12 @@ class AuditEntry(models.Model):
     )
     from_state = models.CharField(_("from"), max_length=20, blank=True)
     to_state = models.CharField(_("to"), max_length=20, blank=True)
+    # A person's words as they wrote them; a comment of the portal's own (a bulk action's) is
+    # also kept as a message, read in each reader's language (kivaportal/common/messages.py).
     comment = models.TextField(_("comment"), blank=True)
+    comment_message = models.JSONField(
+        _("comment (message)"), null=True, blank=True, editable=False
+    )
     data = models.JSONField(_("details"), default=dict, blank=True)
     created_at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
 
@@ -218,3 +224,8 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Audit entries cannot be deleted.")
+
+    @property
+    def comment_text(self) -> str:
+        """The comment in the reader's language where the portal wrote it; a person's as is."""
+        return message_text(self.comment_message) if self.comment_message else self.comment

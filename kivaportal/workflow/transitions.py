@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
 from kivaportal.common.checks import errors as blocking
+from kivaportal.common.messages import message_fields
 from kivaportal.common.rows import row_insert, row_update
 from kivaportal.workflow.audit import AuditAction, action_label
 from kivaportal.workflow.errors import IllegalTransition
@@ -39,7 +40,8 @@ def audit_entry(
         action=AuditAction(action),
         from_state=from_state,
         to_state=to_state,
-        comment=comment,
+        # A person's text, or a message of the portal's (kivaportal/common/messages.py).
+        **message_fields("comment", comment),
         data=data or {},
     )
 

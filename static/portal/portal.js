@@ -44,6 +44,14 @@
 (function () {
   "use strict";
   var form = document.querySelector("form[data-queue]");
+  // "1 selected", "2 selected": the page gives the language's two forms (data-count-one,
+  // data-count-other, with {n}); the browser's plural rules for the page's language pick one
+  // (French says "0 sélectionné", Spanish "0 seleccionados").
+  var countText = function (element, n) {
+    var lang = document.documentElement.lang || "en";
+    var one = window.Intl && Intl.PluralRules ? new Intl.PluralRules(lang).select(n) === "one" : n === 1;
+    return element.getAttribute(one ? "data-count-one" : "data-count-other").replace("{n}", n.toLocaleString(lang));
+  };
   if (form) {
     var all = form.querySelector("[data-select-all]");
     var count = form.querySelector(".selected-count");
@@ -51,7 +59,7 @@
     var update = function () {
       var n = 0;
       boxes().forEach(function (box) { if (box.checked) { n += 1; } });
-      if (count) { count.textContent = n + " " + count.getAttribute("data-count-text"); }
+      if (count) { count.textContent = countText(count, n); }
       if (all) { all.checked = n > 0 && n === boxes().length; all.indeterminate = n > 0 && n < boxes().length; }
     };
     if (all) {

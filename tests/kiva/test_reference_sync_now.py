@@ -40,7 +40,10 @@ def test_sync_now_fetches_the_lists_and_shows_when(kiva_sandbox):
     ]
     assert Location.objects.get(partner=partner).full_name == "Cusco: Peru"
     assert "Last synced: —" not in response.content.decode()
-    assert "activities:" in response.content.decode()  # the sync's report, under the date
+    # The sync's report, under the date.
+    assert "Activities: 1 new, 0 updated, 0 retired, 0 removed, 0 skipped" in (
+        response.content.decode()
+    )
     entry = AuditEntry.objects.get(action="partner.reference_sync_requested")
     assert (entry.partner, entry.actor) == (partner, admin)
 
@@ -77,6 +80,34 @@ def test_without_a_connection_the_page_says_so(db):
     assert "no Kiva connection yet" in page.content.decode()
     assert "has no active Kiva connection" in response.content.decode()
     assert not AuditEntry.objects.filter(action="partner.reference_sync_requested").exists()
+
+
+def test_the_syncs_report_reads_in_the_readers_language(kiva_sandbox):
+    from django.utils import translation
+
+    from integrations.kiva.services import reference_sync_connection
+
+    partner = PartnerFactory()
+    admin = member(partner, Role.PARTNER_ADMIN)
+    sandbox_partner(partner, kiva_sandbox.url, config=LISTS)
+    connection = KivaConnection.objects.get(partner=partner)
+    connection.token_url = "http://127.0.0.1:9/oauth/token"
+    connection.save()
+    with translation.override("fr"):  # the worker's language, whatever it is
+        assert reference_sync_connection(connection_id=connection.pk).startswith("failed")
+    connection.refresh_from_db()
+    assert connection.last_sync_report.startswith("Failed: ")  # default language, for search
+    client = Client()
+    client.force_login(admin)
+    url = reverse("review:team", args=[partner.pk])
+    page = client.get(url, headers={"accept-language": "es"}).content.decode()
+    assert "Falló: " in page and "Failed: " not in page
+    # A report written before (text only) shows as it was.
+    KivaConnection.objects.filter(pk=connection.pk).update(
+        last_sync_report="activities: 3 new", last_sync_report_message=None
+    )
+    page = client.get(url, headers={"accept-language": "es"}).content.decode()
+    assert "activities: 3 new" in page
 
 
 def test_a_broker_that_is_down_does_not_turn_the_request_into_an_error_page(transactional_db):

@@ -67,3 +67,34 @@ def test_a_members_file_not_in_the_partners_encoding_names_file_line_and_encodin
     assert "windows-1252" in error["message"]  # what to choose instead
     page = client.get(f"/intake/jobs/{job.pk}/").content.decode()
     assert "The import failed unexpectedly" not in page and "cannot be read as utf-8" in page
+
+
+def test_a_jobs_failure_reads_in_the_readers_language_and_an_old_one_as_it_was(
+    client, partner, preparer, settings
+):
+    from django.utils import timezone, translation
+
+    from integrations.mis.retention import import_files_purge
+
+    settings.INTAKE_FILE_RETENTION_DAYS = 30
+    client.force_login(preparer)
+    job = upload(client, partner, "loans.csv", LOANS.encode(), members_file=MEMBERS.encode())
+    assert job.status == ImportStatus.CHECKED  # a preview nobody imported
+    ImportJob.objects.filter(pk=job.pk).update(
+        finished_at=timezone.now() - timezone.timedelta(days=31)
+    )
+    with translation.override("fr"):  # whatever language the purge runs in
+        assert import_files_purge() == 1
+    job.refresh_from_db()
+    msgid = (
+        "The uploaded files were deleted after %(days)d days without an import; upload them again."
+    )
+    with translation.override("es"):
+        spanish = translation.gettext(msgid) % {"days": 30}
+    assert spanish != msgid % {"days": 30}
+    page = client.get(f"/intake/jobs/{job.pk}/", headers={"accept-language": "es"})
+    assert spanish in page.content.decode()
+    # A job written before: its text shows as it was.
+    ImportJob.objects.filter(pk=job.pk).update(results={"failure": "Escrito antes."})
+    page = client.get(f"/intake/jobs/{job.pk}/", headers={"accept-language": "es"})
+    assert "Escrito antes." in page.content.decode()

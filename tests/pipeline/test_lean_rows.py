@@ -10,9 +10,9 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
+from kivaportal.common.rows import row_update
 from kivaportal.pipeline import claims
 from kivaportal.pipeline.models import Attempt, Submission, SubmissionKind, SubmissionState
-from kivaportal.pipeline.rows import row_update
 from tests.factories import KivaConnectionFactory, LoanFactory
 
 pytestmark = pytest.mark.django_db

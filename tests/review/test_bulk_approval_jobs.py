@@ -9,6 +9,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import translation
 
+from kivaportal.common.messages import message
 from kivaportal.partners.models import Membership
 from kivaportal.partners.roles import Role
 from kivaportal.pipeline.models import Submission
@@ -254,4 +255,10 @@ def test_the_job_writes_in_the_language_it_was_asked_in(
     refused = BulkApprovalRow.objects.get(job=job, object_id=own.pk)
     assert refused.reason.startswith("Cuatro ojos: usted creó")
     approved = AuditEntry.objects.get(object_id=fine[0].pk, action=AuditAction.APPROVED)
-    assert approved.comment == "Aprobado en bloque."
+    # The portal's comment is read in each reader's language (docs/architecture.md, "Stored
+    # messages"), whatever language the job ran in.
+    assert approved.comment_message == message("Approved in bulk.")
+    with translation.override("es"):
+        assert approved.comment_text == "Aprobado en bloque."
+    with translation.override("fr"):
+        assert approved.comment_text != "Aprobado en bloque."

@@ -6,6 +6,7 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
+from kivaportal.common import messages
 from kivaportal.common.money import money_text
 from kivaportal.partners.models import Partner
 from kivaportal.partners.roles import Action
@@ -21,6 +22,13 @@ def person(user, nobody=None):
     if user is None:
         return nobody or _("MIS")
     return user.get_full_name() or user.username
+
+
+@register.filter
+def message_text(value):
+    """A stored message (kivaportal/common/messages.py) in the reader's language; plain text
+    as it is."""
+    return messages.message_text(value)
 
 
 @register.filter
