@@ -17,7 +17,7 @@ from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
@@ -119,31 +119,31 @@ def _stage_only_count(partner) -> int:
 # The queue's columns: (sort key or None, label, numeric), per kind.
 COLUMNS = {
     "loans": (
-        ("record", _lazy("Record"), False),
-        ("state", _lazy("State"), False),
-        ("amount", _lazy("Amount"), True),
-        (None, _lazy("At Kiva"), False),  # Kiva's side: shown and filtered, not sorted
-        ("preparer", _lazy("Prepared by"), False),
-        ("created", _lazy("Created"), False),
-        ("errors", _lazy("Errors"), True),
-        ("warnings", _lazy("Warnings"), True),
+        ("record", gettext_lazy("Record"), False),
+        ("state", gettext_lazy("State"), False),
+        ("amount", gettext_lazy("Amount"), True),
+        (None, gettext_lazy("At Kiva"), False),  # Kiva's side: shown and filtered, not sorted
+        ("preparer", gettext_lazy("Prepared by"), False),
+        ("created", gettext_lazy("Created"), False),
+        ("errors", gettext_lazy("Errors"), True),
+        ("warnings", gettext_lazy("Warnings"), True),
     ),
     "journals": (
-        ("record", _lazy("Record"), False),
-        ("state", _lazy("State"), False),
-        ("loan", _lazy("Loan"), False),
-        ("preparer", _lazy("Prepared by"), False),
-        ("created", _lazy("Created"), False),
-        ("errors", _lazy("Errors"), True),
-        ("warnings", _lazy("Warnings"), True),
+        ("record", gettext_lazy("Record"), False),
+        ("state", gettext_lazy("State"), False),
+        ("loan", gettext_lazy("Loan"), False),
+        ("preparer", gettext_lazy("Prepared by"), False),
+        ("created", gettext_lazy("Created"), False),
+        ("errors", gettext_lazy("Errors"), True),
+        ("warnings", gettext_lazy("Warnings"), True),
     ),
     "reports": (
-        ("record", _lazy("Record"), False),
-        ("state", _lazy("State"), False),
-        ("preparer", _lazy("Prepared by"), False),
-        ("created", _lazy("Created"), False),
-        ("errors", _lazy("Errors"), True),
-        ("warnings", _lazy("Warnings"), True),
+        ("record", gettext_lazy("Record"), False),
+        ("state", gettext_lazy("State"), False),
+        ("preparer", gettext_lazy("Prepared by"), False),
+        ("created", gettext_lazy("Created"), False),
+        ("errors", gettext_lazy("Errors"), True),
+        ("warnings", gettext_lazy("Warnings"), True),
     ),
 }
 
@@ -369,13 +369,13 @@ ACTIONS = {
     ),
 }
 DONE = {
-    "submit": _lazy("submitted for review"),
-    "approve": _lazy("approved"),
-    "request_changes": _lazy("sent back with your comment"),
-    "withdraw": _lazy("withdrawn"),
-    "new_version": _lazy("reopened as a new version"),
-    "recheck": _lazy("checked again"),
-    "resend_refused": _lazy("reopened as a new version holding the lines Kiva refused"),
+    "submit": gettext_lazy("submitted for review"),
+    "approve": gettext_lazy("approved"),
+    "request_changes": gettext_lazy("sent back with your comment"),
+    "withdraw": gettext_lazy("withdrawn"),
+    "new_version": gettext_lazy("reopened as a new version"),
+    "recheck": gettext_lazy("checked again"),
+    "resend_refused": gettext_lazy("reopened as a new version holding the lines Kiva refused"),
 }
 
 
