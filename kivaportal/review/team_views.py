@@ -17,7 +17,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from integrations.kiva.selectors import partner_connection
@@ -30,8 +30,10 @@ from kivaportal.workflow.errors import ReviewError
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(label=_lazy("Email address"))
-    role = forms.ChoiceField(label=_lazy("Role"), choices=Role.choices, initial=Role.PREPARER)
+    email = forms.EmailField(label=gettext_lazy("Email address"))
+    role = forms.ChoiceField(
+        label=gettext_lazy("Role"), choices=Role.choices, initial=Role.PREPARER
+    )
 
 
 def _managed_partner(request, partner_id):
