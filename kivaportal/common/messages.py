@@ -34,6 +34,15 @@ def _stored(value):
     return str(value)
 
 
+def label_message(label) -> dict | str:
+    """A choice's label (`gettext_lazy("Kiva stage (test)")`) as a message, so that it is read
+    in each reader's language too; its text as it is when it is not a lazy translation."""
+    args = getattr(label, "_args", None)  # Django's lazy proxy keeps what it was called with
+    if args and isinstance(args[0], str):
+        return message(args[0])
+    return str(label)
+
+
 def is_message(value) -> bool:
     return isinstance(value, dict) and isinstance(value.get(MSGID), str)
 

@@ -20,7 +20,8 @@ from integrations.kiva.client import (
     KivaPermanentError,
     KivaRetryableError,
 )
-from kivaportal.common.messages import message
+from integrations.kiva.connection_models import Environment
+from kivaportal.common.messages import label_message, message
 from kivaportal.lending.services import loan_at_kiva_draft_sent
 from kivaportal.pipeline.attempts import attempt_finish, worker_name
 from kivaportal.pipeline.claims import (
@@ -149,8 +150,8 @@ def _moved_elsewhere(submission, connection) -> dict | None:
                 "Approved for Kiva %(then)s, but the connection is now %(now)s: nothing was "
                 "sent. Correct it as a new version to send it through review to %(now)s."
             ),
-            then=submission.environment,
-            now=connection.environment,
+            then=label_message(Environment(submission.environment).label),
+            now=label_message(Environment(connection.environment).label),
         )
     return connection.production_refusal_message()
 

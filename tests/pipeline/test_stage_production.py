@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from integrations.kiva.sandbox.models import SandboxLoan, SandboxRequest
 from integrations.kiva.sandbox.services import sandbox_loan_move, sandbox_partner_register
@@ -199,7 +199,9 @@ def test_a_stage_send_still_waiting_is_never_sent_to_production(two):
     submission.refresh_from_db()
     loan.refresh_from_db()
     assert (submission.state, loan.state) == (St.FAILED, S.FAILED)
-    assert "connection is now production: nothing was sent" in submission.error
+    assert "connection is now Kiva production: nothing was sent" in submission.error
+    with translation.override("es"):  # the environments by their labels, in each language
+        assert "Kiva producción" in submission.error_text
     assert drafts_at(setup.production) == 0 and drafts_at(setup.sandboxed) == 0
 
 
