@@ -5,11 +5,12 @@ happens on the intake page), and each partner's file format."""
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from integrations.mis.callers import owner_refusal
@@ -26,7 +27,34 @@ from integrations.mis.models import (
 from integrations.mis.oauth import mis_client_create, mis_client_revoke, token_revoke
 from kivaportal.common.admin import PARTNER_FILTER, PartnerScopedAdmin
 from kivaportal.partners.roles import ROLE_ACTIONS, Action
-from kivaportal.partners.selectors import partner_ids_where
+from kivaportal.partners.selectors import partner_ids_where, user_can
+
+
+def revoke_each(admin_, request, items, revoke):
+    """Revoke each of `items` through its audited service; one the user may not manage is
+    named and left, the others are revoked (Django's admin runs an action without a
+    transaction: a 403 half-way left some revoked and said nothing)."""
+    revoked = 0
+    for item in items:
+        try:
+            revoke(item)
+        except PermissionDenied as refusal:
+            admin_.message_user(request, f"{item}: {refusal}", messages.ERROR)
+        else:
+            revoked += 1
+    if revoked:
+        admin_.message_user(
+            request,
+            ngettext("%(n)d revoked.", "%(n)d revoked.", revoked) % {"n": revoked},
+            messages.SUCCESS,
+        )
+
+
+def manager_actions(actions, request):
+    """The revoke action only for someone who manages a partner (viewers see no action)."""
+    if not user_can(request.user, Action.MANAGE):
+        actions.pop("revoke", None)
+    return actions
 
 
 class OwnedForm(forms.ModelForm):
@@ -54,6 +82,9 @@ class OwnedAdmin(PartnerScopedAdmin):
     list_select_related = ("partner", "owner", "created_by")
     # Who made it and when, its last use and its revocation: never typed in.
     stamps = ("created_by", "created_at", "last_used_at", "revoked_at")
+
+    def get_actions(self, request):
+        return manager_actions(super().get_actions(request), request)
 
     def delete_refusal(self, obj):
         # Revoked, never deleted: the audit trail and the records it posted name it.
@@ -133,9 +164,9 @@ class ApiKeyAdmin(OwnedAdmin):
 
     @admin.action(description=_("Revoke the selected keys"))
     def revoke(self, request, queryset):
-        for key in queryset:
-            api_key_revoke(api_key=key, by=request.user)
-        messages.success(request, _("Revoked."))
+        revoke_each(
+            self, request, queryset, lambda key: api_key_revoke(api_key=key, by=request.user)
+        )
 
 
 class MisClientForm(OwnedForm):
@@ -191,9 +222,12 @@ class MisClientAdmin(OwnedAdmin):
 
     @admin.action(description=_("Revoke the selected clients"))
     def revoke(self, request, queryset):
-        for client in queryset:
-            mis_client_revoke(client=client, by=request.user)
-        messages.success(request, _("Revoked."))
+        revoke_each(
+            self,
+            request,
+            queryset,
+            lambda client: mis_client_revoke(client=client, by=request.user),
+        )
 
 
 @admin.register(IssuedToken)
@@ -209,6 +243,9 @@ class IssuedTokenAdmin(PartnerScopedAdmin):
     search_fields = ("jti", "client__client_id", "client__name")
     readonly_fields = [f.name for f in IssuedToken._meta.fields]
 
+    def get_actions(self, request):
+        return manager_actions(super().get_actions(request), request)
+
     def has_add_permission(self, request):
         return False
 
@@ -218,9 +255,9 @@ class IssuedTokenAdmin(PartnerScopedAdmin):
 
     @admin.action(description=_("Revoke the selected tokens"))
     def revoke(self, request, queryset):
-        for token in queryset:
-            token_revoke(token=token, by=request.user)
-        messages.success(request, _("Revoked."))
+        revoke_each(
+            self, request, queryset, lambda token: token_revoke(token=token, by=request.user)
+        )
 
 
 @admin.register(ImportJob)

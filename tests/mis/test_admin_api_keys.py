@@ -7,7 +7,7 @@ from integrations.mis.keys import api_key_authenticate
 from integrations.mis.models import ApiKey, MisClient
 from integrations.mis.oauth import OAuthError, mis_client_token
 from kivaportal.partners.roles import Role
-from tests.factories import PartnerFactory, api_key, member, mis_client
+from tests.factories import MembershipFactory, PartnerFactory, api_key, member, mis_client
 
 
 def _shown(response, position=0):
@@ -134,6 +134,37 @@ def test_revoking_a_key_in_the_admin_stops_it(client, partner):
     row.refresh_from_db()
     assert row.revoked_at is not None
     assert api_key_authenticate(presented=full) is None
+
+
+def test_revoking_keys_of_a_partner_one_only_views_names_them_and_revokes_the_rest(
+    client, partner
+):
+    """A partner admin of one partner and a reviewer of another selects keys of both: the
+    first partner's are revoked, the other's are named and kept; a reviewer alone is not
+    offered the action at all."""
+    other = PartnerFactory()
+    admin = member(partner, Role.PARTNER_ADMIN)
+    MembershipFactory(user=admin, partner=other, role=Role.REVIEWER)
+    mine, _full = api_key(partner)
+    theirs, their_full = api_key(other)
+    client.force_login(admin)
+    response = client.post(
+        "/admin/mis/apikey/",
+        {"action": "revoke", "_selected_action": [mine.pk, theirs.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    shown = [str(m) for m in response.context["messages"]]
+    assert any(str(theirs) in m and "partner admin" in m for m in shown), shown
+    assert "1 revoked." in shown
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert mine.revoked_at is not None and theirs.revoked_at is None
+    assert api_key_authenticate(presented=their_full) is not None
+
+    client.force_login(member(other, Role.REVIEWER))
+    page = client.get("/admin/mis/apikey/").content.decode()
+    assert 'value="revoke"' not in page
 
 
 def test_another_partners_keys_are_invisible(client, partner):
