@@ -136,9 +136,7 @@ def test_revoking_a_key_in_the_admin_stops_it(client, partner):
     assert api_key_authenticate(presented=full) is None
 
 
-def test_revoking_keys_of_a_partner_one_only_views_names_them_and_revokes_the_rest(
-    client, partner
-):
+def test_revoking_keys_of_a_partner_one_only_views_names_them_and_revokes_the_rest(client, partner):
     """A partner admin of one partner and a reviewer of another selects keys of both: the
     first partner's are revoked, the other's are named and kept; a reviewer alone is not
     offered the action at all."""
