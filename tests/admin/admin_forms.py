@@ -1,6 +1,7 @@
 """Helpers to submit admin forms the way a browser does."""
 
 from django import forms
+from django.test import Client
 from django.urls import reverse
 
 
@@ -48,3 +49,18 @@ def form_errors(response):
         if inline.formset.non_form_errors():
             errors[f"{inline.formset.prefix}-__all__"] = inline.formset.non_form_errors()
     return errors
+
+
+def browser(user):
+    """A client logged in as `user` that checks CSRF tokens, as a browser's requests are."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    return client
+
+
+def post_form(client, url, change):
+    """Open the admin form, change some fields, post it back with the page's CSRF token."""
+    page = client.get(url)
+    assert page.status_code == 200
+    data = {**form_data(page), **change, "csrfmiddlewaretoken": page.context["csrf_token"]}
+    return client.post(url, data)

@@ -4,14 +4,20 @@ after approval, and a user of two partners moving a record or a borrower between
 from datetime import date
 
 import pytest
-from django.test import Client
 
 from kivaportal.lending.models import Borrower, Loan
 from kivaportal.partners.models import Membership
 from kivaportal.partners.roles import Role
 from kivaportal.repayments.models import Repayment
 from kivaportal.workflow.states import RecordState
-from tests.admin.admin_forms import _add_form, admin_url, form_data, form_errors
+from tests.admin.admin_forms import (
+    _add_form,
+    admin_url,
+    browser,
+    form_data,
+    form_errors,
+    post_form,
+)
 from tests.factories import (
     BorrowerFactory,
     LoanFactory,
@@ -21,19 +27,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def browser(user):
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(user)
-    return client
-
-
-def post_form(client, url, change):
-    page = client.get(url)
-    assert page.status_code == 200
-    data = {**form_data(page), **change, "csrfmiddlewaretoken": page.context["csrf_token"]}
-    return client.post(url, data)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
-from django.test import Client
 from django.urls import reverse
 
 from kivaportal.partners.roles import Role
@@ -14,7 +13,7 @@ from kivaportal.workflow.audit import AuditAction
 from kivaportal.workflow.errors import FourEyesViolation
 from kivaportal.workflow.models import AuditEntry
 from kivaportal.workflow.states import RecordState
-from tests.admin.admin_forms import admin_url, form_data
+from tests.admin.admin_forms import admin_url, browser, post_form
 from tests.factories import (
     LoanFactory,
     PartnerFactory,
@@ -25,20 +24,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def browser(user):
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(user)
-    return client
-
-
-def post_form(client, url, change):
-    """Open the admin form, change some fields, post it back with the page's CSRF token."""
-    page = client.get(url)
-    assert page.status_code == 200
-    data = {**form_data(page), **change, "csrfmiddlewaretoken": page.context["csrf_token"]}
-    return client.post(url, data)
 
 
 @pytest.fixture
