@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -16,6 +16,8 @@ from kivaportal.lending.models import (
     Loan,
     LoanAtKiva,
     LoanBorrower,
+    kiva_status_known_in,
+    known_in_q,
 )
 from kivaportal.workflow.states import RecordState
 
@@ -71,16 +73,20 @@ def loan_page(loan, page_number=None, params=None) -> dict:
     }
 
 
-def loans_at_kiva(queryset, kiva_status=None):
-    """Loans narrowed by their status at Kiva: one of Kiva's statuses, NOT_LISTED (Kiva has
-    not listed it) or NO_LONGER_LISTED (Kiva stopped listing it); None leaves them all."""
+def loans_at_kiva(queryset, kiva_status=None, environment=""):
+    """Loans narrowed by their status at Kiva as `environment` knows it (`known_in_q`): one
+    of Kiva's statuses, NOT_LISTED (Kiva has not listed it there) or NO_LONGER_LISTED (Kiva
+    stopped listing it); None leaves them all."""
     if not kiva_status:
         return queryset
     if kiva_status == NOT_LISTED:
-        return queryset.filter(Q(kiva__isnull=True) | Q(kiva__status=""))
+        return queryset.alias(known_status=kiva_status_known_in(environment, "kiva__")).filter(
+            known_status=""
+        )
+    known = known_in_q(environment, "kiva__environment")
     if kiva_status == NO_LONGER_LISTED:
-        return queryset.filter(kiva__missing_since__isnull=False)
-    return queryset.filter(kiva__status=kiva_status)
+        return queryset.filter(known, kiva__missing_since__isnull=False)
+    return queryset.filter(known, kiva__status=kiva_status)
 
 
 @dataclass
@@ -96,21 +102,28 @@ class KivaSummary:
     last_seen: object  # when reconciliation last saw one of the partner's loans
 
 
-def kiva_summary(partner, *, waiting_days: int) -> KivaSummary:
-    """The partner's loans as Kiva shows them, for the dashboard: six queries."""
-    rows = LoanAtKiva.objects.filter(loan__partner=partner)
+def kiva_summary(partner, *, waiting_days: int, environment: str = "") -> KivaSummary:
+    """The partner's loans as Kiva shows them in `environment` (the partner's active one:
+    another's rows are what stage knew, `known_in_q`), for the dashboard: six queries."""
+    rows = LoanAtKiva.objects.filter(known_in_q(environment), loan__partner=partner)
     by_status = dict(
         rows.exclude(status="").values_list("status").annotate(n=Count("pk")).order_by()
     )
     sent = Loan.objects.filter(partner=partner, state=RecordState.SENT)
     cutoff = timezone.now() - timedelta(days=waiting_days)
-    waiting = sent.filter(
-        Q(kiva__isnull=True) | Q(kiva__status__in=UNPUBLISHED), state_changed_at__lt=cutoff
-    ).order_by("state_changed_at", "id")
-    issues = Loan.objects.filter(partner=partner, kiva__status__in=KIVA_ISSUE)
+    waiting = (
+        sent.alias(known_status=kiva_status_known_in(environment, "kiva__"))
+        .filter(known_status__in=UNPUBLISHED, state_changed_at__lt=cutoff)
+        .order_by("state_changed_at", "id")
+    )
+    issues = Loan.objects.filter(
+        known_in_q(environment, "kiva__environment"),
+        partner=partner,
+        kiva__status__in=KIVA_ISSUE,
+    )
     return KivaSummary(
         counts=[(s, label, by_status[s]) for s, label in KivaStatus.choices if s in by_status],
-        not_listed=loans_at_kiva(sent, NOT_LISTED).count(),
+        not_listed=loans_at_kiva(sent, NOT_LISTED, environment).count(),
         no_longer_listed=rows.filter(missing_since__isnull=False).count(),
         waiting_days=waiting_days,
         waiting=list(waiting[:10]),

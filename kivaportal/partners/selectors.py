@@ -40,3 +40,17 @@ def partner_ids_where(user, action: Action) -> set[int] | None:
 def may_use_admin(user) -> bool:
     """The admin (its login included) admits superusers and active members of a partner."""
     return user.is_active and (user.is_superuser or bool(user_roles(user)))
+
+
+def partner_kiva_environment(partner_id: int) -> str:
+    """The Kiva environment the partner's records go to now (its active connection's), or ""
+    (no active connection). What Kiva knows of a loan counts only as that environment knows it
+    (`LoanAtKiva.known_in`, docs/kiva.md "Stage and production"). One query."""
+    from kivaportal.partners.models import Partner
+
+    return (
+        Partner.objects.filter(pk=partner_id, kiva_connection__is_active=True)
+        .values_list("kiva_connection__environment", flat=True)
+        .first()
+        or ""
+    )

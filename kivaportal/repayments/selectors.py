@@ -45,7 +45,8 @@ from kivaportal.lending.models import (
     kiva_status_known_in,
     known_in_q,
 )
-from kivaportal.partners.models import Partner, RepaymentAmountRule
+from kivaportal.partners.models import RepaymentAmountRule
+from kivaportal.partners.selectors import partner_kiva_environment
 from kivaportal.repayments.models import (
     Repayment,
     RepaymentReport,
@@ -108,12 +109,7 @@ def report_environment(report: RepaymentReport) -> str:
     (none: every row counts). One query, read once per report object (a page or a task reads
     the report afresh)."""
     if not hasattr(report, "_kiva_environment"):
-        report._kiva_environment = (
-            Partner.objects.filter(pk=report.partner_id, kiva_connection__is_active=True)
-            .values_list("kiva_connection__environment", flat=True)
-            .first()
-            or ""
-        )
+        report._kiva_environment = partner_kiva_environment(report.partner_id)
     return report._kiva_environment
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from kivaportal.common.paging import capped_counts
 from kivaportal.kinds import KINDS
 from kivaportal.lending.selectors import loans_at_kiva
+from kivaportal.partners.selectors import partner_kiva_environment
 from kivaportal.workflow.audit import AuditAction
 from kivaportal.workflow.models import AuditEntry
 from kivaportal.workflow.states import ATTENTION_STATES, RecordState
@@ -196,7 +197,8 @@ def queue_queryset(
     if location and kind.slug == "loans":
         records = records.filter(location_id=location)
     if kind.slug == "loans":
-        records = loans_at_kiva(records.select_related("kiva"), kiva_status)
+        environment = partner_kiva_environment(partner.pk) if kiva_status else ""
+        records = loans_at_kiva(records.select_related("kiva"), kiva_status, environment)
     if state:
         records = records.filter(state=state)
     if preparer:

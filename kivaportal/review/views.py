@@ -29,7 +29,7 @@ from kivaportal.kinds import KINDS, kind_of
 from kivaportal.lending.selectors import kiva_summary
 from kivaportal.partners.models import Partner
 from kivaportal.partners.roles import Action
-from kivaportal.partners.selectors import user_can
+from kivaportal.partners.selectors import partner_kiva_environment, user_can
 from kivaportal.pipeline import services as outbox
 from kivaportal.pipeline.models import Submission, SubmissionState
 from kivaportal.pipeline.resend import report_resend_refused
@@ -94,7 +94,11 @@ def dashboard(request, partner_id):
             "partner": partner,
             "summaries": selectors.dashboard_summary(partner),
             "states": RecordState.choices,
-            "kiva": kiva_summary(partner, waiting_days=settings.KIVA_PUBLISH_WAIT_DAYS),
+            "kiva": kiva_summary(
+                partner,
+                waiting_days=settings.KIVA_PUBLISH_WAIT_DAYS,
+                environment=partner_kiva_environment(partner.pk),
+            ),
             "last_reconciliation": partner_last_reconciliation(partner),
             "sent_with_problems": sent_with_problems_counts(partner),
             "needs_attention": Submission.objects.filter(

@@ -121,3 +121,34 @@ def test_the_sortable_queue_shows_at_kiva_as_a_plain_column_and_filters_with_a_s
     assert "L-PAY" in text and "L-OTHER" not in text
     assert "<th>At Kiva</th>" in text  # a header without a sort link
     assert "sort=kiva" not in text and "sort=None" not in text
+
+
+def test_the_dashboard_and_the_queue_count_what_the_active_environment_knows(
+    client, make_loan, partner, reviewer
+):
+    """After the move to production, a loan only stage knows is not "paying back" on the
+    dashboard nor in the queue's Kiva filter: production has not listed it (docs/kiva.md,
+    "Stage and production"); a row naming no environment counts everywhere."""
+    partner.kiva_connection.environment = Environment.PRODUCTION
+    partner.kiva_connection.is_active = True
+    partner.kiva_connection.save()
+    stage_only = make_loan(state=S.SENT, mis_loan_id="ST-1")
+    in_production = make_loan(state=S.SENT, mis_loan_id="PR-1")
+    unnamed = make_loan(state=S.SENT, mis_loan_id="NO-1")
+    for loan, environment in ((stage_only, "stage"), (in_production, "production")):
+        LoanAtKiva.objects.create(loan=loan, status="payingBack", environment=environment)
+    LoanAtKiva.objects.create(loan=unnamed, status="payingBack", environment="")
+    client.force_login(reviewer)
+
+    kiva = client.get(reverse("review:dashboard", args=[partner.pk])).context["kiva"]
+    queue = client.get(
+        reverse("review:queue", args=[partner.pk, "loans"]), {"kiva_status": "payingBack"}
+    ).context["page"]
+    not_listed = client.get(
+        reverse("review:queue", args=[partner.pk, "loans"]), {"kiva_status": "not_listed"}
+    ).context["page"]
+
+    assert kiva.counts == [("payingBack", "Paying back", 2)]
+    assert kiva.not_listed == 1
+    assert sorted(r.mis_loan_id for r in queue) == ["NO-1", "PR-1"]
+    assert [r.mis_loan_id for r in not_listed] == ["ST-1"]
