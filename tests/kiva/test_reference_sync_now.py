@@ -11,6 +11,7 @@ from kivaportal.reference.models import Activity, Location
 from kivaportal.workflow.models import AuditEntry
 from tests.factories import PartnerFactory, member
 from tests.kiva.fixtures import sandbox_partner
+from tests.pipeline.realparts import reset_producers
 
 LISTS = {
     "activities": [{"activity_id": 61, "activity": "Agriculture"}],
@@ -113,7 +114,6 @@ def test_the_syncs_report_reads_in_the_readers_language(kiva_sandbox):
 def test_a_broker_that_is_down_does_not_turn_the_request_into_an_error_page(transactional_db):
     """The request is committed and audited; the task cannot be queued (nothing listens on
     the broker's port): the page still answers, as the daily sync will run anyway."""
-    import contextlib
     import socket
 
     from kivaportal.celery import app
@@ -137,24 +137,16 @@ def test_a_broker_that_is_down_does_not_turn_the_request_into_an_error_page(tran
     saved = {k: app.conf[k] for k in ("CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER")}
     saved_transport = app.conf.broker_transport_options
 
-    def reset():
-        with contextlib.suppress(Exception):
-            if app._pool is not None:
-                app._pool.force_close_all()
-        app._pool = None
-        if app.__dict__.get("amqp") is not None:
-            app.amqp._producer_pool = None
-
     try:
         app.conf["CELERY_BROKER_URL"] = f"redis://127.0.0.1:{port}/0"
         app.conf["CELERY_TASK_ALWAYS_EAGER"] = False
         app.conf.broker_transport_options = {"max_retries": 0}
-        reset()
+        reset_producers(app)
         response = client.post(reverse("review:reference_sync", args=[partner.pk]))
     finally:
         app.conf.update(saved)
         app.conf.broker_transport_options = saved_transport
-        reset()
+        reset_producers(app)
 
     assert response.status_code == 302
     assert AuditEntry.objects.filter(action="partner.reference_sync_requested").count() == 1

@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+from kombu import pools as kombu_pools
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -316,14 +318,14 @@ class Parts:
         # The app reads Django's settings under the CELERY_ namespace: set those keys.
         conf["CELERY_BROKER_URL"] = self.redis.url(0)
         conf["CELERY_TASK_ALWAYS_EAGER"] = False
-        _reset_producers(app)
+        reset_producers(app)
 
     def _restore_celery(self) -> None:
         if self._celery_restore is None:
             return
         from kivaportal.celery import app
 
-        _reset_producers(app)
+        reset_producers(app)
         app.conf["CELERY_BROKER_URL"] = self._celery_restore["broker_url"]
         app.conf["CELERY_TASK_ALWAYS_EAGER"] = self._celery_restore["task_always_eager"]
         self._celery_restore = None
@@ -342,11 +344,11 @@ class Parts:
         self.redis.stop()
 
 
-def _reset_producers(app) -> None:
-    pool = app._pool
-    if pool is not None:
-        with contextlib.suppress(Exception):
-            pool.force_close_all()
+def reset_producers(app) -> None:
+    """Forget every broker connection, the app's and kombu's: after the broker's URL changed
+    (or the test's own Redis went away). Closing only the app's pool left kombu's registry
+    holding it, closed, for the next test that publishes ("Acquire on closed pool")."""
+    kombu_pools.reset()  # closes and forgets every connection and producer pool
     app._pool = None
     amqp = app.__dict__.get("amqp")
     if amqp is not None:
