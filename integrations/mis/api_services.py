@@ -19,7 +19,7 @@ from integrations.mis.importers.repayments import RepaymentImporter
 from kivaportal.journals.models import Journal
 from kivaportal.lending.models import Loan, LoanBorrower
 from kivaportal.review.services import record_submit_from_intake
-from kivaportal.workflow.errors import BlockingErrors
+from kivaportal.workflow.errors import BlockingErrors, IllegalTransition
 from kivaportal.workflow.models import SUBMIT_STATES  # read from the transition table
 
 FLAT = {
@@ -107,6 +107,8 @@ def intake_loan_draft(*, caller, body, submit=False, link=str) -> IntakeResult:
                 loan = _submit(loan, caller)
     except Refused as exc:
         return refusal(exc.problems)
+    except IllegalTransition as exc:  # taken for Kiva since it was checked: nothing written
+        return refusal([Problem(None, "", exc.message, code="conflict")])
     done = loans.outcome.preview[0]
     return IntakeResult(
         200,
@@ -194,6 +196,8 @@ def intake_records(*, caller, kind, body, submit=False, link=str) -> IntakeResul
                 _submit_journals(rows, caller)
     except Refused as exc:
         return refusal(exc.problems)
+    except IllegalTransition as exc:  # taken for Kiva since it was checked: nothing written
+        return refusal([Problem(None, "", exc.message, code="conflict")])
     outcome = importer.outcome.as_dict()
     return IntakeResult(
         200,

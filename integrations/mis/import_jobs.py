@@ -31,6 +31,7 @@ from kivaportal.lending.models import Loan
 from kivaportal.partners.roles import Action
 from kivaportal.partners.selectors import user_can
 from kivaportal.review.services import records_bulk_submit
+from kivaportal.workflow.errors import IllegalTransition
 from kivaportal.workflow.models import SUBMIT_STATES, AuditEntry
 
 log = logging.getLogger(__name__)
@@ -282,6 +283,11 @@ def import_job_run(*, job_id: int, commit: bool, user_id: int | None):
                 _checks_of_written(job, results)
             if not commit or not ok:
                 transaction.set_rollback(True)  # the rehearsal, or a problem: nothing stays
+    except IllegalTransition as refusal:
+        # A record moved on (a worker took it for Kiva) between the check and the write.
+        _remove_files(importer, job.file.storage)
+        job.mark(ImportStatus.FAILED, results={"failure": refusal.message})
+        return job
     except Exception:
         # Whatever went wrong, the transaction was rolled back; the page must say so.
         log.exception("Import job %s failed", job.pk)

@@ -170,3 +170,26 @@ def test_imported_repayments_have_a_creation_history_row_by_the_importer(partner
         "2026-02-10",
     )
     assert repayment.created_by == preparer and repayment.created_at is not None
+
+
+def test_a_loan_taken_for_kiva_after_the_check_is_not_written_over(partner, preparer, monkeypatch):
+    """The file was checked while the loan was submitted; a worker queues it before the write:
+    the write locks and re-reads it (as the admin does) and refuses, instead of saving the state
+    it had read back over the pipeline's (which returned a queued loan to draft)."""
+    from integrations.mis.importers import reviewed
+    from kivaportal.workflow.errors import IllegalTransition
+
+    import_loans(partner, preparer)
+    loan = record_submit(record=Loan.objects.get(), by=preparer)
+    begin_change = reviewed.begin_change
+
+    def worker_takes_it(record, importer):
+        # The worker's move commits after the import read the loan, before it saves it.
+        Loan.objects.filter(pk=record.pk).update(state=RecordState.QUEUED)
+        return begin_change(record, importer)
+
+    monkeypatch.setattr(reviewed, "begin_change", worker_takes_it)
+    with pytest.raises(IllegalTransition):
+        import_loans(partner, preparer, loans=LOANS.replace("A cart.", "A bigger cart."))
+    loan.refresh_from_db()
+    assert loan.loan_use == "A cart."

@@ -29,9 +29,12 @@ def action_for(state: str) -> str:
 
 
 def begin_change(record, importer):
-    """Before new content is saved: open a new version if the record was already sent."""
+    """Before new content is saved: open a new version if the record was already sent;
+    otherwise lock and re-read it (`record_lock_for_edit`, as the admin does), since a worker
+    may have taken it for Kiva since the file was checked: IllegalTransition then, and the
+    import is refused as a conflict with nothing written."""
     if record.state not in NEW_VERSION_STATES:
-        return record
+        return services.record_lock_for_edit(record)
     return services.record_start_new_version_from_intake(
         record=record, by=importer.actor, data=importer.audit_data
     )
