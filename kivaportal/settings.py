@@ -113,6 +113,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # (docs/performance.md).
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Covering indexes (INCLUDE) are PostgreSQL's; SQLite (development, `make run`) builds the same
+# index on its key columns and would print this notice at every command.
+SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 

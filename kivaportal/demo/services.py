@@ -310,7 +310,7 @@ def _held_for_workers():
         return
     # Django's settings are the configuration, under their CELERY_ names (kivaportal/celery.py).
     before = {"CELERY_TASK_ALWAYS_EAGER": True, "CELERY_BROKER_URL": conf.broker_url}
-    conf.update(CELERY_TASK_ALWAYS_EAGER=False, CELERY_BROKER_URL="memory://")
+    conf.update(CELERY_TASK_ALWAYS_EAGER=False, CELERY_BROKER_URL="memory://localhost/")
     try:
         yield
     finally:

@@ -10,6 +10,7 @@ Closing connections at the end of a request is switched off meanwhile (it would 
 shared one). Tests serve on port 0 (a free port) and point the sandbox URL at it.
 """
 
+import logging
 import threading
 from contextlib import contextmanager
 from urllib.parse import urlsplit
@@ -30,6 +31,16 @@ class _SharedConnectionServer(ThreadedWSGIServer):
         pass  # the connection is the loader's
 
 
+class _SandboxFaultsFilter(logging.Filter):
+    """While the demo loads, the sandbox's answers are faults it was told to inject (a 403, a
+    502, a refused draft): not logged as the portal's errors, which a new user would take
+    them for. Anything else still is."""
+
+    def filter(self, record):
+        request = getattr(record, "request", None)
+        return not getattr(request, "path", "").startswith("/kiva-sandbox/")
+
+
 @contextmanager
 def portal_served(url: str):
     """Serve the portal at `url` (scheme://host:port/) while the block runs; yields the base
@@ -47,6 +58,8 @@ def portal_served(url: str):
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
     thread = threading.Thread(target=server.serve_forever, name="demo-portal", daemon=True)
+    quiet = _SandboxFaultsFilter()
+    logging.getLogger("django.request").addFilter(quiet)
     thread.start()
     try:
         yield f"http://{host}:{server.server_address[1]}/"
@@ -54,6 +67,7 @@ def portal_served(url: str):
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+        logging.getLogger("django.request").removeFilter(quiet)
         signals.request_started.connect(close_old_connections)
         signals.request_finished.connect(close_old_connections)
         for conn in shared.values():
